@@ -1,0 +1,30 @@
+//===- LowBitDialect.h - the lowbit bit-level dialect -----------*- C++ -*-===//
+#ifndef LOWBIT_DIALECTS_LOWBIT_LOWBITDIALECT_H
+#define LOWBIT_DIALECTS_LOWBIT_LOWBITDIALECT_H
+
+#include "mlir/Bytecode/BytecodeOpInterface.h"
+#include "mlir/Dialect/Quant/IR/Quant.h"
+#include "mlir/Dialect/Quant/IR/QuantTypes.h"
+#include "mlir/IR/BuiltinTypes.h"
+#include "mlir/IR/Dialect.h"
+#include "mlir/IR/OpDefinition.h"
+#include "mlir/Interfaces/SideEffectInterfaces.h"
+
+#include "dialects/LowBit/LowBitDialect.h.inc"
+#include "dialects/LowBit/LowBitEnums.h.inc"
+
+#define GET_ATTRDEF_CLASSES
+#include "dialects/LowBit/LowBitAttrs.h.inc"
+
+#define GET_TYPEDEF_CLASSES
+#include "dialects/LowBit/LowBitTypes.h.inc"
+
+#define GET_OP_CLASSES
+#include "dialects/LowBit/LowBitOps.h.inc"
+
+namespace lowbit::lb {
+/// Bits per element a layout stores (bit_planes: 0, meaning "any").
+unsigned getLayoutBits(LayoutKind kind);
+} // namespace lowbit::lb
+
+#endif // LOWBIT_DIALECTS_LOWBIT_LOWBITDIALECT_H

@@ -1,0 +1,119 @@
+//===- NNOps.td - the nn graph dialect ---------------------*- tablegen -*-===//
+//
+// nn is the graph level of lowbit: the ops that passes must see whole. Each op
+// follows the semantics of the ONNX op it mirrors; element-wise and shape ops
+// that no pass needs to recognise live in upstream tosa/tensor/arith instead.
+//
+//===----------------------------------------------------------------------===//
+
+#ifndef LOWBIT_NN_OPS
+#define LOWBIT_NN_OPS
+
+include "mlir/IR/OpBase.td"
+include "mlir/IR/AttrTypeBase.td"
+include "mlir/Interfaces/SideEffectInterfaces.td"
+
+def NN_Dialect : Dialect {
+  let name = "nn";
+  let cppNamespace = "::lowbit::nn";
+  let summary = "Graph-level neural network ops that lowbit passes rewrite";
+  let description = [{
+    The `nn` dialect holds the ops that lowbit's graph passes must recognise
+    whole: linear layers with constant weights, matrix products, convolutions,
+    normalisations and softmax. Element types are `f32`/`f16`/`bf16` or, after
+    quantization, upstream `!quant.uniform` types. All shapes are static.
+  }];
+}
+
+class NN_Op<string mnemonic, list<Trait> traits = []>
+    : Op<NN_Dialect, mnemonic, traits>;
+
+def NN_FloatTensor : RankedTensorOf<[F16, BF16, F32]>;
+
+def NN_LinearOp : NN_Op<"linear", [Pure]> {
+  let summary = "y = x · Wᵀ + b with a weight of shape [N, K]";
+  let description = [{
+    A fully connected layer: `x` has shape `[..., K]`, `weight` has shape
+    `[N, K]` (output channels first, so per-channel and group quantization run
+    along the contiguous reduction dimension K), the optional `bias` has shape
+    `[N]`; the result has shape `[..., N]`. The importer produces it for ONNX
+    `MatMul` and `Gemm` whose right operand is a constant. Example:
+
+    ```mlir
+    %y = nn.linear %x, %w, %b : (tensor<4x64xf32>, tensor<32x64xf32>, tensor<32xf32>) -> tensor<4x32xf32>
+    ```
+  }];
+  let arguments = (ins NN_FloatTensor:$input, NN_FloatTensor:$weight,
+                       Optional<NN_FloatTensor>:$bias);
+  let results = (outs NN_FloatTensor:$result);
+  let assemblyFormat = [{
+    $input `,` $weight (`,` $bias^)? attr-dict `:` functional-type(operands, results)
+  }];
+  let hasVerifier = 1;
+}
+
+def NN_MatMulOp : NN_Op<"matmul", [Pure]> {
+  let summary = "matrix product with numpy/ONNX MatMul broadcasting";
+  let description = [{
+    ONNX `MatMul` semantics when neither operand is a constant weight: both
+    operands have rank >= 2 (rank-1 operands are reshaped by the importer),
+    batch dimensions broadcast as in numpy, and the result has shape
+    `[batch..., M, N]` for `[..., M, K] x [..., K, N]`.
+  }];
+  let arguments = (ins NN_FloatTensor:$lhs, NN_FloatTensor:$rhs);
+  let results = (outs NN_FloatTensor:$result);
+  let assemblyFormat = [{
+    $lhs `,` $rhs attr-dict `:` functional-type(operands, results)
+  }];
+  let hasVerifier = 1;
+}
+
+def NN_Conv2DOp : NN_Op<"conv2d", [Pure]> {
+  let summary = "2-D convolution, NCHW input, FCHW filter, ONNX Conv semantics";
+  let description = [{
+    `input` is `[N, C, H, W]`, `filter` is `[F, C / groups, KH, KW]`, the
+    optional `bias` is `[F]`. `pads` is `[top, left, bottom, right]` as in ONNX
+    (`[x1_begin, x2_begin, x1_end, x2_end]`). The result is `[N, F, OH, OW]`
+    with `OH = (H + top + bottom - dilation_h * (KH - 1) - 1) / stride_h + 1`.
+  }];
+  let arguments = (ins NN_FloatTensor:$input, NN_FloatTensor:$filter,
+                       Optional<NN_FloatTensor>:$bias,
+                       DenseI64ArrayAttr:$strides,
+                       DenseI64ArrayAttr:$pads,
+                       DenseI64ArrayAttr:$dilations,
+                       I64Attr:$groups);
+  let results = (outs NN_FloatTensor:$result);
+  let assemblyFormat = [{
+    $input `,` $filter (`,` $bias^)? attr-dict `:` functional-type(operands, results)
+  }];
+  let hasVerifier = 1;
+}
+
+def NN_LayerNormOp : NN_Op<"layer_norm", [Pure]> {
+  let summary = "ONNX LayerNormalization over the dimensions from `axis` on";
+  let description = [{
+    `y = (x - mean) / sqrt(var + epsilon) * scale + bias`, with mean and
+    (population) variance taken over dimensions `axis .. rank-1`. `scale` and
+    the optional `bias` have the shape of those trailing dimensions.
+  }];
+  let arguments = (ins NN_FloatTensor:$input, NN_FloatTensor:$scale,
+                       Optional<NN_FloatTensor>:$bias,
+                       I64Attr:$axis, F32Attr:$epsilon);
+  let results = (outs NN_FloatTensor:$result);
+  let assemblyFormat = [{
+    $input `,` $scale (`,` $bias^)? attr-dict `:` functional-type(operands, results)
+  }];
+  let hasVerifier = 1;
+}
+
+def NN_SoftmaxOp : NN_Op<"softmax", [Pure, AllTypesMatch<["input", "result"]>]> {
+  let summary = "softmax along one axis (ONNX opset >= 13 semantics)";
+  let arguments = (ins NN_FloatTensor:$input, I64Attr:$axis);
+  let results = (outs NN_FloatTensor:$result);
+  let assemblyFormat = [{
+    $input attr-dict `:` type($input)
+  }];
+  let hasVerifier = 1;
+}
+
+#endif // LOWBIT_NN_OPS

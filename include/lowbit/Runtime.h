@@ -1,0 +1,85 @@
+//===- Runtime.h - compile and run lowbit modules on the CPU ----*- C++ -*-===//
+#ifndef LOWBIT_RUNTIME_H
+#define LOWBIT_RUNTIME_H
+
+#include "mlir/IR/BuiltinOps.h"
+#include "mlir/Pass/PassManager.h"
+#include "llvm/ADT/ArrayRef.h"
+#include "llvm/Support/Error.h"
+
+#include <memory>
+#include <string>
+#include <vector>
+
+namespace mlir {
+class ExecutionEngine;
+}
+
+namespace lowbit {
+
+/// Element types lowbit exchanges with callers.
+enum class ElementType { F32, F64, F16, BF16, I64, I32, I8, Bool };
+
+/// Bytes per element of `type`.
+size_t elementSize(ElementType type);
+/// numpy's dtype string for `type` ("f4", "i8", "b1", ...).
+const char *numpyDtype(ElementType type);
+
+/// Name, element type and static shape of one function argument or result.
+struct TensorSpec {
+  std::string name;
+  ElementType type = ElementType::F32;
+  std::vector<int64_t> shape;
+  int64_t numElements() const;
+  size_t byteSize() const { return numElements() * elementSize(type); }
+};
+
+/// The textual pass pipeline, anchored on builtin.module, that lowers lowbit
+/// modules (nn, tosa, linalg on tensors) to the LLVM dialect for the CPU.
+std::string getCpuLoweringPipeline();
+
+/// Registers `lowbit-cpu-lowering` as a named pipeline for lowbit-opt.
+void registerCpuLoweringPipeline();
+
+struct CpuCompileOptions {
+  /// LLVM optimisation level for the JIT (0..3).
+  unsigned optLevel = 3;
+  /// Resource constants with at least this many bytes are passed to the
+  /// compiled code as pointers into their blobs instead of being copied into
+  /// the JIT's object code.
+  size_t externalizeThresholdBytes = 1024;
+};
+
+/// A module compiled for the CPU through mlir::ExecutionEngine.
+///
+/// The executable reads weight blobs in place, so the MLIRContext that owned
+/// the module must outlive it.
+class CpuExecutable {
+public:
+  ~CpuExecutable();
+
+  /// Lowers a copy of `module` (which must hold one public function) and
+  /// JIT-compiles it. Errors carry the diagnostics that caused them.
+  static llvm::Expected<std::unique_ptr<CpuExecutable>>
+  compile(mlir::ModuleOp module, const CpuCompileOptions &options = {});
+
+  const std::vector<TensorSpec> &inputs() const { return inputSpecs; }
+  const std::vector<TensorSpec> &outputs() const { return outputSpecs; }
+
+  /// Runs once. `inputs[i]` points to dense row-major data of inputs()[i];
+  /// `outputs[i]` to a caller-owned buffer of outputs()[i].byteSize() bytes.
+  llvm::Error run(llvm::ArrayRef<const void *> inputs,
+                  llvm::ArrayRef<void *> outputs);
+
+private:
+  CpuExecutable() = default;
+  std::unique_ptr<mlir::ExecutionEngine> engine;
+  std::string entryName;
+  std::vector<TensorSpec> inputSpecs, outputSpecs;
+  /// Externalized weights: data pointer and spec, appended after the inputs.
+  std::vector<std::pair<const void *, TensorSpec>> weights;
+};
+
+} // namespace lowbit
+
+#endif // LOWBIT_RUNTIME_H

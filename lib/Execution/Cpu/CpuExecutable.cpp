@@ -1,0 +1,317 @@
+//===- CpuExecutable.cpp - lower to LLVM and run with ExecutionEngine -----===//
+#include "lowbit/Runtime.h"
+#include "lowbit/Dialects.h"
+
+#include "mlir/Dialect/Arith/IR/Arith.h"
+#include "mlir/Dialect/Func/IR/FuncOps.h"
+#include "mlir/Dialect/LLVMIR/LLVMDialect.h"
+#include "mlir/ExecutionEngine/ExecutionEngine.h"
+#include "mlir/ExecutionEngine/OptUtils.h"
+#include "mlir/IR/BuiltinAttributes.h"
+#include "mlir/IR/Diagnostics.h"
+#include "mlir/IR/DialectResourceBlobManager.h"
+#include "mlir/Pass/PassManager.h"
+#include "mlir/Pass/PassRegistry.h"
+#include "mlir/Target/LLVMIR/Dialect/Builtin/BuiltinToLLVMIRTranslation.h"
+#include "mlir/Target/LLVMIR/Dialect/LLVMIR/LLVMToLLVMIRTranslation.h"
+#include "llvm/Support/TargetSelect.h"
+
+#include <mutex>
+
+using namespace mlir;
+using namespace lowbit;
+
+size_t lowbit::elementSize(ElementType type) {
+  switch (type) {
+  case ElementType::F64:
+  case ElementType::I64:
+    return 8;
+  case ElementType::F32:
+  case ElementType::I32:
+    return 4;
+  case ElementType::F16:
+  case ElementType::BF16:
+    return 2;
+  case ElementType::I8:
+  case ElementType::Bool:
+    return 1;
+  }
+  return 0;
+}
+
+const char *lowbit::numpyDtype(ElementType type) {
+  switch (type) {
+  case ElementType::F32:
+    return "f4";
+  case ElementType::F64:
+    return "f8";
+  case ElementType::F16:
+    return "f2";
+  case ElementType::BF16:
+    return "bf16";
+  case ElementType::I64:
+    return "i8";
+  case ElementType::I32:
+    return "i4";
+  case ElementType::I8:
+    return "i1";
+  case ElementType::Bool:
+    return "b1";
+  }
+  return "?";
+}
+
+int64_t TensorSpec::numElements() const {
+  int64_t n = 1;
+  for (int64_t d : shape)
+    n *= d;
+  return n;
+}
+
+std::string lowbit::getCpuLoweringPipeline() {
+  // nn -> linalg/tosa, tosa -> linalg, fuse element-wise chains, bufferize
+  // with results turned into caller-provided out-params, then loops -> LLVM.
+  return "func.func(convert-nn-to-linalg, tosa-to-linalg-named, "
+         "tosa-to-linalg, tosa-to-arith, tosa-to-tensor),"
+         "canonicalize, cse,"
+         "func.func(linalg-fuse-elementwise-ops),"
+         "one-shot-bufferize{bufferize-function-boundaries "
+         "function-boundary-type-conversion=identity-layout-map},"
+         "buffer-results-to-out-params{hoist-static-allocs=true "
+         "modify-public-functions=true},"
+         "buffer-deallocation-pipeline,"
+         "func.func(lowbit-expand-strided-copies, convert-linalg-to-loops),"
+         "lower-affine, convert-scf-to-cf, expand-strided-metadata,"
+         "convert-math-to-llvm, convert-math-to-libm,"
+         "finalize-memref-to-llvm, convert-arith-to-llvm,"
+         "convert-index-to-llvm, convert-func-to-llvm, convert-cf-to-llvm,"
+         "reconcile-unrealized-casts";
+}
+
+void lowbit::registerCpuLoweringPipeline() {
+  static PassPipelineRegistration<> pipeline(
+      "lowbit-cpu-lowering",
+      "Lower a lowbit module (nn/tosa/linalg on tensors) to the LLVM dialect",
+      [](OpPassManager &pm) {
+        if (failed(parsePassPipeline(getCpuLoweringPipeline(), pm)))
+          llvm::report_fatal_error("invalid built-in CPU pipeline");
+      });
+}
+
+namespace {
+
+FailureOr<ElementType> toElementType(Type type) {
+  if (type.isF32())
+    return ElementType::F32;
+  if (type.isF64())
+    return ElementType::F64;
+  if (type.isF16())
+    return ElementType::F16;
+  if (type.isBF16())
+    return ElementType::BF16;
+  if (type.isInteger(64))
+    return ElementType::I64;
+  if (type.isInteger(32))
+    return ElementType::I32;
+  if (type.isInteger(8))
+    return ElementType::I8;
+  if (type.isInteger(1))
+    return ElementType::Bool;
+  return failure();
+}
+
+llvm::Error makeError(const Twine &message) {
+  return llvm::createStringError(llvm::inconvertibleErrorCode(), message);
+}
+
+FailureOr<TensorSpec> specFor(Type type, StringRef name, std::string &error) {
+  auto tensor = dyn_cast<RankedTensorType>(type);
+  if (!tensor || !tensor.hasStaticShape()) {
+    error = "'" + name.str() + "' must be a statically shaped tensor";
+    return failure();
+  }
+  auto elem = toElementType(tensor.getElementType());
+  if (failed(elem)) {
+    llvm::raw_string_ostream os(error);
+    os << "'" << name << "' has element type " << tensor.getElementType()
+       << ", which the CPU runner cannot exchange";
+    return failure();
+  }
+  TensorSpec spec;
+  spec.name = name.str();
+  spec.type = *elem;
+  spec.shape.assign(tensor.getShape().begin(), tensor.getShape().end());
+  return spec;
+}
+
+/// Strided memref descriptor as the C interface expects it:
+/// {allocated, aligned, offset, sizes[rank], strides[rank]}.
+std::vector<int64_t> makeDescriptor(const void *data,
+                                    const std::vector<int64_t> &shape) {
+  std::vector<int64_t> d(3 + 2 * shape.size());
+  d[0] = reinterpret_cast<int64_t>(data);
+  d[1] = reinterpret_cast<int64_t>(data);
+  d[2] = 0;
+  int64_t stride = 1;
+  for (size_t i = shape.size(); i-- > 0;) {
+    d[3 + i] = shape[i];
+    d[3 + shape.size() + i] = stride;
+    stride *= shape[i];
+  }
+  return d;
+}
+
+} // namespace
+
+CpuExecutable::~CpuExecutable() = default;
+
+llvm::Expected<std::unique_ptr<CpuExecutable>>
+CpuExecutable::compile(ModuleOp module, const CpuCompileOptions &options) {
+  static std::once_flag initTargets;
+  std::call_once(initTargets, [] {
+    llvm::InitializeNativeTarget();
+    llvm::InitializeNativeTargetAsmPrinter();
+  });
+  MLIRContext *ctx = module.getContext();
+  registerAllPasses();
+  DialectRegistry registry;
+  registerAllDialects(registry);
+  ctx->appendDialectRegistry(registry);
+
+  // Collect diagnostics so that errors reach the caller as text.
+  std::string diagnostics;
+  ScopedDiagnosticHandler handler(ctx, [&](Diagnostic &diag) {
+    if (diag.getSeverity() == DiagnosticSeverity::Error) {
+      if (!diagnostics.empty())
+        diagnostics += "; ";
+      diagnostics += diag.str();
+    }
+    return success();
+  });
+
+  OwningOpRef<ModuleOp> copy(module.clone());
+  SmallVector<func::FuncOp> funcs;
+  for (auto f : copy->getOps<func::FuncOp>())
+    if (!f.isExternal() && f.isPublic())
+      funcs.push_back(f);
+  if (funcs.size() != 1)
+    return makeError("the module must hold exactly one public function, it "
+                     "holds " +
+                     Twine(funcs.size()));
+  func::FuncOp func = funcs.front();
+
+  auto exe = std::unique_ptr<CpuExecutable>(new CpuExecutable());
+  std::string entrySymbol = func.getName().str();
+  exe->entryName = "_mlir_ciface_" + entrySymbol;
+  std::string error;
+  FunctionType ftype = func.getFunctionType();
+  for (unsigned i = 0; i < ftype.getNumInputs(); ++i) {
+    auto nameAttr = func.getArgAttrOfType<StringAttr>(i, "onnx.name");
+    std::string name =
+        nameAttr ? nameAttr.str() : "arg" + std::to_string(i);
+    auto spec = specFor(ftype.getInput(i), name, error);
+    if (failed(spec))
+      return makeError("input " + error);
+    exe->inputSpecs.push_back(*spec);
+  }
+  for (unsigned i = 0; i < ftype.getNumResults(); ++i) {
+    auto nameAttr = func.getResultAttrOfType<StringAttr>(i, "onnx.name");
+    std::string name =
+        nameAttr ? nameAttr.str() : "result" + std::to_string(i);
+    auto spec = specFor(ftype.getResult(i), name, error);
+    if (failed(spec))
+      return makeError("output " + error);
+    exe->outputSpecs.push_back(*spec);
+  }
+
+  // Large resource constants become trailing arguments that point into their
+  // blobs: the weights are neither copied nor compiled into object code.
+  SmallVector<arith::ConstantOp> externalize;
+  func.walk([&](arith::ConstantOp op) {
+    auto attr = dyn_cast<DenseResourceElementsAttr>(op.getValue());
+    if (!attr)
+      return;
+    AsmResourceBlob *blob = attr.getRawHandle().getBlob();
+    if (blob && blob->getData().size() >= options.externalizeThresholdBytes &&
+        succeeded(toElementType(attr.getType().getElementType())))
+      externalize.push_back(op);
+  });
+  Block &entry = func.getBody().front();
+  for (arith::ConstantOp op : externalize) {
+    auto attr = cast<DenseResourceElementsAttr>(op.getValue());
+    auto type = cast<RankedTensorType>(attr.getType());
+    unsigned index = func.getNumArguments();
+    if (failed(func.insertArgument(index, type, {}, op.getLoc())))
+      return makeError("cannot add a weight argument");
+    op.getResult().replaceAllUsesWith(entry.getArgument(index));
+    auto spec = specFor(type, attr.getRawHandle().getKey(), error);
+    exe->weights.emplace_back(attr.getRawHandle().getBlob()->getData().data(),
+                              *spec);
+    op.erase();
+  }
+  // Nothing may write into caller inputs or weights: bufferization copies
+  // instead where an op would update one in place.
+  OpBuilder b(ctx);
+  for (unsigned i = 0; i < func.getNumArguments(); ++i)
+    func.setArgAttr(i, "bufferization.writable", b.getBoolAttr(false));
+  func->setAttr("llvm.emit_c_interface", b.getUnitAttr());
+
+  PassManager pm(ctx);
+  if (failed(parsePassPipeline(getCpuLoweringPipeline(), pm)))
+    return makeError("invalid CPU lowering pipeline");
+  if (failed(pm.run(*copy)))
+    return makeError("lowering to LLVM failed: " +
+                     (diagnostics.empty() ? std::string("unknown reason")
+                                          : diagnostics));
+
+  // The calling convention below passes results as out-params; a lowered
+  // entry that still returns values would leave the caller's buffers unset.
+  auto lowered = copy->lookupSymbol<LLVM::LLVMFuncOp>(entrySymbol);
+  if (!lowered || !isa<LLVM::LLVMVoidType>(
+                      lowered.getFunctionType().getReturnType()))
+    return makeError("internal error: the lowered entry function does not "
+                     "take its results as out-params");
+
+  ExecutionEngineOptions engineOptions;
+  auto transformer = makeOptimizingTransformer(options.optLevel, 0, nullptr);
+  engineOptions.transformer = transformer;
+  engineOptions.jitCodeGenOptLevel =
+      static_cast<llvm::CodeGenOptLevel>(std::min(options.optLevel, 3u));
+  auto engine = ExecutionEngine::create(*copy, engineOptions);
+  if (!engine)
+    return makeError("JIT compilation failed: " +
+                     llvm::toString(engine.takeError()) +
+                     (diagnostics.empty() ? "" : ": " + diagnostics));
+  exe->engine = std::move(*engine);
+  return std::move(exe);
+}
+
+llvm::Error CpuExecutable::run(ArrayRef<const void *> inputs,
+                               ArrayRef<void *> outputs) {
+  if (inputs.size() != inputSpecs.size())
+    return makeError("expected " + Twine(inputSpecs.size()) +
+                     " inputs, got " + Twine(inputs.size()));
+  if (outputs.size() != outputSpecs.size())
+    return makeError("expected " + Twine(outputSpecs.size()) +
+                     " outputs, got " + Twine(outputs.size()));
+  // Argument order after lowering: inputs, weights, then one out-param per
+  // result.
+  std::vector<std::vector<int64_t>> descriptors;
+  descriptors.reserve(inputs.size() + weights.size() + outputs.size());
+  for (size_t i = 0; i < inputs.size(); ++i)
+    descriptors.push_back(makeDescriptor(inputs[i], inputSpecs[i].shape));
+  for (const auto &[data, spec] : weights)
+    descriptors.push_back(makeDescriptor(data, spec.shape));
+  for (size_t i = 0; i < outputs.size(); ++i)
+    descriptors.push_back(makeDescriptor(outputs[i], outputSpecs[i].shape));
+  std::vector<void *> pointers(descriptors.size());
+  std::vector<void *> args(descriptors.size());
+  for (size_t i = 0; i < descriptors.size(); ++i) {
+    pointers[i] = descriptors[i].data();
+    args[i] = &pointers[i];
+  }
+  if (llvm::Error err = engine->invokePacked(entryName, args))
+    return makeError("invoking the compiled function failed: " +
+                     llvm::toString(std::move(err)));
+  return llvm::Error::success();
+}

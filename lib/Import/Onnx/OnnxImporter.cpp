@@ -1,0 +1,1704 @@
+//===- OnnxImporter.cpp - ONNX graph -> nn / tosa / tensor ----------------===//
+//
+// Walks the plain-struct graph of OnnxModel.h in order and emits one function.
+// Ops that passes must see whole become nn ops; element-wise and shape ops
+// become upstream tosa/tensor/linalg ops. All shapes are made static here:
+// from the model's declared input shapes or the caller's overrides, then
+// propagated through every node by the importer's own shape rules.
+//
+//===----------------------------------------------------------------------===//
+#include "lowbit/Import.h"
+
+#include "dialects/NN/NNDialect.h"
+#include "lib/Import/Onnx/OnnxModel.h"
+#include "lib/Support/TosaBuilders.h"
+
+#include "mlir/Dialect/Arith/IR/Arith.h"
+#include "mlir/Dialect/Func/IR/FuncOps.h"
+#include "mlir/Dialect/Linalg/IR/Linalg.h"
+#include "mlir/Dialect/Math/IR/Math.h"
+#include "mlir/Dialect/Tensor/IR/Tensor.h"
+#include "mlir/Dialect/Tosa/IR/TosaOps.h"
+#include "mlir/IR/Builders.h"
+#include "mlir/IR/BuiltinAttributes.h"
+#include "mlir/IR/DialectResourceBlobManager.h"
+#include "mlir/IR/Verifier.h"
+#include "llvm/ADT/StringMap.h"
+#include "llvm/ADT/StringSwitch.h"
+#include "llvm/Support/FormatVariadic.h"
+
+#include <cmath>
+#include <functional>
+#include <numeric>
+
+using namespace mlir;
+using namespace lowbit;
+namespace ox = lowbit::onnx;
+
+namespace {
+
+/// A failed node import: the message and whether the cause is a missing
+/// feature (Unsupported) rather than malformed input (Error).
+struct NodeFailure {
+  ImportStatus status = ImportStatus::Error;
+  std::string message;
+};
+
+int64_t product(ArrayRef<int64_t> dims) {
+  return std::accumulate(dims.begin(), dims.end(), int64_t(1),
+                         std::multiplies<int64_t>());
+}
+
+std::string shapeString(ArrayRef<int64_t> dims) {
+  std::string s = "[";
+  for (size_t i = 0; i < dims.size(); ++i)
+    s += (i ? "x" : "") + std::to_string(dims[i]);
+  return s + "]";
+}
+
+/// Owns bytes computed at import time (folded BatchNorm parameters,
+/// transposed weights) so that they can back a resource blob.
+struct VectorBuffer final : ox::Buffer {
+  std::vector<char> bytes;
+  const char *data() const override { return bytes.data(); }
+  size_t size() const override { return bytes.size(); }
+};
+
+class Importer {
+public:
+  Importer(MLIRContext *ctx, const ox::Model &model,
+           const ImportOptions &options, std::string sourceName)
+      : ctx(ctx), model(model), options(options), builder(ctx),
+        sourceName(std::move(sourceName)) {}
+
+  OwningOpRef<ModuleOp> run(ImportStatus &status);
+
+  /// The op types this importer has handlers for, sorted.
+  std::vector<std::string> supportedOps() {
+    registerHandlers();
+    std::vector<std::string> ops;
+    for (const auto &entry : handlers)
+      ops.push_back(entry.getKey().str());
+    std::sort(ops.begin(), ops.end());
+    return ops;
+  }
+
+private:
+  using Handler = std::function<LogicalResult(const ox::Node &)>;
+
+  // Diagnostics ------------------------------------------------------------
+  Location nodeLoc(const ox::Node &node) {
+    std::string name = node.name.empty() ? node.outputs.empty()
+                                               ? node.opType
+                                               : node.outputs[0]
+                                         : node.name;
+    return NameLoc::get(StringAttr::get(ctx, name),
+                        FileLineColLoc::get(ctx, sourceName, 0, 0));
+  }
+  LogicalResult fail(ImportStatus kind, const Twine &message) {
+    failure_.status = kind;
+    failure_.message = message.str();
+    return failure();
+  }
+  LogicalResult unsupported(const Twine &message) {
+    return fail(ImportStatus::Unsupported, message);
+  }
+  LogicalResult invalid(const Twine &message) {
+    return fail(ImportStatus::Error, message);
+  }
+
+  // Values -----------------------------------------------------------------
+  LogicalResult lookup(const ox::Node &node, size_t index, Value &out);
+  bool hasInput(const ox::Node &node, size_t index) {
+    return index < node.inputs.size() && !node.inputs[index].empty();
+  }
+  void define(const ox::Node &node, size_t index, Value value) {
+    if (index < node.outputs.size() && !node.outputs[index].empty())
+      values[node.outputs[index]] = value;
+  }
+  const ox::Tensor *constantOf(const ox::Node &node, size_t index) {
+    if (!hasInput(node, index))
+      return nullptr;
+    auto it = constants.find(node.inputs[index]);
+    return it == constants.end() ? nullptr : it->second;
+  }
+  LogicalResult constantInts(const ox::Node &node, size_t index,
+                             std::vector<int64_t> &out);
+  LogicalResult constantFloats(const ox::Node &node, size_t index,
+                               std::vector<double> &out);
+
+  // Attributes -------------------------------------------------------------
+  int64_t attrInt(const ox::Node &node, StringRef name, int64_t dflt) {
+    const ox::Attribute *a = node.findAttribute(name.str());
+    return a && a->kind == ox::Attribute::kInt ? a->i : dflt;
+  }
+  float attrFloat(const ox::Node &node, StringRef name, float dflt) {
+    const ox::Attribute *a = node.findAttribute(name.str());
+    return a && a->kind == ox::Attribute::kFloat ? a->f : dflt;
+  }
+  std::string attrString(const ox::Node &node, StringRef name,
+                         StringRef dflt) {
+    const ox::Attribute *a = node.findAttribute(name.str());
+    return a && a->kind == ox::Attribute::kString ? a->s : dflt.str();
+  }
+  std::vector<int64_t> attrInts(const ox::Node &node, StringRef name) {
+    const ox::Attribute *a = node.findAttribute(name.str());
+    return a && a->kind == ox::Attribute::kInts ? a->ints
+                                                : std::vector<int64_t>();
+  }
+
+  // Types and constants ----------------------------------------------------
+  FailureOr<Type> elementType(int32_t onnxType, StringRef what);
+  Value makeConstant(const ox::Tensor &tensor, Location loc);
+  Value makeResourceConstant(RankedTensorType type,
+                             std::shared_ptr<ox::Buffer> buffer, size_t offset,
+                             size_t size, StringRef name, Location loc);
+  Value makeFloatConstant(ArrayRef<int64_t> shape, ArrayRef<float> values,
+                          Type elemType, Location loc, StringRef name);
+  Value splat(Type elemType, ArrayRef<int64_t> shape, double value,
+              Location loc);
+  Value shift(Location loc);
+
+  // Emission helpers -------------------------------------------------------
+  static RankedTensorType tensorType(Value v) {
+    return cast<RankedTensorType>(v.getType());
+  }
+  Value reshape(Value v, ArrayRef<int64_t> shape, Location loc);
+  Value expandRank(Value v, int64_t rank, Location loc);
+  FailureOr<SmallVector<int64_t>> broadcastShape(ArrayRef<int64_t> a,
+                                                 ArrayRef<int64_t> b);
+  FailureOr<Value> binary(StringRef kind, Value a, Value b, Location loc);
+  Value broadcastGeneric(
+      Location loc, ArrayRef<int64_t> shape, Type elemType, ValueRange operands,
+      function_ref<Value(OpBuilder &, Location, ValueRange)> body);
+  Value clamp(Value v, double lo, double hi, Location loc);
+  LogicalResult normalizeAxis(int64_t &axis, int64_t rank, StringRef what);
+
+  // Op handlers ------------------------------------------------------------
+  void registerHandlers();
+  LogicalResult importNode(const ox::Node &node);
+  LogicalResult importElementwiseBinary(const ox::Node &node, StringRef kind);
+  LogicalResult importMatMul(const ox::Node &node);
+  LogicalResult importGemm(const ox::Node &node);
+  LogicalResult importConv(const ox::Node &node);
+  LogicalResult importConvTranspose(const ox::Node &node);
+  LogicalResult importBatchNorm(const ox::Node &node);
+  LogicalResult importClip(const ox::Node &node);
+  LogicalResult importReshape(const ox::Node &node);
+  LogicalResult importTranspose(const ox::Node &node);
+  LogicalResult importFlatten(const ox::Node &node);
+  LogicalResult importSqueezeUnsqueeze(const ox::Node &node, bool squeeze);
+  LogicalResult importConcat(const ox::Node &node);
+  LogicalResult importSoftmax(const ox::Node &node);
+  LogicalResult importLayerNorm(const ox::Node &node);
+  LogicalResult importGlobalAveragePool(const ox::Node &node);
+  LogicalResult importResize(const ox::Node &node);
+  LogicalResult importConstant(const ox::Node &node);
+  LogicalResult computeConvPads(const ox::Node &node, ArrayRef<int64_t> in,
+                                ArrayRef<int64_t> kernel,
+                                ArrayRef<int64_t> strides,
+                                ArrayRef<int64_t> dilations,
+                                SmallVector<int64_t> &pads);
+
+  MLIRContext *ctx;
+  const ox::Model &model;
+  const ImportOptions &options;
+  OpBuilder builder;
+  std::string sourceName;
+  int64_t opset = 0;
+  llvm::StringMap<Value> values;
+  llvm::StringMap<const ox::Tensor *> constants;
+  std::vector<std::shared_ptr<ox::Tensor>> ownedTensors;
+  llvm::StringMap<Handler> handlers;
+  NodeFailure failure_;
+  unsigned blobCounter = 0;
+};
+
+} // namespace
+
+//===----------------------------------------------------------------------===//
+// Types and constants
+//===----------------------------------------------------------------------===//
+
+FailureOr<Type> Importer::elementType(int32_t onnxType, StringRef what) {
+  switch (onnxType) {
+  case ox::kFloat:
+    return Type(builder.getF32Type());
+  case ox::kFloat16:
+    return Type(builder.getF16Type());
+  case ox::kBfloat16:
+    return Type(builder.getBF16Type());
+  case ox::kDouble:
+    return Type(builder.getF64Type());
+  case ox::kInt64:
+    return Type(builder.getI64Type());
+  case ox::kInt32:
+    return Type(builder.getI32Type());
+  case ox::kInt8:
+    return Type(builder.getI8Type());
+  case ox::kBool:
+    return Type(builder.getI1Type());
+  default:
+    (void)unsupported(Twine(what) + " has element type " +
+                      ox::dataTypeName(onnxType) +
+                      ", which lowbit does not support yet");
+    return failure();
+  }
+}
+
+Value Importer::makeResourceConstant(RankedTensorType type,
+                                     std::shared_ptr<ox::Buffer> buffer,
+                                     size_t offset, size_t size,
+                                     StringRef name, Location loc) {
+  size_t align = std::max<size_t>(
+      1, (type.getElementTypeBitWidth() + 7) / 8);
+  const char *data = buffer->data() + offset;
+  if (reinterpret_cast<uintptr_t>(data) % align != 0) {
+    // External data can sit at any offset; blobs must be element-aligned.
+    auto copy = std::make_shared<VectorBuffer>();
+    copy->bytes.assign(data, data + size);
+    buffer = copy;
+    data = copy->bytes.data();
+  }
+  // The blob references the importer's buffer without copying; the deleter
+  // keeps that buffer alive for as long as MLIR holds the blob.
+  AsmResourceBlob blob(ArrayRef<char>(data, size), align,
+                       [keep = std::move(buffer)](void *, size_t, size_t) {},
+                       /*dataIsMutable=*/false);
+  std::string blobName = name.empty() ? "onnx_constant" : name.str();
+  for (char &c : blobName)
+    if (!std::isalnum(static_cast<unsigned char>(c)) && c != '_' && c != '.')
+      c = '_';
+  auto attr = DenseResourceElementsAttr::get(type, blobName, std::move(blob));
+  return arith::ConstantOp::create(builder, loc, attr);
+}
+
+Value Importer::makeConstant(const ox::Tensor &tensor, Location loc) {
+  FailureOr<Type> elem = elementType(tensor.dataType, "constant '" +
+                                                          tensor.name + "'");
+  if (failed(elem))
+    return {};
+  auto type = RankedTensorType::get(tensor.dims, *elem);
+  int64_t n = tensor.numElements();
+  // Tiny constants (scalars, short vectors) stay inline so that folders and
+  // the reader of the IR can see them; everything else is a resource blob.
+  if (n > 8 && tensor.buffer)
+    return makeResourceConstant(type, tensor.buffer, tensor.offset,
+                                tensor.size, tensor.name, loc);
+  if (*elem == builder.getI1Type()) {
+    SmallVector<bool> bits;
+    for (int64_t i = 0; i < n; ++i)
+      bits.push_back(tensor.bytes()[i] != 0);
+    return arith::ConstantOp::create(
+        builder, loc, DenseElementsAttr::get(type, ArrayRef<bool>(bits)));
+  }
+  ArrayRef<char> raw(tensor.bytes(), tensor.size);
+  bool detectedSplat = false;
+  if (!DenseElementsAttr::isValidRawBuffer(type, raw, detectedSplat)) {
+    (void)invalid("constant '" + tensor.name + "' has " +
+                  Twine(tensor.size) + " bytes, which do not fill " +
+                  shapeString(tensor.dims));
+    return {};
+  }
+  return arith::ConstantOp::create(builder, loc,
+                                   DenseElementsAttr::getFromRawBuffer(type, raw));
+}
+
+Value Importer::makeFloatConstant(ArrayRef<int64_t> shape,
+                                  ArrayRef<float> values, Type elemType,
+                                  Location loc, StringRef name) {
+  auto type = RankedTensorType::get(shape, elemType);
+  if (!elemType.isF32()) {
+    SmallVector<APFloat> converted;
+    for (float v : values) {
+      APFloat f(v);
+      bool lost;
+      f.convert(cast<FloatType>(elemType).getFloatSemantics(),
+                APFloat::rmNearestTiesToEven, &lost);
+      converted.push_back(f);
+    }
+    return arith::ConstantOp::create(builder, loc,
+                                     DenseElementsAttr::get(type, converted));
+  }
+  if (values.size() <= 8)
+    return arith::ConstantOp::create(builder, loc,
+                                     DenseElementsAttr::get(type, values));
+  auto buffer = std::make_shared<VectorBuffer>();
+  buffer->bytes.assign(reinterpret_cast<const char *>(values.data()),
+                       reinterpret_cast<const char *>(values.data()) +
+                           values.size() * sizeof(float));
+  size_t size = buffer->bytes.size();
+  return makeResourceConstant(type, std::move(buffer), 0, size, name, loc);
+}
+
+Value Importer::splat(Type elemType, ArrayRef<int64_t> shape, double value,
+                      Location loc) {
+  return buildSplat(builder, loc, elemType, shape, value);
+}
+
+Value Importer::shift(Location loc) {
+  auto type = RankedTensorType::get({1}, builder.getI8Type());
+  return tosa::ConstOp::create(builder, loc, type,
+                               DenseElementsAttr::get(type, int8_t(0)));
+}
+
+LogicalResult Importer::constantInts(const ox::Node &node, size_t index,
+                                     std::vector<int64_t> &out) {
+  const ox::Tensor *t = constantOf(node, index);
+  if (!t)
+    return unsupported("input " + Twine(index) + " ('" +
+                       (index < node.inputs.size() ? node.inputs[index] : "") +
+                       "') must be a constant");
+  out.clear();
+  int64_t n = t->numElements();
+  for (int64_t i = 0; i < n; ++i) {
+    if (t->dataType == ox::kInt64)
+      out.push_back(reinterpret_cast<const int64_t *>(t->bytes())[i]);
+    else if (t->dataType == ox::kInt32)
+      out.push_back(reinterpret_cast<const int32_t *>(t->bytes())[i]);
+    else
+      return invalid("input " + Twine(index) + " must hold integers, not " +
+                     ox::dataTypeName(t->dataType));
+  }
+  return success();
+}
+
+LogicalResult Importer::constantFloats(const ox::Node &node, size_t index,
+                                       std::vector<double> &out) {
+  const ox::Tensor *t = constantOf(node, index);
+  if (!t)
+    return unsupported("input " + Twine(index) + " ('" +
+                       (index < node.inputs.size() ? node.inputs[index] : "") +
+                       "') must be a constant");
+  out.clear();
+  int64_t n = t->numElements();
+  for (int64_t i = 0; i < n; ++i) {
+    if (t->dataType == ox::kFloat)
+      out.push_back(reinterpret_cast<const float *>(t->bytes())[i]);
+    else if (t->dataType == ox::kDouble)
+      out.push_back(reinterpret_cast<const double *>(t->bytes())[i]);
+    else if (t->dataType == ox::kInt64)
+      out.push_back(reinterpret_cast<const int64_t *>(t->bytes())[i]);
+    else if (t->dataType == ox::kInt32)
+      out.push_back(reinterpret_cast<const int32_t *>(t->bytes())[i]);
+    else
+      return unsupported("input " + Twine(index) + " has type " +
+                         ox::dataTypeName(t->dataType) +
+                         ", expected a float constant");
+  }
+  return success();
+}
+
+LogicalResult Importer::lookup(const ox::Node &node, size_t index,
+                               Value &out) {
+  if (!hasInput(node, index))
+    return invalid("required input " + Twine(index) + " is missing");
+  auto it = values.find(node.inputs[index]);
+  if (it == values.end())
+    return invalid("input '" + node.inputs[index] +
+                   "' is not produced by any earlier node, initializer or "
+                   "graph input");
+  out = it->second;
+  if (!out)
+    return unsupported("input '" + node.inputs[index] +
+                       "' has a type lowbit does not support");
+  return success();
+}
+
+//===----------------------------------------------------------------------===//
+// Emission helpers
+//===----------------------------------------------------------------------===//
+
+Value Importer::reshape(Value v, ArrayRef<int64_t> shape, Location loc) {
+  auto type = tensorType(v);
+  if (type.getShape() == shape)
+    return v;
+  return buildTosaReshape(builder, loc, v, shape);
+}
+
+Value Importer::expandRank(Value v, int64_t rank, Location loc) {
+  return buildTosaExpandRank(builder, loc, v, rank);
+}
+
+FailureOr<SmallVector<int64_t>> Importer::broadcastShape(ArrayRef<int64_t> a,
+                                                         ArrayRef<int64_t> b) {
+  size_t rank = std::max(a.size(), b.size());
+  SmallVector<int64_t> out(rank);
+  for (size_t i = 0; i < rank; ++i) {
+    int64_t da = i < rank - a.size() ? 1 : a[i - (rank - a.size())];
+    int64_t db = i < rank - b.size() ? 1 : b[i - (rank - b.size())];
+    if (da != db && da != 1 && db != 1) {
+      (void)invalid("shapes " + shapeString(a) + " and " + shapeString(b) +
+                    " do not broadcast");
+      return failure();
+    }
+    out[i] = da == 1 ? db : da;
+  }
+  return out;
+}
+
+Value Importer::broadcastGeneric(
+    Location loc, ArrayRef<int64_t> shape, Type elemType, ValueRange operands,
+    function_ref<Value(OpBuilder &, Location, ValueRange)> body) {
+  int64_t rank = shape.size();
+  SmallVector<AffineMap> maps;
+  for (Value v : operands) {
+    auto t = tensorType(v);
+    SmallVector<AffineExpr> exprs;
+    int64_t lead = rank - t.getRank();
+    for (int64_t i = 0; i < t.getRank(); ++i)
+      exprs.push_back(t.getDimSize(i) == 1 && shape[lead + i] != 1
+                          ? builder.getAffineConstantExpr(0)
+                          : builder.getAffineDimExpr(lead + i));
+    maps.push_back(AffineMap::get(rank, 0, exprs, ctx));
+  }
+  maps.push_back(builder.getMultiDimIdentityMap(rank));
+  Value init = tensor::EmptyOp::create(builder, loc, shape, elemType);
+  SmallVector<utils::IteratorType> iterators(rank,
+                                             utils::IteratorType::parallel);
+  auto generic = linalg::GenericOp::create(
+      builder, loc, TypeRange{init.getType()}, operands, ValueRange{init},
+      maps, iterators, [&](OpBuilder &b, Location l, ValueRange args) {
+        Value r = body(b, l, args.drop_back());
+        linalg::YieldOp::create(b, l, r);
+      });
+  return generic.getResult(0);
+}
+
+FailureOr<Value> Importer::binary(StringRef kind, Value a, Value b,
+                                  Location loc) {
+  auto ta = tensorType(a), tb = tensorType(b);
+  if (ta.getElementType() != tb.getElementType()) {
+    (void)invalid("operand element types differ: " +
+                  llvm::formatv("{0} vs {1}", ta.getElementType(),
+                                tb.getElementType())
+                      .str());
+    return failure();
+  }
+  auto shape = broadcastShape(ta.getShape(), tb.getShape());
+  if (failed(shape))
+    return failure();
+  Type elem = ta.getElementType();
+  bool isFloat = isa<FloatType>(elem);
+  if (kind == "Div" || kind == "Pow") {
+    // TOSA has no float division; an exact divf keeps parity with ONNX.
+    return broadcastGeneric(
+        loc, *shape, elem, {a, b},
+        [&](OpBuilder &bb, Location l, ValueRange args) -> Value {
+          if (kind == "Pow")
+            return math::PowFOp::create(bb, l, args[0], args[1]);
+          if (isFloat)
+            return arith::DivFOp::create(bb, l, args[0], args[1]);
+          return arith::DivSIOp::create(bb, l, args[0], args[1]);
+        });
+  }
+  int64_t rank = shape->size();
+  a = expandRank(a, rank, loc);
+  b = expandRank(b, rank, loc);
+  auto type = RankedTensorType::get(*shape, elem);
+  if (kind == "Add")
+    return Value(tosa::AddOp::create(builder, loc, type, a, b));
+  if (kind == "Sub")
+    return Value(tosa::SubOp::create(builder, loc, type, a, b));
+  if (kind == "Mul")
+    return Value(tosa::MulOp::create(builder, loc, type, a, b, shift(loc)));
+  if (kind == "Max")
+    return Value(tosa::MaximumOp::create(builder, loc, type, a, b));
+  if (kind == "Min")
+    return Value(tosa::MinimumOp::create(builder, loc, type, a, b));
+  (void)unsupported("binary op " + kind);
+  return failure();
+}
+
+Value Importer::clamp(Value v, double lo, double hi, Location loc) {
+  auto type = tensorType(v);
+  Type elem = type.getElementType();
+  Attribute loAttr, hiAttr;
+  if (auto ft = dyn_cast<FloatType>(elem)) {
+    loAttr = builder.getFloatAttr(ft, lo);
+    hiAttr = builder.getFloatAttr(ft, hi);
+  } else {
+    loAttr = builder.getIntegerAttr(elem, static_cast<int64_t>(lo));
+    hiAttr = builder.getIntegerAttr(elem, static_cast<int64_t>(hi));
+  }
+  return tosa::ClampOp::create(builder, loc, type, v, cast<TypedAttr>(loAttr),
+                               cast<TypedAttr>(hiAttr));
+}
+
+LogicalResult Importer::normalizeAxis(int64_t &axis, int64_t rank,
+                                      StringRef what) {
+  if (axis < -rank || axis >= std::max<int64_t>(rank, 1))
+    return invalid(Twine(what) + " " + Twine(axis) +
+                   " is out of range for rank " + Twine(rank));
+  if (axis < 0)
+    axis += rank;
+  return success();
+}
+
+//===----------------------------------------------------------------------===//
+// Op handlers
+//===----------------------------------------------------------------------===//
+
+LogicalResult Importer::importElementwiseBinary(const ox::Node &node,
+                                                StringRef kind) {
+  Value a, b;
+  if (failed(lookup(node, 0, a)) || failed(lookup(node, 1, b)))
+    return failure();
+  auto r = binary(kind, a, b, nodeLoc(node));
+  if (failed(r))
+    return failure();
+  define(node, 0, *r);
+  return success();
+}
+
+LogicalResult Importer::importMatMul(const ox::Node &node) {
+  Location loc = nodeLoc(node);
+  Value a, b;
+  if (failed(lookup(node, 0, a)) || failed(lookup(node, 1, b)))
+    return failure();
+  auto ta = tensorType(a), tb = tensorType(b);
+  if (ta.getRank() < 1 || tb.getRank() < 1)
+    return invalid("operands must have rank >= 1");
+  Type elem = ta.getElementType();
+  if (!isa<FloatType>(elem))
+    return unsupported("integer MatMul (use MatMulInteger)");
+  const ox::Tensor *weight = constantOf(node, 1);
+  if (weight && tb.getRank() == 2 && weight->dataType == ox::kFloat &&
+      ta.getRank() >= 1) {
+    // A constant [K, N] right operand is a linear layer; store its weight as
+    // [N, K] so quantization groups run along the contiguous K.
+    int64_t k = tb.getDimSize(0), n = tb.getDimSize(1);
+    if (ta.getShape().back() != k)
+      return invalid("MatMul reduction dimensions differ: " +
+                     shapeString(ta.getShape()) + " x " +
+                     shapeString(tb.getShape()));
+    auto buffer = std::make_shared<VectorBuffer>();
+    buffer->bytes.resize(k * n * sizeof(float));
+    const float *src = reinterpret_cast<const float *>(weight->bytes());
+    float *dst = reinterpret_cast<float *>(buffer->bytes.data());
+    for (int64_t i = 0; i < k; ++i)
+      for (int64_t j = 0; j < n; ++j)
+        dst[j * k + i] = src[i * n + j];
+    size_t size = buffer->bytes.size();
+    Value w = makeResourceConstant(RankedTensorType::get({n, k}, elem),
+                                   std::move(buffer), 0, size,
+                                   weight->name + "_nk", loc);
+    SmallVector<int64_t> outShape(ta.getShape());
+    outShape.back() = n;
+    Value y = nn::LinearOp::create(builder, loc,
+                                   RankedTensorType::get(outShape, elem), a, w,
+                                   Value());
+    define(node, 0, y);
+    return success();
+  }
+  // General case: promote rank-1 operands as numpy does, then drop the
+  // inserted dimension from the result.
+  bool aVec = ta.getRank() == 1, bVec = tb.getRank() == 1;
+  if (aVec)
+    a = reshape(a, {1, ta.getDimSize(0)}, loc);
+  if (bVec)
+    b = reshape(b, {tb.getDimSize(0), 1}, loc);
+  ta = tensorType(a);
+  tb = tensorType(b);
+  if (ta.getShape().back() != tb.getDimSize(tb.getRank() - 2))
+    return invalid("MatMul reduction dimensions differ: " +
+                   shapeString(ta.getShape()) + " x " +
+                   shapeString(tb.getShape()));
+  auto batch = broadcastShape(ta.getShape().drop_back(2),
+                              tb.getShape().drop_back(2));
+  if (failed(batch))
+    return failure();
+  SmallVector<int64_t> outShape(*batch);
+  outShape.push_back(ta.getDimSize(ta.getRank() - 2));
+  outShape.push_back(tb.getShape().back());
+  Value y = nn::MatMulOp::create(builder, loc,
+                                 RankedTensorType::get(outShape, elem), a, b);
+  SmallVector<int64_t> finalShape(*batch);
+  if (!aVec)
+    finalShape.push_back(outShape[outShape.size() - 2]);
+  if (!bVec)
+    finalShape.push_back(outShape.back());
+  define(node, 0, reshape(y, finalShape, loc));
+  return success();
+}
+
+LogicalResult Importer::importGemm(const ox::Node &node) {
+  Location loc = nodeLoc(node);
+  Value a, b;
+  if (failed(lookup(node, 0, a)) || failed(lookup(node, 1, b)))
+    return failure();
+  auto ta = tensorType(a), tb = tensorType(b);
+  if (ta.getRank() != 2 || tb.getRank() != 2)
+    return invalid("Gemm operands must have rank 2, got " +
+                   shapeString(ta.getShape()) + " and " +
+                   shapeString(tb.getShape()));
+  Type elem = ta.getElementType();
+  if (!isa<FloatType>(elem))
+    return unsupported("integer Gemm");
+  float alpha = attrFloat(node, "alpha", 1.0f);
+  float beta = attrFloat(node, "beta", 1.0f);
+  bool transA = attrInt(node, "transA", 0), transB = attrInt(node, "transB", 0);
+  if (transA) {
+    a = tosa::TransposeOp::create(
+        builder, loc,
+        RankedTensorType::get({ta.getDimSize(1), ta.getDimSize(0)}, elem), a,
+        builder.getDenseI32ArrayAttr({1, 0}));
+    ta = tensorType(a);
+  }
+  // nn.linear wants [N, K]: that is B itself when transB, else Bᵀ.
+  Value w = b;
+  if (!transB)
+    w = tosa::TransposeOp::create(
+        builder, loc,
+        RankedTensorType::get({tb.getDimSize(1), tb.getDimSize(0)}, elem), b,
+        builder.getDenseI32ArrayAttr({1, 0}));
+  auto tw = tensorType(w);
+  int64_t m = ta.getDimSize(0), k = ta.getDimSize(1), n = tw.getDimSize(0);
+  if (tw.getDimSize(1) != k)
+    return invalid("Gemm reduction dimensions differ: " + Twine(k) + " vs " +
+                   Twine(tw.getDimSize(1)));
+  auto outType = RankedTensorType::get({m, n}, elem);
+  Value y = nn::LinearOp::create(builder, loc, outType, a, w, Value());
+  if (alpha != 1.0f)
+    y = tosa::MulOp::create(builder, loc, outType, y,
+                            splat(elem, {1, 1}, alpha, loc), shift(loc));
+  if (hasInput(node, 2) && beta != 0.0f) {
+    Value c;
+    if (failed(lookup(node, 2, c)))
+      return failure();
+    if (beta != 1.0f) {
+      auto tc = tensorType(c);
+      c = tosa::MulOp::create(
+          builder, loc, tc, c,
+          splat(elem, SmallVector<int64_t>(tc.getRank(), 1), beta, loc),
+          shift(loc));
+    }
+    auto r = binary("Add", y, c, loc);
+    if (failed(r))
+      return failure();
+    if (tensorType(*r).getShape() != outType.getShape())
+      return invalid("Gemm bias of shape " +
+                     shapeString(tensorType(c).getShape()) +
+                     " does not broadcast to " + shapeString({m, n}));
+    y = *r;
+  }
+  define(node, 0, y);
+  return success();
+}
+
+LogicalResult Importer::computeConvPads(const ox::Node &node,
+                                        ArrayRef<int64_t> in,
+                                        ArrayRef<int64_t> kernel,
+                                        ArrayRef<int64_t> strides,
+                                        ArrayRef<int64_t> dilations,
+                                        SmallVector<int64_t> &pads) {
+  std::string autoPad = attrString(node, "auto_pad", "NOTSET");
+  std::vector<int64_t> explicitPads = attrInts(node, "pads");
+  pads.assign(4, 0);
+  if (autoPad == "NOTSET") {
+    if (!explicitPads.empty()) {
+      if (explicitPads.size() != 4)
+        return invalid("pads must have 4 values for a 2-D convolution, got " +
+                       Twine(explicitPads.size()));
+      pads.assign(explicitPads.begin(), explicitPads.end());
+    }
+    return success();
+  }
+  if (autoPad == "VALID")
+    return success();
+  if (autoPad != "SAME_UPPER" && autoPad != "SAME_LOWER")
+    return invalid("unknown auto_pad '" + autoPad + "'");
+  for (int i = 0; i < 2; ++i) {
+    int64_t out = (in[i] + strides[i] - 1) / strides[i];
+    int64_t total = std::max<int64_t>(
+        0, (out - 1) * strides[i] + dilations[i] * (kernel[i] - 1) + 1 - in[i]);
+    int64_t small = total / 2, large = total - small;
+    pads[i] = autoPad == "SAME_UPPER" ? small : large;
+    pads[2 + i] = autoPad == "SAME_UPPER" ? large : small;
+  }
+  return success();
+}
+
+LogicalResult Importer::importConv(const ox::Node &node) {
+  Location loc = nodeLoc(node);
+  Value x, w, bias;
+  if (failed(lookup(node, 0, x)) || failed(lookup(node, 1, w)))
+    return failure();
+  if (hasInput(node, 2) && failed(lookup(node, 2, bias)))
+    return failure();
+  auto tx = tensorType(x), tw = tensorType(w);
+  if (tx.getRank() != 4 || tw.getRank() != 4)
+    return unsupported("only 2-D convolutions (rank-4 NCHW input and filter) "
+                       "are supported, got input " +
+                       shapeString(tx.getShape()));
+  if (!isa<FloatType>(tx.getElementType()))
+    return unsupported("integer Conv (use ConvInteger)");
+  std::vector<int64_t> strides = attrInts(node, "strides");
+  std::vector<int64_t> dilations = attrInts(node, "dilations");
+  if (strides.empty())
+    strides = {1, 1};
+  if (dilations.empty())
+    dilations = {1, 1};
+  if (strides.size() != 2 || dilations.size() != 2)
+    return invalid("strides and dilations must have 2 values");
+  int64_t groups = attrInt(node, "group", 1);
+  std::vector<int64_t> kernelShape = attrInts(node, "kernel_shape");
+  if (!kernelShape.empty() &&
+      ArrayRef<int64_t>(kernelShape) != tw.getShape().drop_front(2))
+    return invalid("kernel_shape " + shapeString(kernelShape) +
+                   " differs from the filter's " +
+                   shapeString(tw.getShape().drop_front(2)));
+  SmallVector<int64_t> pads;
+  if (failed(computeConvPads(node, tx.getShape().drop_front(2),
+                             tw.getShape().drop_front(2), strides, dilations,
+                             pads)))
+    return failure();
+  int64_t c = tx.getDimSize(1), f = tw.getDimSize(0);
+  if (groups < 1 || c % groups || f % groups || tw.getDimSize(1) * groups != c)
+    return invalid("group = " + Twine(groups) + " does not fit input channels " +
+                   Twine(c) + " and filter " + shapeString(tw.getShape()));
+  SmallVector<int64_t> outShape = {tx.getDimSize(0), f};
+  for (int i = 0; i < 2; ++i) {
+    int64_t in = tx.getDimSize(2 + i) + pads[i] + pads[2 + i];
+    int64_t span = dilations[i] * (tw.getDimSize(2 + i) - 1) + 1;
+    if (in < span)
+      return invalid("the kernel does not fit the padded input " +
+                     shapeString(tx.getShape()));
+    outShape.push_back((in - span) / strides[i] + 1);
+  }
+  Value y = nn::Conv2DOp::create(
+      builder, loc, RankedTensorType::get(outShape, tx.getElementType()), x, w,
+      bias, builder.getDenseI64ArrayAttr(strides),
+      builder.getDenseI64ArrayAttr(pads),
+      builder.getDenseI64ArrayAttr(dilations),
+      builder.getI64IntegerAttr(groups));
+  define(node, 0, y);
+  return success();
+}
+
+LogicalResult Importer::importConvTranspose(const ox::Node &node) {
+  // ConvTranspose = zero-insertion by the stride, padding by
+  // dilation*(K-1)-pad, then a stride-1 convolution with the spatially
+  // flipped filter whose in/out channels are swapped.
+  Location loc = nodeLoc(node);
+  Value x, bias;
+  if (failed(lookup(node, 0, x)))
+    return failure();
+  if (hasInput(node, 2) && failed(lookup(node, 2, bias)))
+    return failure();
+  const ox::Tensor *wt = constantOf(node, 1);
+  if (!wt)
+    return unsupported("ConvTranspose needs a constant filter");
+  if (wt->dataType != ox::kFloat)
+    return unsupported("ConvTranspose filter of type " +
+                       ox::dataTypeName(wt->dataType));
+  auto tx = tensorType(x);
+  if (tx.getRank() != 4 || wt->dims.size() != 4)
+    return unsupported("only 2-D ConvTranspose is supported");
+  if (!attrInts(node, "output_shape").empty())
+    return unsupported("ConvTranspose with output_shape");
+  std::string autoPad = attrString(node, "auto_pad", "NOTSET");
+  if (autoPad != "NOTSET" && autoPad != "VALID")
+    return unsupported("ConvTranspose with auto_pad=" + autoPad);
+  int64_t groups = attrInt(node, "group", 1);
+  std::vector<int64_t> strides = attrInts(node, "strides");
+  std::vector<int64_t> dilations = attrInts(node, "dilations");
+  std::vector<int64_t> pads = attrInts(node, "pads");
+  std::vector<int64_t> outPad = attrInts(node, "output_padding");
+  if (strides.empty())
+    strides = {1, 1};
+  if (dilations.empty())
+    dilations = {1, 1};
+  if (pads.empty() || autoPad == "VALID")
+    pads = {0, 0, 0, 0};
+  if (outPad.empty())
+    outPad = {0, 0};
+  if (strides.size() != 2 || dilations.size() != 2 || pads.size() != 4 ||
+      outPad.size() != 2)
+    return invalid("strides, dilations, output_padding need 2 values and "
+                   "pads 4");
+  int64_t cin = wt->dims[0], coutPerGroup = wt->dims[1];
+  int64_t kh = wt->dims[2], kw = wt->dims[3];
+  if (tx.getDimSize(1) != cin || groups < 1 || cin % groups)
+    return invalid("filter " + shapeString(wt->dims) +
+                   " does not match input " + shapeString(tx.getShape()) +
+                   " with group = " + Twine(groups));
+  int64_t cinPerGroup = cin / groups, cout = coutPerGroup * groups;
+  // Flipped filter [cout, cin/groups, kh, kw].
+  auto buffer = std::make_shared<VectorBuffer>();
+  buffer->bytes.resize(cout * cinPerGroup * kh * kw * sizeof(float));
+  const float *src = reinterpret_cast<const float *>(wt->bytes());
+  float *dst = reinterpret_cast<float *>(buffer->bytes.data());
+  for (int64_t g = 0; g < groups; ++g)
+    for (int64_t ci = 0; ci < cinPerGroup; ++ci)
+      for (int64_t co = 0; co < coutPerGroup; ++co)
+        for (int64_t i = 0; i < kh; ++i)
+          for (int64_t j = 0; j < kw; ++j)
+            dst[(((g * coutPerGroup + co) * cinPerGroup + ci) * kh + i) * kw +
+                j] = src[(((g * cinPerGroup + ci) * coutPerGroup + co) * kh +
+                          (kh - 1 - i)) *
+                             kw +
+                         (kw - 1 - j)];
+  Type elem = tx.getElementType();
+  size_t size = buffer->bytes.size();
+  Value w = makeResourceConstant(
+      RankedTensorType::get({cout, cinPerGroup, kh, kw}, elem),
+      std::move(buffer), 0, size, wt->name + "_flipped", loc);
+  int64_t kernel[2] = {kh, kw};
+  int64_t before[2], after[2], dilatedSize[2];
+  for (int i = 0; i < 2; ++i) {
+    int64_t span = dilations[i] * (kernel[i] - 1);
+    before[i] = span - pads[i];
+    after[i] = span - pads[2 + i] + outPad[i];
+    if (before[i] < 0 || after[i] < 0)
+      return unsupported("ConvTranspose with pads larger than "
+                         "dilation*(kernel-1)");
+    dilatedSize[i] = (tx.getDimSize(2 + i) - 1) * strides[i] + 1;
+  }
+  SmallVector<int64_t> paddedShape = {
+      tx.getDimSize(0), cin, dilatedSize[0] + before[0] + after[0],
+      dilatedSize[1] + before[1] + after[1]};
+  Value zeros = splat(elem, paddedShape, 0.0, loc);
+  SmallVector<OpFoldResult> offsets = {
+      builder.getIndexAttr(0), builder.getIndexAttr(0),
+      builder.getIndexAttr(before[0]), builder.getIndexAttr(before[1])};
+  SmallVector<OpFoldResult> sizes;
+  for (int64_t d : tx.getShape())
+    sizes.push_back(builder.getIndexAttr(d));
+  SmallVector<OpFoldResult> steps = {
+      builder.getIndexAttr(1), builder.getIndexAttr(1),
+      builder.getIndexAttr(strides[0]), builder.getIndexAttr(strides[1])};
+  Value padded = tensor::InsertSliceOp::create(builder, loc, x, zeros, offsets,
+                                               sizes, steps);
+  SmallVector<int64_t> outShape = {tx.getDimSize(0), cout};
+  for (int i = 0; i < 2; ++i)
+    outShape.push_back(paddedShape[2 + i] - dilations[i] * (kernel[i] - 1));
+  Value y = nn::Conv2DOp::create(
+      builder, loc, RankedTensorType::get(outShape, elem), padded, w, bias,
+      builder.getDenseI64ArrayAttr({1, 1}),
+      builder.getDenseI64ArrayAttr({0, 0, 0, 0}),
+      builder.getDenseI64ArrayAttr(dilations),
+      builder.getI64IntegerAttr(groups));
+  define(node, 0, y);
+  return success();
+}
+
+LogicalResult Importer::importBatchNorm(const ox::Node &node) {
+  Location loc = nodeLoc(node);
+  Value x;
+  if (failed(lookup(node, 0, x)))
+    return failure();
+  if (attrInt(node, "training_mode", 0) != 0 ||
+      (node.outputs.size() > 1 && !node.outputs[1].empty()))
+    return unsupported("BatchNormalization in training mode");
+  std::vector<double> scale, shiftB, mean, var;
+  for (auto [index, vec] : {std::pair<size_t, std::vector<double> *>{1, &scale},
+                            {2, &shiftB},
+                            {3, &mean},
+                            {4, &var}})
+    if (failed(constantFloats(node, index, *vec)))
+      return failure();
+  auto tx = tensorType(x);
+  if (tx.getRank() < 2)
+    return invalid("BatchNormalization input must have rank >= 2");
+  int64_t c = tx.getDimSize(1);
+  for (auto *vec : {&scale, &shiftB, &mean, &var})
+    if (static_cast<int64_t>(vec->size()) != c)
+      return invalid("BatchNormalization parameters must have " + Twine(c) +
+                     " elements");
+  double eps = attrFloat(node, "epsilon", 1e-5f);
+  // Inference BatchNorm is an affine map per channel: fold it to a, b.
+  std::vector<float> a(c), b(c);
+  for (int64_t i = 0; i < c; ++i) {
+    double s = scale[i] / std::sqrt(var[i] + eps);
+    a[i] = static_cast<float>(s);
+    b[i] = static_cast<float>(shiftB[i] - mean[i] * s);
+  }
+  SmallVector<int64_t> paramShape(tx.getRank(), 1);
+  paramShape[1] = c;
+  Type elem = tx.getElementType();
+  std::string base = node.name.empty() ? node.outputs[0] : node.name;
+  Value av = makeFloatConstant(paramShape, a, elem, loc, base + "_scale");
+  Value bv = makeFloatConstant(paramShape, b, elem, loc, base + "_shift");
+  Value y = tosa::MulOp::create(builder, loc, tx, x, av, shift(loc));
+  y = tosa::AddOp::create(builder, loc, tx, y, bv);
+  define(node, 0, y);
+  return success();
+}
+
+LogicalResult Importer::importClip(const ox::Node &node) {
+  Value x;
+  if (failed(lookup(node, 0, x)))
+    return failure();
+  double lo = -std::numeric_limits<double>::infinity();
+  double hi = std::numeric_limits<double>::infinity();
+  if (opset < 11) {
+    lo = attrFloat(node, "min", -std::numeric_limits<float>::infinity());
+    hi = attrFloat(node, "max", std::numeric_limits<float>::infinity());
+  } else {
+    std::vector<double> v;
+    if (hasInput(node, 1)) {
+      if (failed(constantFloats(node, 1, v)))
+        return failure();
+      if (v.size() != 1)
+        return invalid("Clip min must be a scalar");
+      lo = v[0];
+    }
+    if (hasInput(node, 2)) {
+      if (failed(constantFloats(node, 2, v)))
+        return failure();
+      if (v.size() != 1)
+        return invalid("Clip max must be a scalar");
+      hi = v[0];
+    }
+  }
+  Type elem = tensorType(x).getElementType();
+  if (auto ft = dyn_cast<FloatType>(elem)) {
+    double maxv = APFloat::getLargest(ft.getFloatSemantics()).convertToDouble();
+    lo = std::max(lo, -maxv);
+    hi = std::min(hi, maxv);
+  } else {
+    unsigned w = elem.getIntOrFloatBitWidth();
+    double maxv = std::ldexp(1.0, w - 1) - 1;
+    lo = std::max(lo, -maxv - 1);
+    hi = std::min(hi, maxv);
+  }
+  define(node, 0, clamp(x, lo, hi, nodeLoc(node)));
+  return success();
+}
+
+LogicalResult Importer::importReshape(const ox::Node &node) {
+  Value x;
+  if (failed(lookup(node, 0, x)))
+    return failure();
+  std::vector<int64_t> shape;
+  if (opset < 5)
+    shape = attrInts(node, "shape");
+  else if (failed(constantInts(node, 1, shape)))
+    return failure();
+  auto tx = tensorType(x);
+  bool allowZero = attrInt(node, "allowzero", 0) != 0;
+  int64_t known = 1, inferIndex = -1;
+  SmallVector<int64_t> out;
+  for (size_t i = 0; i < shape.size(); ++i) {
+    int64_t d = shape[i];
+    if (d == 0 && !allowZero) {
+      if (static_cast<int64_t>(i) >= tx.getRank())
+        return invalid("shape copies dimension " + Twine(i) +
+                       " of a rank-" + Twine(tx.getRank()) + " input");
+      d = tx.getDimSize(i);
+    }
+    if (d == -1) {
+      if (inferIndex >= 0)
+        return invalid("shape has more than one -1");
+      inferIndex = i;
+      out.push_back(1);
+      continue;
+    }
+    if (d < 0)
+      return invalid("shape has a negative dimension " + Twine(d));
+    known *= d;
+    out.push_back(d);
+  }
+  int64_t total = tx.getNumElements();
+  if (inferIndex >= 0) {
+    if (known == 0 || total % known)
+      return invalid("cannot reshape " + shapeString(tx.getShape()) + " to " +
+                     shapeString(shape));
+    out[inferIndex] = total / known;
+  } else if (known != total) {
+    return invalid("cannot reshape " + shapeString(tx.getShape()) + " to " +
+                   shapeString(shape));
+  }
+  define(node, 0, reshape(x, out, nodeLoc(node)));
+  return success();
+}
+
+LogicalResult Importer::importTranspose(const ox::Node &node) {
+  Value x;
+  if (failed(lookup(node, 0, x)))
+    return failure();
+  auto tx = tensorType(x);
+  std::vector<int64_t> perm = attrInts(node, "perm");
+  if (perm.empty())
+    for (int64_t i = tx.getRank() - 1; i >= 0; --i)
+      perm.push_back(i);
+  if (static_cast<int64_t>(perm.size()) != tx.getRank())
+    return invalid("perm has " + Twine(perm.size()) +
+                   " entries for a rank-" + Twine(tx.getRank()) + " input");
+  SmallVector<int32_t> perms;
+  SmallVector<int64_t> shape;
+  std::vector<bool> seen(perm.size(), false);
+  for (int64_t p : perm) {
+    if (p < 0 || p >= tx.getRank() || seen[p])
+      return invalid("perm is not a permutation");
+    seen[p] = true;
+    perms.push_back(static_cast<int32_t>(p));
+    shape.push_back(tx.getDimSize(p));
+  }
+  Value y = tosa::TransposeOp::create(
+      builder, nodeLoc(node), RankedTensorType::get(shape, tx.getElementType()),
+      x, builder.getDenseI32ArrayAttr(perms));
+  define(node, 0, y);
+  return success();
+}
+
+LogicalResult Importer::importFlatten(const ox::Node &node) {
+  Value x;
+  if (failed(lookup(node, 0, x)))
+    return failure();
+  auto tx = tensorType(x);
+  int64_t axis = attrInt(node, "axis", 1);
+  if (axis < -tx.getRank() || axis > tx.getRank())
+    return invalid("axis " + Twine(axis) + " out of range for rank " +
+                   Twine(tx.getRank()));
+  if (axis < 0)
+    axis += tx.getRank();
+  int64_t outer = product(tx.getShape().take_front(axis));
+  define(node, 0,
+         reshape(x, {outer, tx.getNumElements() / std::max<int64_t>(outer, 1)},
+                 nodeLoc(node)));
+  return success();
+}
+
+LogicalResult Importer::importSqueezeUnsqueeze(const ox::Node &node,
+                                               bool squeeze) {
+  Value x;
+  if (failed(lookup(node, 0, x)))
+    return failure();
+  std::vector<int64_t> axes;
+  if (opset < 13)
+    axes = attrInts(node, "axes");
+  else if (hasInput(node, 1) && failed(constantInts(node, 1, axes)))
+    return failure();
+  auto tx = tensorType(x);
+  SmallVector<int64_t> shape;
+  if (squeeze) {
+    std::vector<bool> drop(tx.getRank(), axes.empty());
+    if (axes.empty())
+      for (int64_t i = 0; i < tx.getRank(); ++i)
+        drop[i] = tx.getDimSize(i) == 1;
+    for (int64_t a : axes) {
+      if (failed(normalizeAxis(a, tx.getRank(), "axis")))
+        return failure();
+      if (tx.getDimSize(a) != 1)
+        return invalid("cannot squeeze dimension " + Twine(a) + " of size " +
+                       Twine(tx.getDimSize(a)));
+      drop[a] = true;
+    }
+    for (int64_t i = 0; i < tx.getRank(); ++i)
+      if (!drop[i])
+        shape.push_back(tx.getDimSize(i));
+  } else {
+    int64_t rank = tx.getRank() + axes.size();
+    std::vector<bool> inserted(rank, false);
+    for (int64_t a : axes) {
+      if (failed(normalizeAxis(a, rank, "axis")))
+        return failure();
+      if (inserted[a])
+        return invalid("axes repeat " + Twine(a));
+      inserted[a] = true;
+    }
+    int64_t src = 0;
+    for (int64_t i = 0; i < rank; ++i)
+      shape.push_back(inserted[i] ? 1 : tx.getDimSize(src++));
+  }
+  define(node, 0, reshape(x, shape, nodeLoc(node)));
+  return success();
+}
+
+LogicalResult Importer::importConcat(const ox::Node &node) {
+  SmallVector<Value> inputs;
+  for (size_t i = 0; i < node.inputs.size(); ++i) {
+    Value v;
+    if (failed(lookup(node, i, v)))
+      return failure();
+    inputs.push_back(v);
+  }
+  if (inputs.empty())
+    return invalid("Concat needs at least one input");
+  auto t0 = tensorType(inputs[0]);
+  int64_t axis = attrInt(node, "axis", 0);
+  if (failed(normalizeAxis(axis, t0.getRank(), "axis")))
+    return failure();
+  SmallVector<int64_t> shape(t0.getShape());
+  shape[axis] = 0;
+  for (Value v : inputs) {
+    auto t = tensorType(v);
+    if (t.getRank() != t0.getRank() ||
+        t.getElementType() != t0.getElementType())
+      return invalid("Concat inputs differ in rank or element type");
+    for (int64_t d = 0; d < t.getRank(); ++d)
+      if (d != axis && t.getDimSize(d) != t0.getDimSize(d))
+        return invalid("Concat inputs " + shapeString(t0.getShape()) +
+                       " and " + shapeString(t.getShape()) +
+                       " differ outside axis " + Twine(axis));
+    shape[axis] += t.getDimSize(axis);
+  }
+  Value y = tosa::ConcatOp::create(
+      builder, nodeLoc(node), RankedTensorType::get(shape, t0.getElementType()),
+      inputs, builder.getI32IntegerAttr(axis));
+  define(node, 0, y);
+  return success();
+}
+
+LogicalResult Importer::importSoftmax(const ox::Node &node) {
+  Location loc = nodeLoc(node);
+  Value x;
+  if (failed(lookup(node, 0, x)))
+    return failure();
+  auto tx = tensorType(x);
+  if (!isa<FloatType>(tx.getElementType()))
+    return invalid("Softmax needs a float input");
+  int64_t axis = attrInt(node, "axis", opset < 13 ? 1 : -1);
+  if (failed(normalizeAxis(axis, tx.getRank(), "axis")))
+    return failure();
+  if (opset < 13 && axis != tx.getRank() - 1) {
+    // Before opset 13 Softmax flattened the input to 2-D at `axis`.
+    int64_t outer = product(tx.getShape().take_front(axis));
+    Value flat =
+        reshape(x, {outer, tx.getNumElements() / std::max<int64_t>(outer, 1)},
+                loc);
+    Value y = nn::SoftmaxOp::create(builder, loc, flat.getType(), flat,
+                                    builder.getI64IntegerAttr(1));
+    define(node, 0, reshape(y, tx.getShape(), loc));
+    return success();
+  }
+  define(node, 0,
+         nn::SoftmaxOp::create(builder, loc, tx, x,
+                               builder.getI64IntegerAttr(axis)));
+  return success();
+}
+
+LogicalResult Importer::importLayerNorm(const ox::Node &node) {
+  Value x, scale, bias;
+  if (failed(lookup(node, 0, x)) || failed(lookup(node, 1, scale)))
+    return failure();
+  if (hasInput(node, 2) && failed(lookup(node, 2, bias)))
+    return failure();
+  for (size_t i = 1; i < node.outputs.size(); ++i)
+    if (!node.outputs[i].empty())
+      return unsupported("LayerNormalization's Mean/InvStdDev outputs");
+  auto tx = tensorType(x);
+  int64_t axis = attrInt(node, "axis", -1);
+  if (failed(normalizeAxis(axis, tx.getRank(), "axis")))
+    return failure();
+  Location loc = nodeLoc(node);
+  // ONNX lets scale and bias broadcast to the normalised shape; nn wants
+  // exactly that shape.
+  auto normShape = tx.getShape().drop_front(axis);
+  auto fit = [&](Value &v) -> LogicalResult {
+    auto t = tensorType(v);
+    if (t.getShape() == normShape)
+      return success();
+    auto b = broadcastShape(t.getShape(), normShape);
+    if (failed(b) || ArrayRef<int64_t>(*b) != normShape)
+      return invalid("LayerNormalization scale/bias " +
+                     shapeString(t.getShape()) + " do not broadcast to " +
+                     shapeString(normShape));
+    Value zero = splat(t.getElementType(), normShape, 0.0, loc);
+    v = tosa::AddOp::create(
+        builder, loc, RankedTensorType::get(normShape, t.getElementType()),
+        expandRank(v, normShape.size(), loc), zero);
+    return success();
+  };
+  if (failed(fit(scale)) || (bias && failed(fit(bias))))
+    return failure();
+  Value y = nn::LayerNormOp::create(
+      builder, loc, tx, x, scale, bias, builder.getI64IntegerAttr(axis),
+      builder.getF32FloatAttr(attrFloat(node, "epsilon", 1e-5f)));
+  define(node, 0, y);
+  return success();
+}
+
+LogicalResult Importer::importGlobalAveragePool(const ox::Node &node) {
+  Location loc = nodeLoc(node);
+  Value x;
+  if (failed(lookup(node, 0, x)))
+    return failure();
+  auto tx = tensorType(x);
+  if (tx.getRank() < 3)
+    return invalid("GlobalAveragePool needs rank >= 3");
+  SmallVector<int64_t> shape(tx.getShape());
+  int64_t count = 1;
+  Value y = x;
+  for (int64_t d = 2; d < tx.getRank(); ++d) {
+    count *= shape[d];
+    shape[d] = 1;
+    y = tosa::ReduceSumOp::create(
+        builder, loc, RankedTensorType::get(shape, tx.getElementType()), y,
+        builder.getI32IntegerAttr(d));
+  }
+  auto outType = RankedTensorType::get(shape, tx.getElementType());
+  y = tosa::MulOp::create(
+      builder, loc, outType, y,
+      splat(tx.getElementType(), SmallVector<int64_t>(shape.size(), 1),
+            1.0 / count, loc),
+      shift(loc));
+  define(node, 0, y);
+  return success();
+}
+
+LogicalResult Importer::importResize(const ox::Node &node) {
+  Location loc = nodeLoc(node);
+  Value x;
+  if (failed(lookup(node, 0, x)))
+    return failure();
+  auto tx = tensorType(x);
+  std::string mode = attrString(node, "mode", "nearest");
+  std::string ctm = attrString(node, "coordinate_transformation_mode",
+                               opset < 11 ? "asymmetric" : "half_pixel");
+  std::string nearestMode =
+      attrString(node, "nearest_mode", "round_prefer_floor");
+  std::vector<double> scales;
+  std::vector<int64_t> sizes;
+  size_t scalesIndex = opset < 11 ? 1 : 2;
+  if (hasInput(node, scalesIndex) && constantOf(node, scalesIndex) &&
+      constantOf(node, scalesIndex)->numElements() > 0) {
+    if (failed(constantFloats(node, scalesIndex, scales)))
+      return failure();
+  } else if (opset >= 11 && hasInput(node, 3)) {
+    if (failed(constantInts(node, 3, sizes)))
+      return failure();
+    if (static_cast<int64_t>(sizes.size()) != tx.getRank())
+      return invalid("sizes has " + Twine(sizes.size()) + " entries for rank " +
+                     Twine(tx.getRank()));
+    for (int64_t d = 0; d < tx.getRank(); ++d)
+      scales.push_back(static_cast<double>(sizes[d]) / tx.getDimSize(d));
+  } else {
+    return unsupported("Resize without constant scales or sizes");
+  }
+  if (static_cast<int64_t>(scales.size()) != tx.getRank())
+    return invalid("scales has " + Twine(scales.size()) + " entries for rank " +
+                   Twine(tx.getRank()));
+  if (mode != "nearest")
+    return unsupported("Resize mode '" + mode + "' (only nearest for now)");
+  // Integer up-sampling factors with floor-style rounding select source
+  // element floor(i / s): an affine map, so one linalg.generic does it.
+  bool floorLike = (ctm == "asymmetric" && nearestMode == "floor");
+  SmallVector<int64_t> factors, outShape;
+  for (int64_t d = 0; d < tx.getRank(); ++d) {
+    double s = scales[d];
+    int64_t f = static_cast<int64_t>(std::llround(s));
+    if (std::fabs(s - f) > 1e-6 || f < 1)
+      return unsupported("Resize with non-integer scale " +
+                         llvm::formatv("{0}", s).str());
+    if (f != 1 && !floorLike)
+      return unsupported("Resize nearest with coordinate_transformation_mode "
+                         "'" + ctm + "' and nearest_mode '" + nearestMode +
+                         "'");
+    factors.push_back(f);
+    outShape.push_back(tx.getDimSize(d) * f);
+  }
+  int64_t rank = tx.getRank();
+  SmallVector<AffineExpr> exprs;
+  for (int64_t d = 0; d < rank; ++d)
+    exprs.push_back(builder.getAffineDimExpr(d).floorDiv(factors[d]));
+  SmallVector<AffineMap> maps = {AffineMap::get(rank, 0, exprs, ctx),
+                                 builder.getMultiDimIdentityMap(rank)};
+  Value init =
+      tensor::EmptyOp::create(builder, loc, outShape, tx.getElementType());
+  auto generic = linalg::GenericOp::create(
+      builder, loc, TypeRange{init.getType()}, ValueRange{x}, ValueRange{init},
+      maps, SmallVector<utils::IteratorType>(rank, utils::IteratorType::parallel),
+      [&](OpBuilder &b, Location l, ValueRange args) {
+        linalg::YieldOp::create(b, l, args[0]);
+      });
+  define(node, 0, generic.getResult(0));
+  return success();
+}
+
+LogicalResult Importer::importConstant(const ox::Node &node) {
+  const ox::Attribute *value = node.findAttribute("value");
+  if (!value || value->kind != ox::Attribute::kTensor)
+    return unsupported("Constant without a tensor 'value' attribute");
+  ox::Tensor &t = *value->tensor;
+  if (t.name.empty())
+    t.name = node.outputs.empty() ? node.name : node.outputs[0];
+  Value v = makeConstant(t, nodeLoc(node));
+  if (!v)
+    return failure();
+  constants[node.outputs[0]] = &t;
+  define(node, 0, v);
+  return success();
+}
+
+void Importer::registerHandlers() {
+  for (StringRef kind : {"Add", "Sub", "Mul", "Div", "Pow", "Max", "Min"})
+    handlers[kind] = [this, kind](const ox::Node &n) {
+      if ((kind == "Max" || kind == "Min") && n.inputs.size() != 2)
+        return unsupported(kind + " with " + Twine(n.inputs.size()) +
+                           " inputs");
+      return importElementwiseBinary(n, kind);
+    };
+  auto unary = [this](StringRef kind) {
+    handlers[kind] = [this, kind](const ox::Node &n) -> LogicalResult {
+      Value x;
+      if (failed(lookup(n, 0, x)))
+        return failure();
+      Location loc = nodeLoc(n);
+      auto t = tensorType(x);
+      Type elem = t.getElementType();
+      bool isFloat = isa<FloatType>(elem);
+      Value y;
+      if (kind == "Relu")
+        y = clamp(x, 0.0,
+                  isFloat ? APFloat::getLargest(
+                                cast<FloatType>(elem).getFloatSemantics())
+                                .convertToDouble()
+                          : std::ldexp(1.0, elem.getIntOrFloatBitWidth() - 1) -
+                                1,
+                  loc);
+      else if (!isFloat)
+        return unsupported(kind + " on " +
+                           llvm::formatv("{0}", elem).str() + " tensors");
+      else if (kind == "Sigmoid")
+        y = tosa::SigmoidOp::create(builder, loc, t, x);
+      else if (kind == "Tanh")
+        y = tosa::TanhOp::create(builder, loc, t, x);
+      else if (kind == "Exp")
+        y = tosa::ExpOp::create(builder, loc, t, x);
+      else if (kind == "Log")
+        y = tosa::LogOp::create(builder, loc, t, x);
+      else if (kind == "Abs")
+        y = tosa::AbsOp::create(builder, loc, t, x);
+      else if (kind == "Erf")
+        y = tosa::ErfOp::create(builder, loc, t, x);
+      else if (kind == "Reciprocal")
+        y = broadcastGeneric(
+            loc, t.getShape(), elem, {x},
+            [&](OpBuilder &b, Location l, ValueRange a) -> Value {
+              Value one = arith::ConstantOp::create(
+                  b, l, b.getFloatAttr(elem, 1.0));
+              return arith::DivFOp::create(b, l, one, a[0]);
+            });
+      else if (kind == "Neg" || kind == "Sqrt")
+        y = broadcastGeneric(
+            loc, t.getShape(), elem, {x},
+            [&](OpBuilder &b, Location l, ValueRange a) -> Value {
+              if (kind == "Neg")
+                return arith::NegFOp::create(b, l, a[0]);
+              return math::SqrtOp::create(b, l, a[0]);
+            });
+      else if (kind == "HardSigmoid") {
+        double alpha = attrFloat(n, "alpha", 0.2f);
+        double beta = attrFloat(n, "beta", 0.5f);
+        SmallVector<int64_t> ones(t.getRank(), 1);
+        y = tosa::MulOp::create(builder, loc, t, x,
+                                splat(elem, ones, alpha, loc), shift(loc));
+        y = tosa::AddOp::create(builder, loc, t, y,
+                                splat(elem, ones, beta, loc));
+        y = clamp(y, 0.0, 1.0, loc);
+      } else if (kind == "HardSwish") {
+        SmallVector<int64_t> ones(t.getRank(), 1);
+        Value h = tosa::MulOp::create(builder, loc, t, x,
+                                      splat(elem, ones, 1.0 / 6.0, loc),
+                                      shift(loc));
+        h = tosa::AddOp::create(builder, loc, t, h,
+                                splat(elem, ones, 0.5, loc));
+        h = clamp(h, 0.0, 1.0, loc);
+        y = tosa::MulOp::create(builder, loc, t, x, h, shift(loc));
+      } else if (kind == "LeakyRelu") {
+        double alpha = attrFloat(n, "alpha", 0.01f);
+        y = broadcastGeneric(
+            loc, t.getShape(), elem, {x},
+            [&](OpBuilder &b, Location l, ValueRange a) -> Value {
+              Value zero =
+                  arith::ConstantOp::create(b, l, b.getFloatAttr(elem, 0.0));
+              Value al =
+                  arith::ConstantOp::create(b, l, b.getFloatAttr(elem, alpha));
+              Value neg = arith::MulFOp::create(b, l, a[0], al);
+              Value pos = arith::CmpFOp::create(b, l, arith::CmpFPredicate::OGT,
+                                                a[0], zero);
+              return arith::SelectOp::create(b, l, pos, a[0], neg);
+            });
+      }
+      define(n, 0, y);
+      return success();
+    };
+  };
+  for (StringRef kind :
+       {"Relu", "Sigmoid", "Tanh", "Exp", "Log", "Abs", "Erf", "Reciprocal",
+        "Neg", "Sqrt", "HardSigmoid", "HardSwish", "LeakyRelu"})
+    unary(kind);
+  handlers["Identity"] = [this](const ox::Node &n) -> LogicalResult {
+    Value x;
+    if (failed(lookup(n, 0, x)))
+      return failure();
+    define(n, 0, x);
+    if (const ox::Tensor *t = constantOf(n, 0))
+      constants[n.outputs[0]] = t;
+    return success();
+  };
+  handlers["MatMul"] = [this](const ox::Node &n) { return importMatMul(n); };
+  handlers["Gemm"] = [this](const ox::Node &n) { return importGemm(n); };
+  handlers["Conv"] = [this](const ox::Node &n) { return importConv(n); };
+  handlers["ConvTranspose"] = [this](const ox::Node &n) {
+    return importConvTranspose(n);
+  };
+  handlers["BatchNormalization"] = [this](const ox::Node &n) {
+    return importBatchNorm(n);
+  };
+  handlers["Clip"] = [this](const ox::Node &n) { return importClip(n); };
+  handlers["Reshape"] = [this](const ox::Node &n) { return importReshape(n); };
+  handlers["Transpose"] = [this](const ox::Node &n) {
+    return importTranspose(n);
+  };
+  handlers["Flatten"] = [this](const ox::Node &n) { return importFlatten(n); };
+  handlers["Squeeze"] = [this](const ox::Node &n) {
+    return importSqueezeUnsqueeze(n, true);
+  };
+  handlers["Unsqueeze"] = [this](const ox::Node &n) {
+    return importSqueezeUnsqueeze(n, false);
+  };
+  handlers["Concat"] = [this](const ox::Node &n) { return importConcat(n); };
+  handlers["Softmax"] = [this](const ox::Node &n) { return importSoftmax(n); };
+  handlers["LayerNormalization"] = [this](const ox::Node &n) {
+    return importLayerNorm(n);
+  };
+  handlers["GlobalAveragePool"] = [this](const ox::Node &n) {
+    return importGlobalAveragePool(n);
+  };
+  handlers["Resize"] = [this](const ox::Node &n) { return importResize(n); };
+  handlers["Constant"] = [this](const ox::Node &n) {
+    return importConstant(n);
+  };
+}
+
+LogicalResult Importer::importNode(const ox::Node &node) {
+  if (!node.domain.empty())
+    return unsupported("ops of domain '" + node.domain +
+                       "' are not supported");
+  auto it = handlers.find(node.opType);
+  if (it == handlers.end())
+    return unsupported("unsupported op");
+  return it->second(node);
+}
+
+OwningOpRef<ModuleOp> Importer::run(ImportStatus &status) {
+  ctx->loadDialect<nn::NNDialect, tosa::TosaDialect, arith::ArithDialect,
+                   func::FuncDialect, tensor::TensorDialect,
+                   linalg::LinalgDialect, math::MathDialect>();
+  status = ImportStatus::Error;
+  Location fileLoc = FileLineColLoc::get(ctx, sourceName, 0, 0);
+  auto it = model.opsets.find("");
+  if (it == model.opsets.end()) {
+    emitError(fileLoc) << "the model declares no opset for the default ONNX "
+                          "domain (is the file truncated?)";
+    return nullptr;
+  }
+  opset = it->second;
+  if (opset < 7 || opset > 24) {
+    status = ImportStatus::Unsupported;
+    emitError(fileLoc) << "ONNX opset " << opset
+                       << " is not supported (lowbit handles opsets 7..24)";
+    return nullptr;
+  }
+  const ox::Graph &graph = model.graph;
+  if (graph.outputs.empty()) {
+    emitError(fileLoc) << "the graph has no outputs (is the file truncated?)";
+    return nullptr;
+  }
+  registerHandlers();
+
+  // Graph inputs that are not initializers become function arguments.
+  llvm::StringMap<const ox::Tensor *> initializers;
+  for (const ox::Tensor &t : graph.initializers)
+    initializers[t.name] = &t;
+  SmallVector<Type> argTypes;
+  SmallVector<std::string> argNames;
+  for (const ox::ValueInfo &in : graph.inputs) {
+    if (initializers.count(in.name))
+      continue;
+    std::vector<int64_t> dims = in.dims;
+    auto override = options.inputShapes.find(in.name);
+    if (override != options.inputShapes.end()) {
+      if (in.hasShape && dims.size() != override->second.size()) {
+        emitError(fileLoc) << "--input-shape gives rank "
+                           << override->second.size() << " for input '"
+                           << in.name << "', but the model declares rank "
+                           << dims.size();
+        return nullptr;
+      }
+      for (size_t i = 0; in.hasShape && i < dims.size(); ++i)
+        if (dims[i] >= 0 && dims[i] != override->second[i]) {
+          emitError(fileLoc) << "--input-shape sets dimension " << i
+                             << " of input '" << in.name << "' to "
+                             << override->second[i]
+                             << ", but the model fixes it to " << dims[i];
+          return nullptr;
+        }
+      dims = override->second;
+    } else if (!in.hasShape) {
+      emitError(fileLoc) << "input '" << in.name
+                         << "' has no shape; give one with --input-shape "
+                         << in.name << "=DIMS";
+      return nullptr;
+    }
+    for (size_t i = 0; i < dims.size(); ++i)
+      if (dims[i] < 0) {
+        std::string param = i < in.dimParams.size() ? in.dimParams[i] : "";
+        emitError(fileLoc) << "input '" << in.name << "' has dynamic dimension "
+                           << i << (param.empty() ? "" : " ('" + param + "')")
+                           << "; make it static with --input-shape " << in.name
+                           << "=" << "DIMS";
+        return nullptr;
+      }
+    FailureOr<Type> elem = elementType(in.elemType, "input '" + in.name + "'");
+    if (failed(elem)) {
+      status = failure_.status;
+      emitError(fileLoc) << failure_.message;
+      return nullptr;
+    }
+    argTypes.push_back(RankedTensorType::get(dims, *elem));
+    argNames.push_back(in.name);
+  }
+  for (const auto &[name, shape] : options.inputShapes)
+    if (!llvm::is_contained(argNames, name)) {
+      emitError(fileLoc) << "--input-shape names '" << name
+                         << "', which is not an input of the model";
+      return nullptr;
+    }
+
+  OwningOpRef<ModuleOp> module = ModuleOp::create(fileLoc);
+  builder.setInsertionPointToEnd(module->getBody());
+  auto func = func::FuncOp::create(
+      builder, fileLoc, options.functionName,
+      builder.getFunctionType(argTypes, {}));
+  Block *entry = func.addEntryBlock();
+  for (size_t i = 0; i < argNames.size(); ++i) {
+    values[argNames[i]] = entry->getArgument(i);
+    func.setArgAttr(i, "onnx.name", builder.getStringAttr(argNames[i]));
+  }
+  builder.setInsertionPointToStart(entry);
+  for (const ox::Tensor &t : graph.initializers) {
+    if (values.count(t.name))
+      continue; // an input overrides its initializer
+    Value v = makeConstant(t, FileLineColLoc::get(ctx, sourceName, 0, 0));
+    if (!v) {
+      status = failure_.status;
+      emitError(fileLoc) << "initializer '" << t.name
+                         << "': " << failure_.message;
+      return nullptr;
+    }
+    values[t.name] = v;
+    constants[t.name] = &t;
+  }
+
+  for (const ox::Node &node : graph.nodes) {
+    if (failed(importNode(node))) {
+      status = failure_.status;
+      emitError(nodeLoc(node))
+          << "node '" << (node.name.empty() ? "<unnamed>" : node.name) << "' ("
+          << (node.domain.empty() ? "" : node.domain + "::") << node.opType
+          << ", opset " << opset << "): " << failure_.message;
+      return nullptr;
+    }
+  }
+
+  SmallVector<Value> results;
+  SmallVector<Type> resultTypes;
+  for (const ox::ValueInfo &out : graph.outputs) {
+    auto found = values.find(out.name);
+    if (found == values.end() || !found->second) {
+      emitError(fileLoc) << "graph output '" << out.name
+                         << "' is not produced by any node";
+      return nullptr;
+    }
+    Value v = found->second;
+    if (out.hasShape) {
+      auto shape = tensorType(v).getShape();
+      bool matches = out.dims.size() == shape.size();
+      for (size_t i = 0; matches && i < shape.size(); ++i)
+        matches = out.dims[i] < 0 || out.dims[i] == shape[i];
+      if (!matches) {
+        emitError(fileLoc) << "graph output '" << out.name
+                           << "' is declared with shape "
+                           << shapeString(out.dims)
+                           << " but computes to " << shapeString(shape);
+        return nullptr;
+      }
+    }
+    results.push_back(v);
+    resultTypes.push_back(v.getType());
+  }
+  func::ReturnOp::create(builder, fileLoc, results);
+  func.setType(builder.getFunctionType(argTypes, resultTypes));
+  for (size_t i = 0; i < graph.outputs.size(); ++i)
+    func.setResultAttr(i, "onnx.name",
+                       builder.getStringAttr(graph.outputs[i].name));
+  if (failed(verify(*module))) {
+    emitError(fileLoc) << "internal error: the imported module does not "
+                          "verify";
+    return nullptr;
+  }
+  status = ImportStatus::Ok;
+  return module;
+}
+
+//===----------------------------------------------------------------------===//
+// Public API
+//===----------------------------------------------------------------------===//
+
+OwningOpRef<ModuleOp> lowbit::importOnnxFile(StringRef path,
+                                             MLIRContext *context,
+                                             const ImportOptions &options,
+                                             ImportStatus *status) {
+  ImportStatus local;
+  ImportStatus &st = status ? *status : local;
+  st = ImportStatus::Error;
+  ox::Model model;
+  std::string error;
+  if (!ox::readModelFile(path.str(), model, error)) {
+    emitError(FileLineColLoc::get(context, path, 0, 0)) << error;
+    return nullptr;
+  }
+  Importer importer(context, model, options, path.str());
+  return importer.run(st);
+}
+
+OwningOpRef<ModuleOp> lowbit::importOnnxBytes(StringRef bytes,
+                                              MLIRContext *context,
+                                              const ImportOptions &options,
+                                              ImportStatus *status) {
+  ImportStatus local;
+  ImportStatus &st = status ? *status : local;
+  st = ImportStatus::Error;
+  ox::Model model;
+  std::string error;
+  if (!ox::readModelBytes(bytes.data(), bytes.size(), "", model, error)) {
+    emitError(UnknownLoc::get(context)) << error;
+    return nullptr;
+  }
+  Importer importer(context, model, options, "<memory>");
+  return importer.run(st);
+}
+
+std::vector<std::string> lowbit::getSupportedOnnxOps() {
+  MLIRContext context;
+  ox::Model model;
+  ImportOptions options;
+  return Importer(&context, model, options, "").supportedOps();
+}
+
+std::string lowbit::parseInputShapeFlag(StringRef flag,
+                                        ImportOptions &options) {
+  auto [name, dimsText] = flag.rsplit('=');
+  if (name.empty() || dimsText.empty() || !flag.contains('='))
+    return "--input-shape expects NAME=DIMS (for example x=1x3x64x64), got '" +
+           flag.str() + "'";
+  std::vector<int64_t> dims;
+  SmallVector<StringRef> parts;
+  dimsText.split(parts, 'x');
+  for (StringRef p : parts) {
+    int64_t d;
+    if (p.getAsInteger(10, d) || d < 0)
+      return "--input-shape '" + flag.str() + "': '" + p.str() +
+             "' is not a non-negative dimension";
+    dims.push_back(d);
+  }
+  if (dimsText == "scalar")
+    dims.clear();
+  options.inputShapes[name.str()] = dims;
+  return "";
+}

@@ -1,0 +1,76 @@
+//===- TosaBuilders.h - small helpers to emit tosa ops ----------*- C++ -*-===//
+//
+// TOSA 1.0 ops want shapes as !tosa.shape values and a shift operand on mul;
+// these helpers keep that ceremony in one place for the importer and passes.
+//
+//===----------------------------------------------------------------------===//
+#ifndef LOWBIT_SUPPORT_TOSABUILDERS_H
+#define LOWBIT_SUPPORT_TOSABUILDERS_H
+
+#include "mlir/Dialect/Tosa/IR/TosaOps.h"
+#include "mlir/IR/Builders.h"
+#include "mlir/IR/BuiltinAttributes.h"
+
+namespace lowbit {
+
+/// A !tosa.shape constant holding `shape`.
+inline mlir::Value buildTosaShape(mlir::OpBuilder &b, mlir::Location loc,
+                                  llvm::ArrayRef<int64_t> shape) {
+  auto type = mlir::tosa::shapeType::get(b.getContext(), shape.size());
+  auto attr = mlir::DenseIntElementsAttr::get(
+      mlir::RankedTensorType::get({static_cast<int64_t>(shape.size())},
+                                  b.getIndexType()),
+      shape);
+  return mlir::tosa::ConstShapeOp::create(b, loc, type, attr);
+}
+
+/// tosa.reshape of `v` to `shape` (returns `v` when already of that shape).
+inline mlir::Value buildTosaReshape(mlir::OpBuilder &b, mlir::Location loc,
+                                    mlir::Value v,
+                                    llvm::ArrayRef<int64_t> shape) {
+  auto type = mlir::cast<mlir::RankedTensorType>(v.getType());
+  if (type.getShape() == shape)
+    return v;
+  return mlir::tosa::ReshapeOp::create(
+      b, loc, mlir::RankedTensorType::get(shape, type.getElementType()), v,
+      buildTosaShape(b, loc, shape));
+}
+
+/// Prepends unit dimensions until `v` has rank `rank`.
+inline mlir::Value buildTosaExpandRank(mlir::OpBuilder &b, mlir::Location loc,
+                                       mlir::Value v, int64_t rank) {
+  auto type = mlir::cast<mlir::RankedTensorType>(v.getType());
+  if (type.getRank() >= rank)
+    return v;
+  llvm::SmallVector<int64_t> shape(rank - type.getRank(), 1);
+  llvm::append_range(shape, type.getShape());
+  return buildTosaReshape(b, loc, v, shape);
+}
+
+/// tosa.mul of same-rank operands (the shift operand is 0 for floats).
+inline mlir::Value buildTosaMul(mlir::OpBuilder &b, mlir::Location loc,
+                                mlir::Type resultType, mlir::Value lhs,
+                                mlir::Value rhs) {
+  auto shiftType = mlir::RankedTensorType::get({1}, b.getI8Type());
+  mlir::Value shift = mlir::tosa::ConstOp::create(
+      b, loc, shiftType, mlir::DenseElementsAttr::get(shiftType, int8_t(0)));
+  return mlir::tosa::MulOp::create(b, loc, resultType, lhs, rhs, shift);
+}
+
+/// A splat float/int constant of the given shape.
+inline mlir::Value buildSplat(mlir::OpBuilder &b, mlir::Location loc,
+                              mlir::Type elemType,
+                              llvm::ArrayRef<int64_t> shape, double value) {
+  auto type = mlir::RankedTensorType::get(shape, elemType);
+  mlir::TypedAttr attr;
+  if (auto ft = mlir::dyn_cast<mlir::FloatType>(elemType))
+    attr = b.getFloatAttr(ft, value);
+  else
+    attr = b.getIntegerAttr(elemType, static_cast<int64_t>(value));
+  return mlir::tosa::ConstOp::create(
+      b, loc, type, mlir::SplatElementsAttr::get(type, attr));
+}
+
+} // namespace lowbit
+
+#endif // LOWBIT_SUPPORT_TOSABUILDERS_H

@@ -1,0 +1,306 @@
+//===- NNToLinalg.cpp - nn ops -> linalg / tensor / tosa ------------------===//
+#include "passes/Conversion/Passes.h"
+
+#include "dialects/NN/NNDialect.h"
+#include "lib/Support/TosaBuilders.h"
+
+#include "mlir/Transforms/DialectConversion.h"
+
+namespace lowbit {
+#define GEN_PASS_DEF_CONVERTNNTOLINALGPASS
+#include "passes/Conversion/Passes.h.inc"
+} // namespace lowbit
+
+using namespace mlir;
+using namespace lowbit;
+
+namespace {
+
+RankedTensorType tensorType(Value v) {
+  return cast<RankedTensorType>(v.getType());
+}
+
+Value zeroFilled(OpBuilder &b, Location loc, ArrayRef<int64_t> shape,
+                 Type elem) {
+  Value empty = tensor::EmptyOp::create(b, loc, shape, elem);
+  Value zero = arith::ConstantOp::create(b, loc, b.getZeroAttr(elem));
+  return linalg::FillOp::create(b, loc, zero, empty).getResult(0);
+}
+
+/// The accumulator's starting value: the bias broadcast along dimension
+/// `channelDim` of `shape`, or zeros. Starting from the bias saves a pass.
+Value initialAccumulator(OpBuilder &b, Location loc, ArrayRef<int64_t> shape,
+                         Type elem, Value bias, int64_t channelDim) {
+  if (!bias)
+    return zeroFilled(b, loc, shape, elem);
+  Value empty = tensor::EmptyOp::create(b, loc, shape, elem);
+  SmallVector<int64_t> dims;
+  for (int64_t i = 0; i < static_cast<int64_t>(shape.size()); ++i)
+    if (i != channelDim)
+      dims.push_back(i);
+  return linalg::BroadcastOp::create(b, loc, bias, empty, dims).getResult()[0];
+}
+
+Value multiplyAdd(OpBuilder &b, Location loc, Value lhs, Value rhs,
+                  Value acc) {
+  Value mul = arith::MulFOp::create(b, loc, lhs, rhs);
+  return arith::AddFOp::create(b, loc, acc, mul);
+}
+
+struct LinearLowering : OpConversionPattern<nn::LinearOp> {
+  using OpConversionPattern::OpConversionPattern;
+  LogicalResult
+  matchAndRewrite(nn::LinearOp op, OpAdaptor adaptor,
+                  ConversionPatternRewriter &rewriter) const override {
+    Location loc = op.getLoc();
+    auto xType = tensorType(adaptor.getInput());
+    auto wType = tensorType(adaptor.getWeight());
+    Type elem = xType.getElementType();
+    int64_t k = wType.getDimSize(1), n = wType.getDimSize(0);
+    int64_t m = xType.getNumElements() / k;
+    Value x = buildTosaReshape(rewriter, loc, adaptor.getInput(), {m, k});
+    Value init = initialAccumulator(rewriter, loc, {m, n}, elem,
+                                    adaptor.getBias(), /*channelDim=*/1);
+    // y[m, n] += x[m, k] * w[n, k]
+    MLIRContext *ctx = rewriter.getContext();
+    AffineExpr dm, dn, dk;
+    bindDims(ctx, dm, dn, dk);
+    SmallVector<AffineMap> maps = {AffineMap::get(3, 0, {dm, dk}, ctx),
+                                   AffineMap::get(3, 0, {dn, dk}, ctx),
+                                   AffineMap::get(3, 0, {dm, dn}, ctx)};
+    auto generic = linalg::GenericOp::create(
+        rewriter, loc, TypeRange{init.getType()},
+        ValueRange{x, adaptor.getWeight()}, ValueRange{init}, maps,
+        {utils::IteratorType::parallel, utils::IteratorType::parallel,
+         utils::IteratorType::reduction},
+        [](OpBuilder &b, Location l, ValueRange args) {
+          linalg::YieldOp::create(b, l,
+                                  multiplyAdd(b, l, args[0], args[1], args[2]));
+        });
+    rewriter.replaceOp(op, buildTosaReshape(rewriter, loc, generic.getResult(0),
+                                            op.getType().getShape()));
+    return success();
+  }
+};
+
+struct MatMulLowering : OpConversionPattern<nn::MatMulOp> {
+  using OpConversionPattern::OpConversionPattern;
+  LogicalResult
+  matchAndRewrite(nn::MatMulOp op, OpAdaptor adaptor,
+                  ConversionPatternRewriter &rewriter) const override {
+    Location loc = op.getLoc();
+    auto out = op.getType();
+    int64_t rank = out.getRank(), batch = rank - 2;
+    MLIRContext *ctx = rewriter.getContext();
+    // Loops: (batch..., m, n, k). A broadcast batch dimension of an operand
+    // reads index 0; missing leading dimensions are dropped.
+    auto operandMap = [&](RankedTensorType t, bool isLhs) {
+      SmallVector<AffineExpr> exprs;
+      int64_t lead = batch - (t.getRank() - 2);
+      for (int64_t i = 0; i < t.getRank() - 2; ++i)
+        exprs.push_back(t.getDimSize(i) == 1 && out.getDimSize(lead + i) != 1
+                            ? getAffineConstantExpr(0, ctx)
+                            : getAffineDimExpr(lead + i, ctx));
+      AffineExpr m = getAffineDimExpr(batch, ctx);
+      AffineExpr n = getAffineDimExpr(batch + 1, ctx);
+      AffineExpr k = getAffineDimExpr(batch + 2, ctx);
+      exprs.push_back(isLhs ? m : k);
+      exprs.push_back(isLhs ? k : n);
+      return AffineMap::get(rank + 1, 0, exprs, ctx);
+    };
+    SmallVector<AffineMap> maps = {
+        operandMap(tensorType(adaptor.getLhs()), true),
+        operandMap(tensorType(adaptor.getRhs()), false),
+        AffineMap::getMultiDimIdentityMap(rank + 1, ctx).getMajorSubMap(rank)};
+    SmallVector<utils::IteratorType> iterators(rank,
+                                               utils::IteratorType::parallel);
+    iterators.push_back(utils::IteratorType::reduction);
+    Value init =
+        zeroFilled(rewriter, loc, out.getShape(), out.getElementType());
+    auto generic = linalg::GenericOp::create(
+        rewriter, loc, TypeRange{out}, ValueRange{adaptor.getLhs(),
+                                                  adaptor.getRhs()},
+        ValueRange{init}, maps, iterators,
+        [](OpBuilder &b, Location l, ValueRange args) {
+          linalg::YieldOp::create(b, l,
+                                  multiplyAdd(b, l, args[0], args[1], args[2]));
+        });
+    rewriter.replaceOp(op, generic.getResult(0));
+    return success();
+  }
+};
+
+struct Conv2DLowering : OpConversionPattern<nn::Conv2DOp> {
+  using OpConversionPattern::OpConversionPattern;
+  LogicalResult
+  matchAndRewrite(nn::Conv2DOp op, OpAdaptor adaptor,
+                  ConversionPatternRewriter &rewriter) const override {
+    Location loc = op.getLoc();
+    Value input = adaptor.getInput(), filter = adaptor.getFilter();
+    auto inType = tensorType(input), fType = tensorType(filter);
+    auto outType = op.getType();
+    Type elem = inType.getElementType();
+    ArrayRef<int64_t> pads = op.getPads();
+    if (llvm::any_of(pads, [](int64_t p) { return p != 0; })) {
+      SmallVector<OpFoldResult> low = {
+          rewriter.getIndexAttr(0), rewriter.getIndexAttr(0),
+          rewriter.getIndexAttr(pads[0]), rewriter.getIndexAttr(pads[1])};
+      SmallVector<OpFoldResult> high = {
+          rewriter.getIndexAttr(0), rewriter.getIndexAttr(0),
+          rewriter.getIndexAttr(pads[2]), rewriter.getIndexAttr(pads[3])};
+      SmallVector<int64_t> padded(inType.getShape());
+      padded[2] += pads[0] + pads[2];
+      padded[3] += pads[1] + pads[3];
+      Value zero = arith::ConstantOp::create(rewriter, loc,
+                                             rewriter.getZeroAttr(elem));
+      input = tensor::PadOp::create(rewriter, loc,
+                                    RankedTensorType::get(padded, elem), input,
+                                    low, high, zero);
+      inType = tensorType(input);
+    }
+    auto strides = rewriter.getI64TensorAttr(op.getStrides());
+    auto dilations = rewriter.getI64TensorAttr(op.getDilations());
+    int64_t groups = op.getGroups();
+    if (groups == 1) {
+      Value init = initialAccumulator(rewriter, loc, outType.getShape(), elem,
+                                      adaptor.getBias(), 1);
+      Value y = linalg::Conv2DNchwFchwOp::create(
+                    rewriter, loc, TypeRange{outType}, ValueRange{input, filter},
+                    ValueRange{init}, strides, dilations)
+                    .getResult(0);
+      rewriter.replaceOp(op, y);
+      return success();
+    }
+    // Grouped (and depthwise): make the group an explicit dimension of
+    // input [N, G, C/G, H, W], filter [G, F/G, C/G, KH, KW] and output.
+    int64_t n = inType.getDimSize(0), c = inType.getDimSize(1);
+    int64_t f = fType.getDimSize(0);
+    Value in5 = buildTosaReshape(
+        rewriter, loc, input,
+        {n, groups, c / groups, inType.getDimSize(2), inType.getDimSize(3)});
+    Value f5 = buildTosaReshape(rewriter, loc, filter,
+                                {groups, f / groups, fType.getDimSize(1),
+                                 fType.getDimSize(2), fType.getDimSize(3)});
+    SmallVector<int64_t> out5 = {n, groups, f / groups, outType.getDimSize(2),
+                                 outType.getDimSize(3)};
+    Value init;
+    if (Value bias = adaptor.getBias()) {
+      // The bias becomes [G, F/G] and is broadcast over batch and space.
+      Value empty = tensor::EmptyOp::create(rewriter, loc, out5, elem);
+      init = linalg::BroadcastOp::create(
+                 rewriter, loc,
+                 buildTosaReshape(rewriter, loc, bias, {groups, f / groups}),
+                 empty, ArrayRef<int64_t>{0, 3, 4})
+                 .getResult()[0];
+    } else {
+      init = zeroFilled(rewriter, loc, out5, elem);
+    }
+    Value y = linalg::Conv2DNgchwGfchwOp::create(
+                  rewriter, loc, TypeRange{RankedTensorType::get(out5, elem)},
+                  ValueRange{in5, f5}, ValueRange{init}, strides, dilations)
+                  .getResult(0);
+    rewriter.replaceOp(op,
+                       buildTosaReshape(rewriter, loc, y, outType.getShape()));
+    return success();
+  }
+};
+
+/// Sums `x` over dimensions [from, rank) keeping them as size 1.
+Value reduceTrailing(OpBuilder &b, Location loc, Value x, int64_t from,
+                     bool useMax = false) {
+  auto type = tensorType(x);
+  SmallVector<int64_t> shape(type.getShape());
+  for (int64_t d = from; d < type.getRank(); ++d) {
+    shape[d] = 1;
+    auto t = RankedTensorType::get(shape, type.getElementType());
+    if (useMax)
+      x = tosa::ReduceMaxOp::create(b, loc, t, x, b.getI32IntegerAttr(d));
+    else
+      x = tosa::ReduceSumOp::create(b, loc, t, x, b.getI32IntegerAttr(d));
+  }
+  return x;
+}
+
+struct LayerNormLowering : OpConversionPattern<nn::LayerNormOp> {
+  using OpConversionPattern::OpConversionPattern;
+  LogicalResult
+  matchAndRewrite(nn::LayerNormOp op, OpAdaptor adaptor,
+                  ConversionPatternRewriter &rewriter) const override {
+    Location loc = op.getLoc();
+    Value x = adaptor.getInput();
+    auto type = tensorType(x);
+    Type elem = type.getElementType();
+    int64_t axis = op.getAxis(), rank = type.getRank();
+    int64_t count = type.getNumElements() /
+                    std::max<int64_t>(1, [&] {
+                      int64_t outer = 1;
+                      for (int64_t d = 0; d < axis; ++d)
+                        outer *= type.getDimSize(d);
+                      return outer;
+                    }());
+    SmallVector<int64_t> ones(rank, 1);
+    Value invCount = buildSplat(rewriter, loc, elem, ones, 1.0 / count);
+    Value sum = reduceTrailing(rewriter, loc, x, axis);
+    Value mean = buildTosaMul(rewriter, loc, sum.getType(), sum, invCount);
+    Value centered = tosa::SubOp::create(rewriter, loc, type, x, mean);
+    Value sq = buildTosaMul(rewriter, loc, type, centered, centered);
+    Value var = buildTosaMul(rewriter, loc, mean.getType(),
+                             reduceTrailing(rewriter, loc, sq, axis), invCount);
+    Value eps = buildSplat(rewriter, loc, elem, ones,
+                           op.getEpsilon().convertToFloat());
+    var = tosa::AddOp::create(rewriter, loc, var.getType(), var, eps);
+    Value inv = tosa::RsqrtOp::create(rewriter, loc, var.getType(), var);
+    Value y = buildTosaMul(rewriter, loc, type, centered, inv);
+    y = buildTosaMul(rewriter, loc, type, y,
+                     buildTosaExpandRank(rewriter, loc, adaptor.getScale(),
+                                         rank));
+    if (Value bias = adaptor.getBias())
+      y = tosa::AddOp::create(rewriter, loc, type, y,
+                              buildTosaExpandRank(rewriter, loc, bias, rank));
+    rewriter.replaceOp(op, y);
+    return success();
+  }
+};
+
+struct SoftmaxLowering : OpConversionPattern<nn::SoftmaxOp> {
+  using OpConversionPattern::OpConversionPattern;
+  LogicalResult
+  matchAndRewrite(nn::SoftmaxOp op, OpAdaptor adaptor,
+                  ConversionPatternRewriter &rewriter) const override {
+    Location loc = op.getLoc();
+    Value x = adaptor.getInput();
+    auto type = tensorType(x);
+    int32_t axis = static_cast<int32_t>(op.getAxis());
+    SmallVector<int64_t> reduced(type.getShape());
+    reduced[axis] = 1;
+    auto reducedType = RankedTensorType::get(reduced, type.getElementType());
+    // Subtracting the max keeps exp() finite; the result is unchanged.
+    Value max = tosa::ReduceMaxOp::create(rewriter, loc, reducedType, x,
+                                          rewriter.getI32IntegerAttr(axis));
+    Value shifted = tosa::SubOp::create(rewriter, loc, type, x, max);
+    Value e = tosa::ExpOp::create(rewriter, loc, type, shifted);
+    Value sum = tosa::ReduceSumOp::create(rewriter, loc, reducedType, e,
+                                          rewriter.getI32IntegerAttr(axis));
+    Value inv = tosa::ReciprocalOp::create(rewriter, loc, reducedType, sum);
+    rewriter.replaceOp(op, buildTosaMul(rewriter, loc, type, e, inv));
+    return success();
+  }
+};
+
+struct ConvertNNToLinalgPass
+    : lowbit::impl::ConvertNNToLinalgPassBase<ConvertNNToLinalgPass> {
+  void runOnOperation() override {
+    MLIRContext *ctx = &getContext();
+    ConversionTarget target(*ctx);
+    target.addIllegalDialect<nn::NNDialect>();
+    target.markUnknownOpDynamicallyLegal([](Operation *) { return true; });
+    RewritePatternSet patterns(ctx);
+    patterns.add<LinearLowering, MatMulLowering, Conv2DLowering,
+                 LayerNormLowering, SoftmaxLowering>(ctx);
+    if (failed(applyPartialConversion(getOperation(), target,
+                                      std::move(patterns))))
+      signalPassFailure();
+  }
+};
+
+} // namespace

@@ -1,0 +1,389 @@
+#!/usr/bin/env python3
+"""ONNX backend node-test conformance for lowbit-run.
+
+Runs the node tests of the installed onnx package (test_*/model.onnx with
+test_data_set_*/input_N.pb and output_N.pb) through `lowbit-run MODEL
+--test-data=DIR`, for every test whose ops are all in `lowbit-run --list-ops`.
+Exit 0 of lowbit-run is a pass, exit 3 an unsupported feature (listed, not a
+failure), anything else a failure. Newer onnx wheels ship the test cases as
+Python code without the generated data; then the data is generated once from
+that code into build/onnx-node-tests/onnx-VERSION/.
+
+    python3 scripts/conformance.py --lowbit-run build/bin/lowbit-run
+    python3 scripts/conformance.py --filter 'test_(add|relu)' --jobs 2 --json out.json
+"""
+
+from __future__ import annotations
+
+import argparse
+import collections
+import concurrent.futures
+import dataclasses
+import json
+import os
+import re
+import shutil
+import signal
+import subprocess
+import sys
+import tempfile
+import textwrap
+import time
+import warnings
+from pathlib import Path
+
+import numpy as np
+import onnx
+from onnx import numpy_helper
+
+REPO_ROOT = Path(__file__).resolve().parent.parent
+RUN_TIMEOUT_S = 60
+EXIT_OK, EXIT_MISMATCH, EXIT_UNSUPPORTED = 0, 2, 3
+
+
+@dataclasses.dataclass
+class TestResult:
+    name: str
+    ops: list[str]
+    # "pass", "fail", "unsupported-feature", or "skipped" (uses ops lowbit lacks)
+    status: str = "skipped"
+    missing_ops: list[str] = dataclasses.field(default_factory=list)
+    exit_code: int | None = None
+    message: str = ""
+    seconds: float = 0.0
+
+
+# ---------------------------------------------------------------------------
+# Finding (or generating) the node tests
+
+
+def shipped_node_test_dir() -> Path | None:
+    node_dir = Path(onnx.__file__).parent / "backend" / "test" / "data" / "node"
+    if node_dir.is_dir() and any(node_dir.glob("test_*/model.onnx")):
+        return node_dir
+    return None
+
+
+def _serialize_value(value, value_info: onnx.ValueInfoProto) -> bytes:
+    """One input or output as a .pb file, the way onnx's own generator
+    (onnx/backend/test/cmd_tools.py) writes it."""
+    type_proto = value_info.type
+    if type_proto.HasField("map_type"):
+        return numpy_helper.from_dict(value, value_info.name).SerializeToString()
+    if type_proto.HasField("sequence_type"):
+        return numpy_helper.from_list(value, value_info.name).SerializeToString()
+    if type_proto.HasField("optional_type"):
+        return numpy_helper.from_optional(value, value_info.name).SerializeToString()
+    if isinstance(value, onnx.TensorProto):
+        return value.SerializeToString()
+    return numpy_helper.from_array(np.asarray(value), value_info.name).SerializeToString()
+
+
+def write_node_tests(out_dir: Path) -> tuple[int, list[str]]:
+    """Writes every node test case that onnx defines in Python into out_dir;
+    returns (written, names that could not be written)."""
+    import onnx.backend.test.case.node as node_cases
+
+    # The case generators divide by zero etc. on purpose; their warnings are noise.
+    with warnings.catch_warnings(), np.errstate(all="ignore"):
+        warnings.simplefilter("ignore")
+        cases = node_cases.collect_testcases()
+    written, failed = 0, []
+    for case in cases:
+        test_dir = out_dir / case.name
+        try:
+            test_dir.mkdir(parents=True)
+            (test_dir / "model.onnx").write_bytes(case.model.SerializeToString())
+            graph = case.model.graph
+            for set_index, (inputs, outputs) in enumerate(case.data_sets):
+                set_dir = test_dir / f"test_data_set_{set_index}"
+                set_dir.mkdir()
+                for j, value in enumerate(inputs):
+                    (set_dir / f"input_{j}.pb").write_bytes(_serialize_value(value, graph.input[j]))
+                for j, value in enumerate(outputs):
+                    (set_dir / f"output_{j}.pb").write_bytes(_serialize_value(value, graph.output[j]))
+            written += 1
+        except Exception:  # noqa: BLE001 - a case onnx itself cannot serialise is left out, and said so
+            shutil.rmtree(test_dir, ignore_errors=True)
+            failed.append(case.name)
+    return written, failed
+
+
+def generated_node_test_dir(cache_root: Path) -> Path:
+    """The node tests generated for this onnx version, made on first use.
+    Written to a temporary folder and renamed, so an interrupted run never
+    leaves a half-filled cache behind."""
+    target = cache_root / f"onnx-{onnx.__version__}"
+    marker = target / ".complete"
+    if marker.is_file():
+        return target
+    print(
+        f"conformance: onnx {onnx.__version__} ships no node test data; "
+        f"generating it from onnx.backend.test.case.node into {target}",
+        flush=True,
+    )
+    cache_root.mkdir(parents=True, exist_ok=True)
+    staging = Path(tempfile.mkdtemp(prefix=f".{target.name}-", dir=cache_root))
+    try:
+        start = time.monotonic()
+        written, failed = write_node_tests(staging)
+        if written == 0:
+            raise RuntimeError("onnx defined no node test cases")
+        (staging / ".complete").write_text(
+            json.dumps({"onnx": onnx.__version__, "written": written, "not_written": failed}, indent=1)
+        )
+        if target.exists():
+            shutil.rmtree(target)
+        staging.rename(target)
+    except BaseException:
+        shutil.rmtree(staging, ignore_errors=True)
+        raise
+    print(
+        f"conformance: generated {written} node tests in {time.monotonic() - start:.1f} s"
+        + (f" ({len(failed)} cases onnx could not serialise: {', '.join(failed)})" if failed else ""),
+        flush=True,
+    )
+    return target
+
+
+# ---------------------------------------------------------------------------
+# Running lowbit-run
+
+
+def op_key(node: onnx.NodeProto) -> str:
+    # --list-ops names default-domain ops; other domains are qualified so that
+    # they never match by accident.
+    return node.op_type if node.domain in ("", "ai.onnx") else f"{node.domain}::{node.op_type}"
+
+
+def model_op_types(model: onnx.ModelProto) -> set[str]:
+    """Op types of every node, including those inside If/Loop/Scan bodies."""
+    ops: set[str] = set()
+
+    def walk(graph: onnx.GraphProto) -> None:
+        for node in graph.node:
+            ops.add(op_key(node))
+            for attr in node.attribute:
+                if attr.type == onnx.AttributeProto.GRAPH:
+                    walk(attr.g)
+                elif attr.type == onnx.AttributeProto.GRAPHS:
+                    for subgraph in attr.graphs:
+                        walk(subgraph)
+
+    walk(model.graph)
+    return ops
+
+
+def supported_ops(lowbit_run: Path) -> set[str]:
+    proc = subprocess.run(
+        [str(lowbit_run), "--list-ops"], capture_output=True, text=True, errors="replace", timeout=RUN_TIMEOUT_S
+    )
+    if proc.returncode != 0:
+        raise RuntimeError(
+            f"{lowbit_run} --list-ops exited {proc.returncode}: {last_line(proc.stderr) or last_line(proc.stdout)}"
+        )
+    return {line.strip() for line in proc.stdout.splitlines() if line.strip()}
+
+
+def last_line(text: str) -> str:
+    lines = [line.strip() for line in text.splitlines() if line.strip()]
+    return lines[-1] if lines else ""
+
+
+def error_line(text: str) -> str:
+    """The contract's one "error: ..." line if there is one, else the last line."""
+    for line in text.splitlines():
+        if line.strip().startswith("error:"):
+            return line.strip()
+    return last_line(text)
+
+
+def describe_exit(code: int) -> str:
+    if code < 0:
+        try:
+            return f"killed by {signal.Signals(-code).name}"
+        except ValueError:
+            return f"killed by signal {-code}"
+    return f"exit {code}"
+
+
+def run_test(test_dir: Path, result: TestResult, lowbit_run: Path, extra_args: list[str]) -> TestResult:
+    """Runs every data set of one test; the first one that does not pass decides."""
+    start = time.monotonic()
+    data_sets = sorted(p for p in test_dir.glob("test_data_set_*") if p.is_dir())
+    if not data_sets:
+        result.status, result.message = "fail", "no test_data_set_* folder"
+    for data_set in data_sets:
+        command = [str(lowbit_run), str(test_dir / "model.onnx"), f"--test-data={data_set}", *extra_args]
+        try:
+            proc = subprocess.run(
+                command, capture_output=True, text=True, errors="replace", timeout=RUN_TIMEOUT_S
+            )
+        except subprocess.TimeoutExpired:
+            result.status, result.exit_code = "fail", None
+            result.message = f"{data_set.name}: timed out after {RUN_TIMEOUT_S} s"
+            break
+        result.exit_code = proc.returncode
+        if proc.returncode == EXIT_OK:
+            result.status = "pass"
+            continue
+        if proc.returncode == EXIT_UNSUPPORTED:
+            result.status = "unsupported-feature"
+            result.message = error_line(proc.stderr) or "(no message)"
+        else:
+            result.status = "fail"
+            detail = last_line(proc.stderr) or last_line(proc.stdout) or "(no output)"
+            result.message = f"{data_set.name}: {describe_exit(proc.returncode)}: {detail}"
+        break
+    result.seconds = time.monotonic() - start
+    return result
+
+
+# ---------------------------------------------------------------------------
+# Report
+
+
+def print_per_op_table(results: list[TestResult]) -> None:
+    counts: dict[str, collections.Counter] = collections.defaultdict(collections.Counter)
+    for result in results:
+        if result.status == "skipped":
+            continue
+        for op in result.ops:
+            counts[op][result.status] += 1
+    if not counts:
+        print("per-op results: no test was run")
+        return
+    width = max(len("op"), *(len(op) for op in counts))
+    print("per-op results (a test counts under every op type its model uses):")
+    print(f"  {'op':<{width}}  {'passed':>6}  {'failed':>6}  {'unsupported-feature':>19}")
+    for op in sorted(counts):
+        c = counts[op]
+        print(f"  {op:<{width}}  {c['pass']:>6}  {c['fail']:>6}  {c['unsupported-feature']:>19}")
+
+
+def print_skipped(results: list[TestResult]) -> None:
+    skipped = [r for r in results if r.status == "skipped"]
+    if not skipped:
+        return
+    per_missing_op = collections.Counter(op for r in skipped for op in r.missing_ops)
+    print(
+        f"skipped {len(skipped)} tests that use ops lowbit-run does not list "
+        f"({len(per_missing_op)} ops; tests per missing op, a test counts under each op it lacks):"
+    )
+    text = ", ".join(f"{op} {n}" for op, n in sorted(per_missing_op.items()))
+    print(textwrap.fill(text, width=100, initial_indent="  ", subsequent_indent="  ", break_on_hyphens=False))
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--lowbit-run", type=Path, default=REPO_ROOT / "build" / "bin" / "lowbit-run")
+    parser.add_argument("--filter", metavar="REGEX", help="run only tests whose name matches (re.search)")
+    parser.add_argument("--jobs", type=int, default=os.cpu_count() or 1, help="parallel runs (default: CPU count)")
+    parser.add_argument("--json", type=Path, metavar="PATH", help="write every test's result here")
+    parser.add_argument("--node-tests", type=Path, metavar="DIR", help="use this folder of test_* node tests")
+    parser.add_argument(
+        "--cache-dir",
+        type=Path,
+        default=REPO_ROOT / "build" / "onnx-node-tests",
+        help="where node tests are generated when onnx ships none (default: build/onnx-node-tests)",
+    )
+    parser.add_argument("--rtol", type=float, help="passed to lowbit-run (default: its own)")
+    parser.add_argument("--atol", type=float, help="passed to lowbit-run (default: its own)")
+    args = parser.parse_args(argv)
+
+    lowbit_run = args.lowbit_run.resolve()
+    if not lowbit_run.is_file():
+        print(f"conformance: error: {args.lowbit_run} does not exist; build it first (bash scripts/build.sh)",
+              file=sys.stderr)
+        return 1
+    if args.jobs < 1:
+        print("conformance: error: --jobs must be at least 1", file=sys.stderr)
+        return 1
+    name_filter = re.compile(args.filter) if args.filter else None
+    extra_args = []
+    if args.rtol is not None:
+        extra_args.append(f"--rtol={args.rtol}")
+    if args.atol is not None:
+        extra_args.append(f"--atol={args.atol}")
+
+    try:
+        supported = supported_ops(lowbit_run)
+        if args.node_tests is not None:
+            node_dir = args.node_tests
+        else:
+            node_dir = shipped_node_test_dir() or generated_node_test_dir(args.cache_dir)
+    except (RuntimeError, OSError, subprocess.TimeoutExpired) as err:
+        print(f"conformance: error: {err}", file=sys.stderr)
+        return 1
+
+    test_dirs = sorted(p.parent for p in node_dir.glob("test_*/model.onnx"))
+    if name_filter:
+        test_dirs = [d for d in test_dirs if name_filter.search(d.name)]
+    print(f"conformance: {len(test_dirs)} node tests from {node_dir} (onnx {onnx.__version__})")
+    print(f"conformance: lowbit-run lists {len(supported)} op types: {lowbit_run}")
+
+    results: list[TestResult] = []
+    to_run: list[tuple[Path, TestResult]] = []
+    for test_dir in test_dirs:
+        try:
+            model = onnx.load(str(test_dir / "model.onnx"), load_external_data=False)
+        except Exception as err:  # noqa: BLE001 - a broken test file is a failed test, not a crash
+            results.append(TestResult(test_dir.name, [], "fail", message=f"onnx cannot load model.onnx: {err}"))
+            continue
+        ops = sorted(model_op_types(model))
+        result = TestResult(test_dir.name, ops)
+        result.missing_ops = [op for op in ops if op not in supported]
+        results.append(result)
+        if not result.missing_ops:
+            to_run.append((test_dir, result))
+
+    print(f"conformance: running {len(to_run)} tests with {args.jobs} jobs, {RUN_TIMEOUT_S} s limit each", flush=True)
+    start = time.monotonic()
+    progress_step = max(1, len(to_run) // 10)
+    with concurrent.futures.ThreadPoolExecutor(max_workers=args.jobs) as pool:
+        futures = [pool.submit(run_test, d, r, lowbit_run, extra_args) for d, r in to_run]
+        for done, future in enumerate(concurrent.futures.as_completed(futures), start=1):
+            future.result()
+            if done % progress_step == 0 and done != len(to_run):
+                print(f"conformance: {done}/{len(to_run)} done, {time.monotonic() - start:.0f} s", flush=True)
+    elapsed = time.monotonic() - start
+
+    counts = collections.Counter(r.status for r in results)
+    print()
+    print_per_op_table(results)
+    failed = sorted((r for r in results if r.status == "fail"), key=lambda r: r.name)
+    unsupported = sorted((r for r in results if r.status == "unsupported-feature"), key=lambda r: r.name)
+    if unsupported:
+        print(f"unsupported features ({len(unsupported)} tests; lowbit-run exit 3, not counted as failures):")
+        for r in unsupported:
+            print(f"  {r.name}: {r.message}")
+    print_skipped(results)
+    if failed:
+        print(f"FAILED ({len(failed)} tests):")
+        for r in failed:
+            print(f"  {r.name}: {r.message}")
+
+    if args.json:
+        report = {
+            "onnx_version": onnx.__version__,
+            "node_test_dir": str(node_dir),
+            "lowbit_run": str(lowbit_run),
+            "supported_ops": sorted(supported),
+            "seconds": round(elapsed, 2),
+            "counts": {s: counts[s] for s in ("pass", "fail", "unsupported-feature", "skipped")},
+            "tests": [dataclasses.asdict(r) for r in results],
+        }
+        args.json.parent.mkdir(parents=True, exist_ok=True)
+        args.json.write_text(json.dumps(report, indent=1) + "\n")
+        print(f"conformance: results written to {args.json}")
+
+    print(
+        f"conformance: {counts['unsupported-feature']} unsupported-feature, "
+        f"{counts['skipped']} skipped (unsupported ops), {elapsed:.1f} s"
+    )
+    print(f"conformance: {counts['pass']} passed, {counts['fail']} failed")
+    return 1 if counts["fail"] else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

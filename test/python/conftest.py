@@ -1,0 +1,55 @@
+"""Fixtures for the command-line tests: the built lowbit-run and lowbit-opt.
+
+The binaries come from build/bin (LOWBIT_BUILD_DIR overrides build/). When
+they are missing every test that uses them fails with a message saying so;
+a test run without the tools must never look green.
+"""
+
+from __future__ import annotations
+
+import os
+import subprocess
+from pathlib import Path
+
+import pytest
+
+REPO_ROOT = Path(__file__).resolve().parents[2]
+# Generous: a run compiles the model first, and CI machines are small.
+TOOL_TIMEOUT_S = 300
+
+
+def build_dir() -> Path:
+    return Path(os.environ.get("LOWBIT_BUILD_DIR") or REPO_ROOT / "build").resolve()
+
+
+class Tool:
+    """A built binary. Calling it runs it and returns the CompletedProcess."""
+
+    def __init__(self, name: str):
+        self.name = name
+        self.path = build_dir() / "bin" / name
+
+    def __call__(self, *args: object, timeout: float = TOOL_TIMEOUT_S) -> subprocess.CompletedProcess:
+        if not self.path.is_file():
+            pytest.fail(
+                f"{self.path} does not exist: build lowbit first (bash scripts/build.sh) "
+                f"or point LOWBIT_BUILD_DIR at a build folder",
+                pytrace=False,
+            )
+        return subprocess.run(
+            [str(self.path), *map(str, args)],
+            capture_output=True,
+            text=True,
+            errors="replace",
+            timeout=timeout,
+        )
+
+
+@pytest.fixture(scope="session")
+def lowbit_run() -> Tool:
+    return Tool("lowbit-run")
+
+
+@pytest.fixture(scope="session")
+def lowbit_opt() -> Tool:
+    return Tool("lowbit-opt")

@@ -1,0 +1,418 @@
+//===- lowbit-run.cpp - import, compile and run a model on the CPU --------===//
+//
+// Exit codes: 0 success; 1 error (bad input, I/O, malformed model);
+// 2 outputs differ from the expected --test-data outputs; 3 the model uses an
+// ONNX op, attribute or type that lowbit does not support.
+//
+//===----------------------------------------------------------------------===//
+#include "lowbit/Dialects.h"
+#include "lowbit/Import.h"
+#include "lowbit/Runtime.h"
+
+#include "lib/Import/Onnx/OnnxModel.h"
+#include "lib/Support/NpyIO.h"
+
+#include "mlir/IR/MLIRContext.h"
+#include "mlir/Parser/Parser.h"
+#include "llvm/ADT/StringExtras.h"
+#include "llvm/Support/CommandLine.h"
+#include "llvm/Support/FileSystem.h"
+#include "llvm/Support/FormatVariadic.h"
+#include "llvm/Support/InitLLVM.h"
+#include "llvm/Support/Path.h"
+#include "llvm/Support/SourceMgr.h"
+#include "llvm/Support/raw_ostream.h"
+
+#include <chrono>
+#include <cmath>
+#include <cstring>
+
+using namespace llvm;
+using namespace lowbit;
+
+namespace {
+
+enum ExitCode { kOk = 0, kError = 1, kMismatch = 2, kUnsupported = 3 };
+
+cl::opt<std::string> modelPath(cl::Positional, cl::desc("<model.onnx|.mlir>"));
+cl::list<std::string>
+    inputShapes("input-shape",
+                cl::desc("Static shape for an ONNX graph input, NAME=DIMS "
+                         "(for example x=1x3x64x64); repeatable"),
+                cl::value_desc("name=dims"));
+cl::opt<std::string> inputsPath(
+    "inputs", cl::desc("Input values: .npz with one entry per graph input "
+                       "(by name), or .npy for a single-input model"),
+    cl::value_desc("file"));
+cl::opt<std::string>
+    outputsPath("outputs",
+                cl::desc("Write the outputs, named after the graph outputs, "
+                         "to this .npz file"),
+                cl::value_desc("file"));
+cl::opt<std::string> testDataDir(
+    "test-data",
+    cl::desc("ONNX test-data directory: read input_N.pb, run, compare with "
+             "output_N.pb"),
+    cl::value_desc("dir"));
+cl::opt<double> rtol("rtol", cl::desc("Relative tolerance for --test-data"),
+                     cl::init(1e-3));
+cl::opt<double> atol("atol", cl::desc("Absolute tolerance for --test-data"),
+                     cl::init(1e-5));
+cl::opt<unsigned> repeat("repeat",
+                         cl::desc("Run this many times and report the "
+                                  "fastest (for timing)"),
+                         cl::init(1));
+cl::opt<bool> report("report", cl::desc("Print import/compile/run times"));
+cl::opt<bool> listOps("list-ops",
+                      cl::desc("Print the supported ONNX op types and exit"));
+cl::opt<unsigned> optLevel("O", cl::desc("JIT optimisation level (0-3)"),
+                           cl::init(3));
+
+/// Prints exactly one "error: ..." line (newlines in the message folded).
+int fail(int code, const Twine &message) {
+  std::string text = message.str();
+  for (char &c : text)
+    if (c == '\n')
+      c = ' ';
+  errs() << "error: " << text << "\n";
+  return code;
+}
+
+double millisecondsSince(std::chrono::steady_clock::time_point start) {
+  return std::chrono::duration<double, std::milli>(
+             std::chrono::steady_clock::now() - start)
+      .count();
+}
+
+std::string shapeString(const std::vector<int64_t> &shape) {
+  std::string s = "[";
+  for (size_t i = 0; i < shape.size(); ++i)
+    s += (i ? "x" : "") + std::to_string(shape[i]);
+  return s + "]";
+}
+
+bool onnxTypeMatches(int32_t onnxType, ElementType type) {
+  switch (type) {
+  case ElementType::F32:
+    return onnxType == onnx::kFloat;
+  case ElementType::F64:
+    return onnxType == onnx::kDouble;
+  case ElementType::F16:
+    return onnxType == onnx::kFloat16;
+  case ElementType::BF16:
+    return onnxType == onnx::kBfloat16;
+  case ElementType::I64:
+    return onnxType == onnx::kInt64;
+  case ElementType::I32:
+    return onnxType == onnx::kInt32;
+  case ElementType::I8:
+    return onnxType == onnx::kInt8;
+  case ElementType::Bool:
+    return onnxType == onnx::kBool;
+  }
+  return false;
+}
+
+double elementAsDouble(const char *data, ElementType type, int64_t i) {
+  switch (type) {
+  case ElementType::F32:
+    return reinterpret_cast<const float *>(data)[i];
+  case ElementType::F64:
+    return reinterpret_cast<const double *>(data)[i];
+  case ElementType::I64:
+    return static_cast<double>(reinterpret_cast<const int64_t *>(data)[i]);
+  case ElementType::I32:
+    return reinterpret_cast<const int32_t *>(data)[i];
+  case ElementType::I8:
+    return reinterpret_cast<const int8_t *>(data)[i];
+  case ElementType::Bool:
+    return data[i] != 0;
+  case ElementType::F16:
+  case ElementType::BF16: {
+    uint16_t bits = reinterpret_cast<const uint16_t *>(data)[i];
+    if (type == ElementType::BF16) {
+      uint32_t w = static_cast<uint32_t>(bits) << 16;
+      float f;
+      std::memcpy(&f, &w, 4);
+      return f;
+    }
+    int exp = (bits >> 10) & 0x1f, mant = bits & 0x3ff;
+    double sign = (bits & 0x8000) ? -1.0 : 1.0;
+    if (exp == 0)
+      return sign * std::ldexp(mant, -24);
+    if (exp == 31)
+      return mant ? NAN : sign * INFINITY;
+    return sign * std::ldexp(mant + 1024, exp - 25);
+  }
+  }
+  return 0;
+}
+
+/// Compares like numpy.allclose; on mismatch describes the worst element.
+bool compareOutput(const TensorSpec &spec, const char *got,
+                   const char *expected, std::string &message) {
+  int64_t n = spec.numElements(), bad = 0, worst = -1;
+  double worstExcess = -1;
+  for (int64_t i = 0; i < n; ++i) {
+    double a = elementAsDouble(got, spec.type, i);
+    double e = elementAsDouble(expected, spec.type, i);
+    if (std::isnan(a) && std::isnan(e))
+      continue;
+    if (a == e)
+      continue;
+    double excess = std::fabs(a - e) - (atol + rtol * std::fabs(e));
+    if (std::isnan(excess) || excess > 0) {
+      ++bad;
+      if (std::isnan(excess) || excess > worstExcess) {
+        worstExcess = std::isnan(excess) ? INFINITY : excess;
+        worst = i;
+      }
+    }
+  }
+  if (!bad)
+    return true;
+  // Multi-index of the worst element, for a readable message.
+  std::vector<int64_t> index(spec.shape.size());
+  int64_t rest = worst;
+  for (size_t d = spec.shape.size(); d-- > 0;) {
+    index[d] = rest % spec.shape[d];
+    rest /= spec.shape[d];
+  }
+  std::string idx;
+  for (size_t d = 0; d < index.size(); ++d)
+    idx += (d ? "," : "") + std::to_string(index[d]);
+  double a = elementAsDouble(got, spec.type, worst);
+  double e = elementAsDouble(expected, spec.type, worst);
+  message = "output '" + spec.name + "': " + std::to_string(bad) + " of " +
+            std::to_string(n) + " elements differ (rtol=" +
+            llvm::formatv("{0}", rtol.getValue()).str() +
+            ", atol=" + llvm::formatv("{0}", atol.getValue()).str() +
+            "); worst at [" + idx + "]: got " +
+            llvm::formatv("{0:g}", a).str() + ", expected " +
+            llvm::formatv("{0:g}", e).str();
+  return false;
+}
+
+/// Reads DIR/<prefix>_N.pb for N = 0, 1, ... as long as they exist.
+bool readTensorFiles(const std::string &dir, const std::string &prefix,
+                     std::vector<onnx::Tensor> &out, std::string &error) {
+  for (size_t i = 0;; ++i) {
+    std::string path = dir + "/" + prefix + "_" + std::to_string(i) + ".pb";
+    if (!sys::fs::exists(path))
+      return true;
+    out.emplace_back();
+    if (!onnx::readTensorFile(path, out.back(), error))
+      return false;
+  }
+}
+
+} // namespace
+
+int main(int argc, char **argv) {
+  InitLLVM init(argc, argv);
+  cl::ParseCommandLineOptions(
+      argc, argv,
+      "lowbit-run: import an ONNX (or lowbit MLIR) model, compile it for the "
+      "CPU and run it\n");
+  if (listOps) {
+    for (const std::string &op : getSupportedOnnxOps())
+      outs() << op << "\n";
+    return kOk;
+  }
+  if (modelPath.empty())
+    return fail(kError, "no model given (usage: lowbit-run MODEL.onnx ...)");
+  if (!sys::fs::exists(modelPath))
+    return fail(kError, "model file '" + modelPath + "' does not exist");
+  if (repeat < 1)
+    return fail(kError, "--repeat must be at least 1");
+  if (optLevel > 3)
+    return fail(kError, "-O must be 0..3");
+  if (!inputsPath.empty() && !testDataDir.empty())
+    return fail(kError, "--inputs and --test-data are mutually exclusive");
+
+  ImportOptions importOptions;
+  for (const std::string &flag : inputShapes) {
+    std::string err = parseInputShapeFlag(flag, importOptions);
+    if (!err.empty())
+      return fail(kError, err);
+  }
+
+  mlir::DialectRegistry registry;
+  registerAllDialects(registry);
+  mlir::MLIRContext context(registry);
+  std::string firstError;
+  context.getDiagEngine().registerHandler([&](mlir::Diagnostic &diag) {
+    if (diag.getSeverity() != mlir::DiagnosticSeverity::Error ||
+        !firstError.empty())
+      return;
+    std::string prefix;
+    if (auto loc = dyn_cast<mlir::FileLineColLoc>(diag.getLocation()))
+      if (loc.getLine() > 0)
+        prefix = (loc.getFilename().str() + ":" +
+                  std::to_string(loc.getLine()) + ":" +
+                  std::to_string(loc.getColumn()) + ": ");
+    firstError = prefix + diag.str();
+  });
+
+  // Import.
+  auto start = std::chrono::steady_clock::now();
+  mlir::OwningOpRef<mlir::ModuleOp> module;
+  if (StringRef(modelPath).ends_with(".mlir")) {
+    if (!importOptions.inputShapes.empty())
+      return fail(kError, "--input-shape applies to .onnx models only");
+    module = mlir::parseSourceFile<mlir::ModuleOp>(modelPath, &context);
+    if (!module)
+      return fail(kError, firstError.empty() ? "cannot parse " + modelPath
+                                             : firstError);
+  } else {
+    ImportStatus status;
+    module = importOnnxFile(modelPath, &context, importOptions, &status);
+    if (!module)
+      return fail(status == ImportStatus::Unsupported ? kUnsupported : kError,
+                  firstError.empty() ? "import of " + modelPath + " failed"
+                                     : firstError);
+  }
+  double importMs = millisecondsSince(start);
+  size_t opCount = 0;
+  module->walk([&](mlir::Operation *) { ++opCount; });
+
+  // Compile.
+  start = std::chrono::steady_clock::now();
+  CpuCompileOptions compileOptions;
+  compileOptions.optLevel = optLevel;
+  auto exe = CpuExecutable::compile(*module, compileOptions);
+  if (!exe)
+    return fail(kError, toString(exe.takeError()));
+  double compileMs = millisecondsSince(start);
+  const auto &inSpecs = (*exe)->inputs();
+  const auto &outSpecs = (*exe)->outputs();
+
+  // Inputs.
+  std::vector<std::vector<char>> inputData(inSpecs.size());
+  std::vector<onnx::Tensor> expectedOutputs;
+  std::string error;
+  if (!testDataDir.empty()) {
+    std::vector<onnx::Tensor> tensors;
+    if (!sys::fs::is_directory(testDataDir))
+      return fail(kError, "--test-data: '" + testDataDir +
+                              "' is not a directory");
+    if (!readTensorFiles(testDataDir, "input", tensors, error) ||
+        !readTensorFiles(testDataDir, "output", expectedOutputs, error))
+      return fail(kError, error);
+    if (tensors.size() != inSpecs.size())
+      return fail(kError, "--test-data has " + Twine(tensors.size()) +
+                              " inputs, the model takes " +
+                              Twine(inSpecs.size()));
+    for (size_t i = 0; i < tensors.size(); ++i) {
+      const TensorSpec &spec = inSpecs[i];
+      if (!onnxTypeMatches(tensors[i].dataType, spec.type) ||
+          tensors[i].dims != spec.shape)
+        return fail(kError, "input '" + spec.name + "' expects " +
+                                numpyDtype(spec.type) + " " +
+                                shapeString(spec.shape) + ", test data has " +
+                                onnx::dataTypeName(tensors[i].dataType) + " " +
+                                shapeString(tensors[i].dims));
+      inputData[i].assign(tensors[i].bytes(),
+                          tensors[i].bytes() + tensors[i].size);
+    }
+  } else if (!inSpecs.empty()) {
+    if (inputsPath.empty())
+      return fail(kError, "the model takes " + Twine(inSpecs.size()) +
+                              " input(s) (first: '" + inSpecs[0].name +
+                              "'); give them with --inputs FILE.npz");
+    std::vector<NpyArray> arrays;
+    if (StringRef(inputsPath).ends_with(".npy")) {
+      arrays.emplace_back();
+      if (!readNpy(inputsPath, arrays.back(), error))
+        return fail(kError, error);
+      if (inSpecs.size() != 1)
+        return fail(kError, "a .npy file can feed a single-input model only; "
+                            "this one takes " +
+                                Twine(inSpecs.size()) + " inputs");
+      arrays.back().name = inSpecs[0].name;
+    } else if (!readNpz(inputsPath, arrays, error)) {
+      return fail(kError, error);
+    }
+    for (size_t i = 0; i < inSpecs.size(); ++i) {
+      const TensorSpec &spec = inSpecs[i];
+      auto it = llvm::find_if(
+          arrays, [&](const NpyArray &a) { return a.name == spec.name; });
+      if (it == arrays.end())
+        return fail(kError, "input '" + spec.name + "' is missing from " +
+                                inputsPath);
+      if (it->dtype != numpyDtype(spec.type) || it->shape != spec.shape)
+        return fail(kError, "input '" + spec.name + "' expects " +
+                                numpyDtype(spec.type) + " " +
+                                shapeString(spec.shape) + ", " + inputsPath +
+                                " has " + it->dtype + " " +
+                                shapeString(it->shape));
+      inputData[i] = std::move(it->data);
+    }
+  }
+
+  // Run.
+  std::vector<std::vector<char>> outputData(outSpecs.size());
+  std::vector<const void *> inPtrs;
+  std::vector<void *> outPtrs;
+  for (auto &d : inputData)
+    inPtrs.push_back(d.data());
+  for (size_t i = 0; i < outSpecs.size(); ++i) {
+    outputData[i].assign(outSpecs[i].byteSize(), 0);
+    outPtrs.push_back(outputData[i].data());
+  }
+  double bestRunMs = INFINITY;
+  for (unsigned r = 0; r < repeat; ++r) {
+    start = std::chrono::steady_clock::now();
+    if (Error err = (*exe)->run(inPtrs, outPtrs))
+      return fail(kError, toString(std::move(err)));
+    bestRunMs = std::min(bestRunMs, millisecondsSince(start));
+  }
+
+  if (report) {
+    outs() << formatv("import: {0} ops, {1:f1} ms\n", opCount, importMs);
+    outs() << formatv("compile: {0:f1} ms\n", compileMs);
+    outs() << formatv("run: {0:f2} ms (min of {1})\n", bestRunMs,
+                      repeat.getValue());
+  }
+
+  if (!outputsPath.empty()) {
+    std::vector<NpyArray> arrays;
+    for (size_t i = 0; i < outSpecs.size(); ++i) {
+      NpyArray a;
+      a.name = outSpecs[i].name;
+      a.dtype = numpyDtype(outSpecs[i].type);
+      a.shape = outSpecs[i].shape;
+      a.data = std::move(outputData[i]);
+      arrays.push_back(std::move(a));
+    }
+    if (!writeNpz(outputsPath, arrays, error))
+      return fail(kError, error);
+    for (size_t i = 0; i < outSpecs.size(); ++i)
+      outputData[i] = arrays[i].data;
+  }
+
+  if (!testDataDir.empty()) {
+    if (expectedOutputs.size() != outSpecs.size())
+      return fail(kError, "--test-data has " + Twine(expectedOutputs.size()) +
+                              " outputs, the model produces " +
+                              Twine(outSpecs.size()));
+    for (size_t i = 0; i < outSpecs.size(); ++i) {
+      const onnx::Tensor &e = expectedOutputs[i];
+      if (!onnxTypeMatches(e.dataType, outSpecs[i].type) ||
+          e.dims != outSpecs[i].shape)
+        return fail(kMismatch, "output '" + outSpecs[i].name + "' is " +
+                                   numpyDtype(outSpecs[i].type) + " " +
+                                   shapeString(outSpecs[i].shape) +
+                                   ", expected " +
+                                   onnx::dataTypeName(e.dataType) + " " +
+                                   shapeString(e.dims));
+      std::string message;
+      if (!compareOutput(outSpecs[i], outputData[i].data(), e.bytes(),
+                         message))
+        return fail(kMismatch, message);
+    }
+    if (report)
+      outs() << "test-data: " << outSpecs.size() << " output(s) match\n";
+  }
+  return kOk;
+}
