@@ -82,7 +82,7 @@ std::string lowbit::getCpuLoweringPipeline() {
          "buffer-deallocation-pipeline,"
          "func.func(lowbit-expand-strided-copies, convert-linalg-to-loops),"
          "lower-affine, convert-scf-to-cf, expand-strided-metadata,"
-         "convert-math-to-llvm, convert-math-to-libm,"
+         "convert-math-to-funcs, convert-math-to-llvm, convert-math-to-libm,"
          "finalize-memref-to-llvm, convert-arith-to-llvm,"
          "convert-index-to-llvm, convert-func-to-llvm, convert-cf-to-llvm,"
          "reconcile-unrealized-casts";

@@ -168,6 +168,7 @@ private:
   FailureOr<SmallVector<int64_t>> broadcastShape(ArrayRef<int64_t> a,
                                                  ArrayRef<int64_t> b);
   FailureOr<Value> binary(StringRef kind, Value a, Value b, Location loc);
+  FailureOr<Value> power(Value a, Value b, Location loc);
   Value broadcastGeneric(
       Location loc, ArrayRef<int64_t> shape, Type elemType, ValueRange operands,
       function_ref<Value(OpBuilder &, Location, ValueRange)> body);
@@ -468,6 +469,8 @@ Value Importer::broadcastGeneric(
 FailureOr<Value> Importer::binary(StringRef kind, Value a, Value b,
                                   Location loc) {
   auto ta = tensorType(a), tb = tensorType(b);
+  if (kind == "Pow")
+    return power(a, b, loc);
   if (ta.getElementType() != tb.getElementType()) {
     (void)invalid("operand element types differ: " +
                   llvm::formatv("{0} vs {1}", ta.getElementType(),
@@ -480,13 +483,11 @@ FailureOr<Value> Importer::binary(StringRef kind, Value a, Value b,
     return failure();
   Type elem = ta.getElementType();
   bool isFloat = isa<FloatType>(elem);
-  if (kind == "Div" || kind == "Pow") {
+  if (kind == "Div") {
     // TOSA has no float division; an exact divf keeps parity with ONNX.
     return broadcastGeneric(
         loc, *shape, elem, {a, b},
         [&](OpBuilder &bb, Location l, ValueRange args) -> Value {
-          if (kind == "Pow")
-            return math::PowFOp::create(bb, l, args[0], args[1]);
           if (isFloat)
             return arith::DivFOp::create(bb, l, args[0], args[1]);
           return arith::DivSIOp::create(bb, l, args[0], args[1]);
@@ -508,6 +509,40 @@ FailureOr<Value> Importer::binary(StringRef kind, Value a, Value b,
     return Value(tosa::MinimumOp::create(builder, loc, type, a, b));
   (void)unsupported("binary op " + kind);
   return failure();
+}
+
+FailureOr<Value> Importer::power(Value a, Value b, Location loc) {
+  // ONNX Pow lets base and exponent have different types; the result has
+  // the base's type. Integer powers of integers stay exact (math.ipowi).
+  auto ta = tensorType(a), tb = tensorType(b);
+  auto shape = broadcastShape(ta.getShape(), tb.getShape());
+  if (failed(shape))
+    return failure();
+  Type baseType = ta.getElementType(), expType = tb.getElementType();
+  return broadcastGeneric(
+      loc, *shape, baseType, {a, b},
+      [&](OpBuilder &bb, Location l, ValueRange args) -> Value {
+        Value base = args[0], exp = args[1];
+        if (isa<IntegerType>(baseType) && isa<IntegerType>(expType)) {
+          if (expType != baseType)
+            exp = arith::TruncIOp::create(bb, l, baseType, exp);
+          return math::IPowIOp::create(bb, l, base, exp);
+        }
+        Type f = isa<FloatType>(baseType) ? baseType : expType;
+        if (isa<IntegerType>(base.getType()))
+          base = arith::SIToFPOp::create(bb, l, f, base);
+        if (isa<IntegerType>(exp.getType()))
+          exp = arith::SIToFPOp::create(bb, l, f, exp);
+        else if (exp.getType() != f)
+          exp = cast<FloatType>(exp.getType()).getWidth() >
+                        cast<FloatType>(f).getWidth()
+                    ? Value(arith::TruncFOp::create(bb, l, f, exp))
+                    : Value(arith::ExtFOp::create(bb, l, f, exp));
+        Value r = math::PowFOp::create(bb, l, base, exp);
+        if (isa<IntegerType>(baseType))
+          r = arith::FPToSIOp::create(bb, l, baseType, r);
+        return r;
+      });
 }
 
 Value Importer::clamp(Value v, double lo, double hi, Location loc) {
@@ -787,13 +822,12 @@ LogicalResult Importer::importConvTranspose(const ox::Node &node) {
   if (hasInput(node, 2) && failed(lookup(node, 2, bias)))
     return failure();
   const ox::Tensor *wt = constantOf(node, 1);
-  if (!wt)
-    return unsupported("ConvTranspose needs a constant filter");
-  if (wt->dataType != ox::kFloat)
-    return unsupported("ConvTranspose filter of type " +
-                       ox::dataTypeName(wt->dataType));
+  Value wValue;
+  if (failed(lookup(node, 1, wValue)))
+    return failure();
+  auto twIn = tensorType(wValue);
   auto tx = tensorType(x);
-  if (tx.getRank() != 4 || wt->dims.size() != 4)
+  if (tx.getRank() != 4 || twIn.getRank() != 4)
     return unsupported("only 2-D ConvTranspose is supported");
   if (!attrInts(node, "output_shape").empty())
     return unsupported("ConvTranspose with output_shape");
@@ -817,33 +851,50 @@ LogicalResult Importer::importConvTranspose(const ox::Node &node) {
       outPad.size() != 2)
     return invalid("strides, dilations, output_padding need 2 values and "
                    "pads 4");
-  int64_t cin = wt->dims[0], coutPerGroup = wt->dims[1];
-  int64_t kh = wt->dims[2], kw = wt->dims[3];
+  int64_t cin = twIn.getDimSize(0), coutPerGroup = twIn.getDimSize(1);
+  int64_t kh = twIn.getDimSize(2), kw = twIn.getDimSize(3);
   if (tx.getDimSize(1) != cin || groups < 1 || cin % groups)
-    return invalid("filter " + shapeString(wt->dims) +
+    return invalid("filter " + shapeString(twIn.getShape()) +
                    " does not match input " + shapeString(tx.getShape()) +
                    " with group = " + Twine(groups));
   int64_t cinPerGroup = cin / groups, cout = coutPerGroup * groups;
-  // Flipped filter [cout, cin/groups, kh, kw].
-  auto buffer = std::make_shared<VectorBuffer>();
-  buffer->bytes.resize(cout * cinPerGroup * kh * kw * sizeof(float));
-  const float *src = reinterpret_cast<const float *>(wt->bytes());
-  float *dst = reinterpret_cast<float *>(buffer->bytes.data());
-  for (int64_t g = 0; g < groups; ++g)
-    for (int64_t ci = 0; ci < cinPerGroup; ++ci)
-      for (int64_t co = 0; co < coutPerGroup; ++co)
-        for (int64_t i = 0; i < kh; ++i)
-          for (int64_t j = 0; j < kw; ++j)
-            dst[(((g * coutPerGroup + co) * cinPerGroup + ci) * kh + i) * kw +
-                j] = src[(((g * cinPerGroup + ci) * coutPerGroup + co) * kh +
-                          (kh - 1 - i)) *
-                             kw +
-                         (kw - 1 - j)];
   Type elem = tx.getElementType();
-  size_t size = buffer->bytes.size();
-  Value w = makeResourceConstant(
-      RankedTensorType::get({cout, cinPerGroup, kh, kw}, elem),
-      std::move(buffer), 0, size, wt->name + "_flipped", loc);
+  auto flippedType = RankedTensorType::get({cout, cinPerGroup, kh, kw}, elem);
+  Value w;
+  if (wt && wt->dataType == ox::kFloat) {
+    // Constant filter: flip it once, here.
+    auto buffer = std::make_shared<VectorBuffer>();
+    buffer->bytes.resize(cout * cinPerGroup * kh * kw * sizeof(float));
+    const float *src = reinterpret_cast<const float *>(wt->bytes());
+    float *dst = reinterpret_cast<float *>(buffer->bytes.data());
+    for (int64_t g = 0; g < groups; ++g)
+      for (int64_t ci = 0; ci < cinPerGroup; ++ci)
+        for (int64_t co = 0; co < coutPerGroup; ++co)
+          for (int64_t i = 0; i < kh; ++i)
+            for (int64_t j = 0; j < kw; ++j)
+              dst[(((g * coutPerGroup + co) * cinPerGroup + ci) * kh + i) *
+                      kw +
+                  j] = src[(((g * cinPerGroup + ci) * coutPerGroup + co) * kh +
+                            (kh - 1 - i)) *
+                               kw +
+                           (kw - 1 - j)];
+    size_t size = buffer->bytes.size();
+    w = makeResourceConstant(flippedType, std::move(buffer), 0, size,
+                             wt->name + "_flipped", loc);
+  } else {
+    // Filter known only at run time: the same flip and channel swap as ops.
+    Value r = tosa::ReverseOp::create(builder, loc, twIn, wValue,
+                                      builder.getI32IntegerAttr(2));
+    r = tosa::ReverseOp::create(builder, loc, twIn, r,
+                                builder.getI32IntegerAttr(3));
+    r = reshape(r, {groups, cinPerGroup, coutPerGroup, kh, kw}, loc);
+    r = tosa::TransposeOp::create(
+        builder, loc,
+        RankedTensorType::get({groups, coutPerGroup, cinPerGroup, kh, kw},
+                              elem),
+        r, builder.getDenseI32ArrayAttr({0, 2, 1, 3, 4}));
+    w = reshape(r, flippedType.getShape(), loc);
+  }
   int64_t kernel[2] = {kh, kw};
   int64_t before[2], after[2], dilatedSize[2];
   for (int i = 0; i < 2; ++i) {
@@ -891,6 +942,43 @@ LogicalResult Importer::importBatchNorm(const ox::Node &node) {
   if (attrInt(node, "training_mode", 0) != 0 ||
       (node.outputs.size() > 1 && !node.outputs[1].empty()))
     return unsupported("BatchNormalization in training mode");
+  auto tx = tensorType(x);
+  if (tx.getRank() < 2)
+    return invalid("BatchNormalization input must have rank >= 2");
+  int64_t c = tx.getDimSize(1);
+  SmallVector<int64_t> paramShape(tx.getRank(), 1);
+  paramShape[1] = c;
+  Type elem = tx.getElementType();
+  double eps = attrFloat(node, "epsilon", 1e-5f);
+  bool allConstant = true;
+  for (size_t index = 1; index <= 4; ++index)
+    allConstant = allConstant && constantOf(node, index);
+  if (!allConstant) {
+    // Statistics known only at run time: y = (x - mean) * rsqrt(var + eps)
+    // * scale + bias, per channel.
+    SmallVector<Value> params;
+    for (size_t index = 1; index <= 4; ++index) {
+      Value v;
+      if (failed(lookup(node, index, v)))
+        return failure();
+      if (tensorType(v).getNumElements() != c ||
+          tensorType(v).getElementType() != elem)
+        return invalid("BatchNormalization parameter " + Twine(index) +
+                       " must be " + Twine(c) + " values of the input's type");
+      params.push_back(reshape(v, paramShape, loc));
+    }
+    auto paramType = RankedTensorType::get(paramShape, elem);
+    Value var = tosa::AddOp::create(builder, loc, paramType, params[3],
+                                    splat(elem, paramShape, eps, loc));
+    Value inv = tosa::RsqrtOp::create(builder, loc, paramType, var);
+    Value a = tosa::MulOp::create(builder, loc, paramType, inv, params[0],
+                                  shift(loc));
+    Value y = tosa::SubOp::create(builder, loc, tx, x, params[2]);
+    y = tosa::MulOp::create(builder, loc, tx, y, a, shift(loc));
+    y = tosa::AddOp::create(builder, loc, tx, y, params[1]);
+    define(node, 0, y);
+    return success();
+  }
   std::vector<double> scale, shiftB, mean, var;
   for (auto [index, vec] : {std::pair<size_t, std::vector<double> *>{1, &scale},
                             {2, &shiftB},
@@ -898,15 +986,10 @@ LogicalResult Importer::importBatchNorm(const ox::Node &node) {
                             {4, &var}})
     if (failed(constantFloats(node, index, *vec)))
       return failure();
-  auto tx = tensorType(x);
-  if (tx.getRank() < 2)
-    return invalid("BatchNormalization input must have rank >= 2");
-  int64_t c = tx.getDimSize(1);
   for (auto *vec : {&scale, &shiftB, &mean, &var})
     if (static_cast<int64_t>(vec->size()) != c)
       return invalid("BatchNormalization parameters must have " + Twine(c) +
                      " elements");
-  double eps = attrFloat(node, "epsilon", 1e-5f);
   // Inference BatchNorm is an affine map per channel: fold it to a, b.
   std::vector<float> a(c), b(c);
   for (int64_t i = 0; i < c; ++i) {
@@ -914,9 +997,6 @@ LogicalResult Importer::importBatchNorm(const ox::Node &node) {
     a[i] = static_cast<float>(s);
     b[i] = static_cast<float>(shiftB[i] - mean[i] * s);
   }
-  SmallVector<int64_t> paramShape(tx.getRank(), 1);
-  paramShape[1] = c;
-  Type elem = tx.getElementType();
   std::string base = node.name.empty() ? node.outputs[0] : node.name;
   Value av = makeFloatConstant(paramShape, a, elem, loc, base + "_scale");
   Value bv = makeFloatConstant(paramShape, b, elem, loc, base + "_shift");
@@ -927,32 +1007,43 @@ LogicalResult Importer::importBatchNorm(const ox::Node &node) {
 }
 
 LogicalResult Importer::importClip(const ox::Node &node) {
+  Location loc = nodeLoc(node);
   Value x;
   if (failed(lookup(node, 0, x)))
     return failure();
+  auto tx = tensorType(x);
   double lo = -std::numeric_limits<double>::infinity();
   double hi = std::numeric_limits<double>::infinity();
+  Value loValue, hiValue; // bounds known only at run time
   if (opset < 11) {
     lo = attrFloat(node, "min", -std::numeric_limits<float>::infinity());
     hi = attrFloat(node, "max", std::numeric_limits<float>::infinity());
   } else {
-    std::vector<double> v;
-    if (hasInput(node, 1)) {
-      if (failed(constantFloats(node, 1, v)))
+    for (size_t index : {1, 2}) {
+      if (!hasInput(node, index))
+        continue;
+      const ox::Tensor *t = constantOf(node, index);
+      if (!t) {
+        Value v;
+        if (failed(lookup(node, index, v)))
+          return failure();
+        if (tensorType(v).getNumElements() != 1)
+          return invalid(Twine("Clip ") + (index == 1 ? "min" : "max") +
+                         " must be a scalar");
+        (index == 1 ? loValue : hiValue) =
+            expandRank(reshape(v, {}, loc), tx.getRank(), loc);
+        continue;
+      }
+      std::vector<double> v;
+      if (failed(constantFloats(node, index, v)))
         return failure();
       if (v.size() != 1)
-        return invalid("Clip min must be a scalar");
-      lo = v[0];
-    }
-    if (hasInput(node, 2)) {
-      if (failed(constantFloats(node, 2, v)))
-        return failure();
-      if (v.size() != 1)
-        return invalid("Clip max must be a scalar");
-      hi = v[0];
+        return invalid(Twine("Clip ") + (index == 1 ? "min" : "max") +
+                       " must be a scalar");
+      (index == 1 ? lo : hi) = v[0];
     }
   }
-  Type elem = tensorType(x).getElementType();
+  Type elem = tx.getElementType();
   if (auto ft = dyn_cast<FloatType>(elem)) {
     double maxv = APFloat::getLargest(ft.getFloatSemantics()).convertToDouble();
     lo = std::max(lo, -maxv);
@@ -963,7 +1054,13 @@ LogicalResult Importer::importClip(const ox::Node &node) {
     lo = std::max(lo, -maxv - 1);
     hi = std::min(hi, maxv);
   }
-  define(node, 0, clamp(x, lo, hi, nodeLoc(node)));
+  Value y = clamp(x, lo, hi, loc);
+  // ONNX defines Clip as min(max(x, min), max), also when min > max.
+  if (loValue)
+    y = tosa::MaximumOp::create(builder, loc, tx, y, loValue);
+  if (hiValue)
+    y = tosa::MinimumOp::create(builder, loc, tx, y, hiValue);
+  define(node, 0, y);
   return success();
 }
 
@@ -1324,12 +1421,28 @@ LogicalResult Importer::importConstant(const ox::Node &node) {
 }
 
 void Importer::registerHandlers() {
-  for (StringRef kind : {"Add", "Sub", "Mul", "Div", "Pow", "Max", "Min"})
+  for (StringRef kind : {"Add", "Sub", "Mul", "Div", "Pow"})
     handlers[kind] = [this, kind](const ox::Node &n) {
-      if ((kind == "Max" || kind == "Min") && n.inputs.size() != 2)
-        return unsupported(kind + " with " + Twine(n.inputs.size()) +
-                           " inputs");
       return importElementwiseBinary(n, kind);
+    };
+  for (StringRef kind : {"Max", "Min", "Sum"})
+    handlers[kind] = [this, kind](const ox::Node &n) -> LogicalResult {
+      // Variadic: fold the inputs pairwise with broadcasting.
+      Value acc;
+      if (failed(lookup(n, 0, acc)))
+        return failure();
+      StringRef binaryKind = kind == "Sum" ? "Add" : kind;
+      for (size_t i = 1; i < n.inputs.size(); ++i) {
+        Value next;
+        if (failed(lookup(n, i, next)))
+          return failure();
+        auto r = binary(binaryKind, acc, next, nodeLoc(n));
+        if (failed(r))
+          return failure();
+        acc = *r;
+      }
+      define(n, 0, acc);
+      return success();
     };
   auto unary = [this](StringRef kind) {
     handlers[kind] = [this, kind](const ox::Node &n) -> LogicalResult {
@@ -1488,10 +1601,10 @@ OwningOpRef<ModuleOp> Importer::run(ImportStatus &status) {
     return nullptr;
   }
   opset = it->second;
-  if (opset < 7 || opset > 24) {
+  if (opset < 7 || opset > 25) {
     status = ImportStatus::Unsupported;
     emitError(fileLoc) << "ONNX opset " << opset
-                       << " is not supported (lowbit handles opsets 7..24)";
+                       << " is not supported (lowbit handles opsets 7..25)";
     return nullptr;
   }
   const ox::Graph &graph = model.graph;
@@ -1510,6 +1623,13 @@ OwningOpRef<ModuleOp> Importer::run(ImportStatus &status) {
   for (const ox::ValueInfo &in : graph.inputs) {
     if (initializers.count(in.name))
       continue;
+    if (!in.isTensor) {
+      status = ImportStatus::Unsupported;
+      emitError(fileLoc) << "input '" << in.name
+                         << "' is not a tensor; sequence, map and optional "
+                            "inputs are not supported";
+      return nullptr;
+    }
     std::vector<int64_t> dims = in.dims;
     auto override = options.inputShapes.find(in.name);
     if (override != options.inputShapes.end()) {

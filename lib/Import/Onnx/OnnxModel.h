@@ -106,6 +106,8 @@ struct Node {
 /// the symbolic name of each dynamic dimension ("" when anonymous).
 struct ValueInfo {
   std::string name;
+  /// False for sequence, map, optional and sparse types.
+  bool isTensor = false;
   int32_t elemType = kUndefined;
   bool hasShape = false;
   std::vector<int64_t> dims;

@@ -227,6 +227,7 @@ private:
     if (!proto.type().has_tensor_type())
       return;
     const auto &tt = proto.type().tensor_type();
+    info.isTensor = true;
     info.elemType = tt.elem_type();
     if (!tt.has_shape())
       return;
