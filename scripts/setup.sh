@@ -28,7 +28,7 @@ apt_packages=(
   cmake ninja-build g++
   llvm-22-dev libmlir-22-dev mlir-22-tools llvm-22-tools lld-22
   libonnx-dev libprotobuf-dev protobuf-compiler
-  libgtest-dev zlib1g-dev
+  libgtest-dev zlib1g-dev libeigen3-dev
 )
 # A bare Debian has no python3/pip; the project's machines bring their own
 # python3 (pyenv), which is used as is when present.
