@@ -58,8 +58,53 @@ static unsigned getStorageWidth(Type type) {
   if (auto q = dyn_cast<quant::QuantizedType>(type))
     return q.getStorageTypeIntegralWidth();
   if (auto i = dyn_cast<IntegerType>(type))
-    return i.getWidth();
+    return i.isSignless() ? i.getWidth() : 0;
   return 0;
+}
+
+/// Checks the scale tables of per-axis and sub-channel quant types against
+/// the shape they quantize; "" when consistent, else the reason.
+static std::string checkQuantTypeShape(Type elementType,
+                                       ArrayRef<int64_t> shape) {
+  if (auto perAxis = dyn_cast<quant::UniformQuantizedPerAxisType>(elementType)) {
+    int32_t axis = perAxis.getQuantizedDimension();
+    if (axis < 0 || axis >= static_cast<int64_t>(shape.size()))
+      return "quantized dimension " + std::to_string(axis) +
+             " out of range for rank " + std::to_string(shape.size());
+    if (shape[axis] != static_cast<int64_t>(perAxis.getScales().size()))
+      return "per-axis type has " + std::to_string(perAxis.getScales().size()) +
+             " scales for dimension " + std::to_string(axis) + " of size " +
+             std::to_string(shape[axis]);
+  }
+  if (auto sub =
+          dyn_cast<quant::UniformQuantizedSubChannelType>(elementType)) {
+    ArrayRef<int64_t> scaleShape = sub.getScales().getType().getShape();
+    if (scaleShape.size() != shape.size())
+      return "sub-channel scales have rank " +
+             std::to_string(scaleShape.size()) + ", the tensor " +
+             std::to_string(shape.size());
+    SmallVector<int64_t> blocks(shape.size(), 0);
+    for (auto [dim, block] :
+         llvm::zip(sub.getQuantizedDimensions(), sub.getBlockSizes())) {
+      if (dim < 0 || dim >= static_cast<int64_t>(shape.size()))
+        return "quantized dimension " + std::to_string(dim) +
+               " out of range for rank " + std::to_string(shape.size());
+      blocks[dim] = block;
+    }
+    for (size_t d = 0; d < shape.size(); ++d) {
+      // As upstream: a dimension without a block size has block size 1.
+      int64_t block = blocks[d] ? blocks[d] : 1;
+      if (block <= 0 || shape[d] % block != 0)
+        return "block size " + std::to_string(block) +
+               " does not divide dimension " + std::to_string(d) +
+               " of size " + std::to_string(shape[d]);
+      if (scaleShape[d] != shape[d] / block)
+        return "sub-channel scales have " + std::to_string(scaleShape[d]) +
+               " entries along dimension " + std::to_string(d) +
+               ", expected " + std::to_string(shape[d] / block);
+    }
+  }
+  return "";
 }
 
 //===----------------------------------------------------------------------===//
@@ -121,6 +166,9 @@ PackedType::verify(llvm::function_ref<InFlightDiagnostic()> emitError,
     return emitError() << "a " << width << "-bit element does not fit layout "
                        << stringifyLayoutKind(layout);
   }
+  std::string shapeError = checkQuantTypeShape(elementType, shape);
+  if (!shapeError.empty())
+    return emitError() << shapeError;
   int64_t multiple = 1;
   switch (layout) {
   case LayoutKind::int2_crumbs:
@@ -193,17 +241,9 @@ static LogicalResult verifyQuantPair(Operation *op, RankedTensorType real,
     return op->emitOpError("quantized type expresses ")
            << q.getExpressedType() << " but the float side is "
            << real.getElementType();
-  if (auto perAxis = dyn_cast<quant::UniformQuantizedPerAxisType>(q)) {
-    int32_t axis = perAxis.getQuantizedDimension();
-    if (axis >= quantized.getRank())
-      return op->emitOpError("quantized dimension ")
-             << axis << " out of range for rank " << quantized.getRank();
-    if (quantized.getDimSize(axis) !=
-        static_cast<int64_t>(perAxis.getScales().size()))
-      return op->emitOpError("per-axis type has ")
-             << perAxis.getScales().size() << " scales for dimension "
-             << axis << " of size " << quantized.getDimSize(axis);
-  }
+  std::string shapeError = checkQuantTypeShape(q, quantized.getShape());
+  if (!shapeError.empty())
+    return op->emitOpError(shapeError);
   return success();
 }
 

@@ -28,7 +28,9 @@ def NN_Dialect : Dialect {
 class NN_Op<string mnemonic, list<Trait> traits = []>
     : Op<NN_Dialect, mnemonic, traits>;
 
-def NN_FloatTensor : RankedTensorOf<[F16, BF16, F32]>;
+// nn ops work on statically shaped tensors only: the importer makes every
+// shape static, and passes and lowerings rely on it.
+def NN_FloatTensor : StaticShapeTensorOf<[F16, BF16, F32]>;
 
 def NN_LinearOp : NN_Op<"linear", [Pure]> {
   let summary = "y = x · Wᵀ + b with a weight of shape [N, K]";

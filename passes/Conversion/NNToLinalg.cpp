@@ -231,13 +231,10 @@ struct LayerNormLowering : OpConversionPattern<nn::LayerNormOp> {
     auto type = tensorType(x);
     Type elem = type.getElementType();
     int64_t axis = op.getAxis(), rank = type.getRank();
-    int64_t count = type.getNumElements() /
-                    std::max<int64_t>(1, [&] {
-                      int64_t outer = 1;
-                      for (int64_t d = 0; d < axis; ++d)
-                        outer *= type.getDimSize(d);
-                      return outer;
-                    }());
+    // Mean and variance run over the normalised dimensions axis..rank-1.
+    int64_t count = 1;
+    for (int64_t d = axis; d < rank; ++d)
+      count *= type.getDimSize(d);
     SmallVector<int64_t> ones(rank, 1);
     Value invCount = buildSplat(rewriter, loc, elem, ones, 1.0 / count);
     Value sum = reduceTrailing(rewriter, loc, x, axis);
