@@ -34,6 +34,13 @@ struct TensorSpec {
   size_t byteSize() const { return numElements() * elementSize(type); }
 };
 
+/// Reads the signature of the module's single public function: argument and
+/// result names (from `onnx.name` attributes, else argN/resultN), element
+/// types and static shapes.
+llvm::Error getEntrySignature(mlir::ModuleOp module,
+                              std::vector<TensorSpec> &inputs,
+                              std::vector<TensorSpec> &outputs);
+
 /// The textual pass pipeline, anchored on builtin.module, that lowers lowbit
 /// modules (nn, tosa, linalg on tensors) to the LLVM dialect for the CPU.
 std::string getCpuLoweringPipeline();

@@ -53,3 +53,24 @@ def lowbit_run() -> Tool:
 @pytest.fixture(scope="session")
 def lowbit_opt() -> Tool:
     return Tool("lowbit-opt")
+
+
+def python_package_dir() -> Path:
+    return build_dir() / "python_packages"
+
+
+@pytest.fixture(scope="session")
+def lowbit_module():
+    """The `lowbit` Python package from the build tree (fails, never skips,
+    when it was not built)."""
+    import sys
+
+    package = python_package_dir() / "lowbit"
+    if not (package / "__init__.py").is_file() or not list(package.glob("_lowbit*.so")):
+        pytest.fail(f"{package} has no built lowbit package: build lowbit first (bash scripts/build.sh)",
+                    pytrace=False)
+    if str(python_package_dir()) not in sys.path:
+        sys.path.insert(0, str(python_package_dir()))
+    import lowbit
+
+    return lowbit

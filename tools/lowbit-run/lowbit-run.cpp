@@ -5,15 +5,11 @@
 // ONNX op, attribute or type that lowbit does not support.
 //
 //===----------------------------------------------------------------------===//
-#include "lowbit/Dialects.h"
-#include "lowbit/Import.h"
-#include "lowbit/Runtime.h"
+#include "lowbit/Compiler.h"
 
 #include "lib/Import/Onnx/OnnxModel.h"
 #include "lib/Support/NpyIO.h"
 
-#include "mlir/IR/MLIRContext.h"
-#include "mlir/Parser/Parser.h"
 #include "llvm/ADT/StringExtras.h"
 #include "llvm/Support/CommandLine.h"
 #include "llvm/Support/FileSystem.h"
@@ -237,50 +233,29 @@ int main(int argc, char **argv) {
       return fail(kError, err);
   }
 
-  mlir::DialectRegistry registry;
-  registerAllDialects(registry);
-  mlir::MLIRContext context(registry);
-  std::string firstError;
-  context.getDiagEngine().registerHandler([&](mlir::Diagnostic &diag) {
-    if (diag.getSeverity() != mlir::DiagnosticSeverity::Error ||
-        !firstError.empty())
-      return;
-    std::string prefix;
-    if (auto loc = dyn_cast<mlir::FileLineColLoc>(diag.getLocation()))
-      if (loc.getLine() > 0)
-        prefix = (loc.getFilename().str() + ":" +
-                  std::to_string(loc.getLine()) + ":" +
-                  std::to_string(loc.getColumn()) + ": ");
-    firstError = prefix + diag.str();
-  });
-
-  // Import.
+  // Import or parse, then compile.
   auto start = std::chrono::steady_clock::now();
-  mlir::OwningOpRef<mlir::ModuleOp> module;
-  if (StringRef(modelPath).ends_with(".mlir")) {
-    if (!importOptions.inputShapes.empty())
-      return fail(kError, "--input-shape applies to .onnx models only");
-    module = mlir::parseSourceFile<mlir::ModuleOp>(modelPath, &context);
-    if (!module)
-      return fail(kError, firstError.empty() ? "cannot parse " + modelPath
-                                             : firstError);
-  } else {
-    ImportStatus status;
-    module = importOnnxFile(modelPath, &context, importOptions, &status);
-    if (!module)
-      return fail(status == ImportStatus::Unsupported ? kUnsupported : kError,
-                  firstError.empty() ? "import of " + modelPath + " failed"
-                                     : firstError);
+  Expected<Module> module =
+      StringRef(modelPath).ends_with(".mlir")
+          ? (importOptions.inputShapes.empty()
+                 ? Module::parseMlirFile(modelPath)
+                 : Expected<Module>(createStringError(
+                       inconvertibleErrorCode(),
+                       "--input-shape applies to .onnx models only")))
+          : Module::importOnnx(modelPath, importOptions);
+  if (!module) {
+    Error err = module.takeError();
+    int code = isUnsupported(err) ? kUnsupported : kError;
+    return fail(code, toString(std::move(err)));
   }
   double importMs = millisecondsSince(start);
   size_t opCount = 0;
-  module->walk([&](mlir::Operation *) { ++opCount; });
+  module->getOperation()->walk([&](mlir::Operation *) { ++opCount; });
 
-  // Compile.
   start = std::chrono::steady_clock::now();
   CpuCompileOptions compileOptions;
   compileOptions.optLevel = optLevel;
-  auto exe = CpuExecutable::compile(*module, compileOptions);
+  auto exe = module->compileForCpu(compileOptions);
   if (!exe)
     return fail(kError, toString(exe.takeError()));
   double compileMs = millisecondsSince(start);

@@ -163,6 +163,42 @@ std::vector<int64_t> makeDescriptor(const void *data,
 
 } // namespace
 
+llvm::Error lowbit::getEntrySignature(ModuleOp module,
+                                      std::vector<TensorSpec> &inputs,
+                                      std::vector<TensorSpec> &outputs) {
+  SmallVector<func::FuncOp> funcs;
+  for (auto f : module.getOps<func::FuncOp>())
+    if (!f.isExternal() && f.isPublic())
+      funcs.push_back(f);
+  if (funcs.size() != 1)
+    return makeError("the module must hold exactly one public function, it "
+                     "holds " +
+                     Twine(funcs.size()));
+  func::FuncOp func = funcs.front();
+  inputs.clear();
+  outputs.clear();
+  std::string error;
+  FunctionType ftype = func.getFunctionType();
+  for (unsigned i = 0; i < ftype.getNumInputs(); ++i) {
+    auto nameAttr = func.getArgAttrOfType<StringAttr>(i, "onnx.name");
+    std::string name = nameAttr ? nameAttr.str() : "arg" + std::to_string(i);
+    auto spec = specFor(ftype.getInput(i), name, error);
+    if (failed(spec))
+      return makeError("input " + error);
+    inputs.push_back(*spec);
+  }
+  for (unsigned i = 0; i < ftype.getNumResults(); ++i) {
+    auto nameAttr = func.getResultAttrOfType<StringAttr>(i, "onnx.name");
+    std::string name =
+        nameAttr ? nameAttr.str() : "result" + std::to_string(i);
+    auto spec = specFor(ftype.getResult(i), name, error);
+    if (failed(spec))
+      return makeError("output " + error);
+    outputs.push_back(*spec);
+  }
+  return llvm::Error::success();
+}
+
 CpuExecutable::~CpuExecutable() = default;
 
 llvm::Expected<std::unique_ptr<CpuExecutable>>
@@ -203,26 +239,10 @@ CpuExecutable::compile(ModuleOp module, const CpuCompileOptions &options) {
   auto exe = std::unique_ptr<CpuExecutable>(new CpuExecutable());
   std::string entrySymbol = func.getName().str();
   exe->entryName = "_mlir_ciface_" + entrySymbol;
+  if (llvm::Error err =
+          getEntrySignature(*copy, exe->inputSpecs, exe->outputSpecs))
+    return std::move(err);
   std::string error;
-  FunctionType ftype = func.getFunctionType();
-  for (unsigned i = 0; i < ftype.getNumInputs(); ++i) {
-    auto nameAttr = func.getArgAttrOfType<StringAttr>(i, "onnx.name");
-    std::string name =
-        nameAttr ? nameAttr.str() : "arg" + std::to_string(i);
-    auto spec = specFor(ftype.getInput(i), name, error);
-    if (failed(spec))
-      return makeError("input " + error);
-    exe->inputSpecs.push_back(*spec);
-  }
-  for (unsigned i = 0; i < ftype.getNumResults(); ++i) {
-    auto nameAttr = func.getResultAttrOfType<StringAttr>(i, "onnx.name");
-    std::string name =
-        nameAttr ? nameAttr.str() : "result" + std::to_string(i);
-    auto spec = specFor(ftype.getResult(i), name, error);
-    if (failed(spec))
-      return makeError("output " + error);
-    exe->outputSpecs.push_back(*spec);
-  }
 
   // Large resource constants become trailing arguments that point into their
   // blobs: the weights are neither copied nor compiled into object code.

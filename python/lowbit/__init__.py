@@ -1,0 +1,74 @@
+"""lowbit: an MLIR compiler for low-bit quantization of ONNX models.
+
+    import lowbit
+    model = lowbit.import_onnx("model.onnx", input_shapes={"x": [1, 3, 64, 64]})
+    outputs = model.run({"x": x})          # dict: output name -> numpy array
+
+Errors raise lowbit.LowbitError (lowbit.UnsupportedError for ops, attributes
+or types lowbit does not handle yet) with the compiler's diagnostic.
+"""
+
+from __future__ import annotations
+
+import os
+from typing import Mapping, Sequence
+
+import numpy as np
+
+from ._lowbit import Executable, LowbitError, Module, UnsupportedError
+from ._lowbit import supported_onnx_ops as _supported_onnx_ops
+
+__all__ = [
+    "Executable",
+    "LowbitError",
+    "Module",
+    "UnsupportedError",
+    "import_onnx",
+    "parse_mlir",
+    "run",
+    "supported_onnx_ops",
+]
+
+
+def import_onnx(model, input_shapes: Mapping[str, Sequence[int]] | None = None) -> Module:
+    """Imports an ONNX model from a path, bytes, or an onnx.ModelProto.
+
+    `input_shapes` makes dynamic input dimensions static, e.g. {"x": [1, 3, 64, 64]}.
+    """
+    shapes = {name: [int(d) for d in dims] for name, dims in (input_shapes or {}).items()}
+    if isinstance(model, (str, os.PathLike)):
+        return Module.import_onnx(os.fspath(model), shapes)
+    if isinstance(model, (bytes, bytearray, memoryview)):
+        return Module.import_onnx_bytes(bytes(model), shapes)
+    serialize = getattr(model, "SerializeToString", None)
+    if serialize is not None:
+        return Module.import_onnx_bytes(serialize(), shapes)
+    raise TypeError(f"import_onnx expects a path, bytes or onnx.ModelProto, got {type(model).__name__}")
+
+
+def parse_mlir(text: str) -> Module:
+    """Parses MLIR text in any lowbit or upstream dialect."""
+    return Module.parse_mlir(text)
+
+
+def run(module: Module, feeds, opt_level: int = 3) -> dict[str, np.ndarray]:
+    """Compiles `module` for the CPU and runs it once on `feeds`."""
+    return module.compile(opt_level).run(feeds)
+
+
+def supported_onnx_ops() -> list[str]:
+    """The ONNX op types (default domain) the importer handles."""
+    return list(_supported_onnx_ops())
+
+
+def _module_run(self: Module, feeds, opt_level: int = 3) -> dict[str, np.ndarray]:
+    """Compiles for the CPU and runs once; keep `compile()`'s Executable to run often."""
+    return self.compile(opt_level).run(feeds)
+
+
+def _module_str(self: Module) -> str:
+    return self.to_mlir(elide_blobs=True)
+
+
+Module.run = _module_run
+Module.__str__ = _module_str

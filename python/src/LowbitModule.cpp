@@ -1,0 +1,315 @@
+//===- LowbitModule.cpp - nanobind bindings over include/lowbit -----------===//
+//
+// The Python package's native part. It is the one translation unit built with
+// C++ exceptions (nanobind reports errors that way); everything it calls is
+// the exception-free public API, whose llvm::Errors become Python exceptions
+// carrying the diagnostic text.
+//
+//===----------------------------------------------------------------------===//
+#include "lowbit/Compiler.h"
+
+#include <nanobind/nanobind.h>
+#include <nanobind/ndarray.h>
+#include <nanobind/stl/map.h>
+#include <nanobind/stl/string.h>
+#include <nanobind/stl/vector.h>
+
+#include <cstring>
+#include <map>
+#include <stdexcept>
+
+namespace nb = nanobind;
+using namespace nb::literals;
+
+namespace {
+
+struct LowbitError : std::runtime_error {
+  using std::runtime_error::runtime_error;
+};
+struct UnsupportedError : LowbitError {
+  using LowbitError::LowbitError;
+};
+
+/// Throws the Python exception for `error`, or does nothing on success.
+void check(llvm::Error error) {
+  if (!error)
+    return;
+  bool unsupported = lowbit::isUnsupported(error);
+  std::string message = llvm::toString(std::move(error));
+  if (unsupported)
+    throw UnsupportedError(message);
+  throw LowbitError(message);
+}
+
+template <typename T> T unwrap(llvm::Expected<T> value) {
+  if (!value)
+    check(value.takeError());
+  return std::move(*value);
+}
+
+nb::dlpack::dtype toDlpack(lowbit::ElementType type) {
+  using Code = nb::dlpack::dtype_code;
+  switch (type) {
+  case lowbit::ElementType::F32:
+    return nb::dtype<float>();
+  case lowbit::ElementType::F64:
+    return nb::dtype<double>();
+  case lowbit::ElementType::F16:
+    return {static_cast<uint8_t>(Code::Float), 16, 1};
+  case lowbit::ElementType::BF16:
+    return {static_cast<uint8_t>(Code::Bfloat), 16, 1};
+  case lowbit::ElementType::I64:
+    return nb::dtype<int64_t>();
+  case lowbit::ElementType::I32:
+    return nb::dtype<int32_t>();
+  case lowbit::ElementType::I8:
+    return nb::dtype<int8_t>();
+  case lowbit::ElementType::Bool:
+    return nb::dtype<bool>();
+  }
+  return nb::dtype<float>();
+}
+
+/// numpy-style name of a DLPack dtype ("f4", "i8", "b1", ...).
+std::string dtypeName(nb::dlpack::dtype t) {
+  using Code = nb::dlpack::dtype_code;
+  std::string kind = "?";
+  switch (static_cast<Code>(t.code)) {
+  case Code::Float:
+    kind = "f";
+    break;
+  case Code::Int:
+    kind = "i";
+    break;
+  case Code::UInt:
+    kind = "u";
+    break;
+  case Code::Bool:
+    kind = "b";
+    break;
+  case Code::Bfloat:
+    kind = "bf";
+    break;
+  default:
+    break;
+  }
+  return kind + std::to_string(t.bits / 8);
+}
+
+std::string shapeString(const std::vector<int64_t> &shape) {
+  std::string s = "(";
+  for (size_t i = 0; i < shape.size(); ++i)
+    s += (i ? ", " : "") + std::to_string(shape[i]);
+  return s + (shape.size() == 1 ? ",)" : ")");
+}
+
+nb::dict specToDict(const lowbit::TensorSpec &spec) {
+  nb::dict d;
+  d["name"] = spec.name;
+  d["dtype"] = std::string(lowbit::numpyDtype(spec.type));
+  d["shape"] = nb::tuple(nb::cast(spec.shape));
+  return d;
+}
+
+using Array = nb::ndarray<nb::numpy, nb::c_contig, nb::device::cpu>;
+using InputArray = nb::ndarray<nb::c_contig, nb::device::cpu>;
+
+/// A compiled model. Inputs are read in place (no copy); each output is a
+/// fresh numpy array that the compiled code writes into directly.
+class Executable {
+public:
+  Executable(std::unique_ptr<lowbit::CpuExecutable> exe, nb::object owner)
+      : exe(std::move(exe)), owner(std::move(owner)) {}
+
+  nb::list inputs() const {
+    nb::list l;
+    for (const auto &spec : exe->inputs())
+      l.append(specToDict(spec));
+    return l;
+  }
+  nb::list outputs() const {
+    nb::list l;
+    for (const auto &spec : exe->outputs())
+      l.append(specToDict(spec));
+    return l;
+  }
+
+  nb::dict run(nb::object feeds) {
+    const auto &specs = exe->inputs();
+    std::vector<InputArray> arrays;
+    if (nb::isinstance<nb::dict>(feeds)) {
+      nb::dict d = nb::cast<nb::dict>(feeds);
+      for (const auto &spec : specs) {
+        if (!d.contains(spec.name.c_str()))
+          throw nb::value_error(("input '" + spec.name + "' is missing").c_str());
+        arrays.push_back(toInput(d[spec.name.c_str()], spec));
+      }
+      if (d.size() != specs.size())
+        for (auto item : d) {
+          std::string key = nb::cast<std::string>(item.first);
+          bool known = false;
+          for (const auto &spec : specs)
+            known = known || spec.name == key;
+          if (!known)
+            throw nb::value_error(
+                ("'" + key + "' is not an input of the model").c_str());
+        }
+    } else {
+      nb::sequence seq = nb::cast<nb::sequence>(feeds);
+      if (nb::len(seq) != specs.size())
+        throw nb::value_error(("the model takes " +
+                               std::to_string(specs.size()) + " inputs, got " +
+                               std::to_string(nb::len(seq)))
+                                  .c_str());
+      for (size_t i = 0; i < specs.size(); ++i)
+        arrays.push_back(toInput(seq[i], specs[i]));
+    }
+    std::vector<const void *> in;
+    for (auto &a : arrays)
+      in.push_back(a.data());
+
+    std::vector<void *> out;
+    std::vector<nb::object> results;
+    for (const auto &spec : exe->outputs()) {
+      size_t bytes = spec.byteSize();
+      char *buffer = new char[bytes > 0 ? bytes : 1];
+      std::memset(buffer, 0, bytes);
+      nb::capsule owner(buffer, [](void *p) noexcept {
+        delete[] static_cast<char *>(p);
+      });
+      std::vector<size_t> shape(spec.shape.begin(), spec.shape.end());
+      Array array(buffer, shape.size(), shape.data(), owner, nullptr,
+                  toDlpack(spec.type));
+      out.push_back(buffer);
+      results.push_back(array.cast());
+    }
+    {
+      // The compiled code does not touch Python objects.
+      nb::gil_scoped_release release;
+      llvm::Error err = exe->run(in, out);
+      if (err) {
+        nb::gil_scoped_acquire acquire;
+        check(std::move(err));
+      }
+    }
+    nb::dict d;
+    for (size_t i = 0; i < results.size(); ++i)
+      d[exe->outputs()[i].name.c_str()] = results[i];
+    return d;
+  }
+
+private:
+  static InputArray toInput(nb::handle value, const lowbit::TensorSpec &spec) {
+    InputArray a;
+    if (!nb::try_cast(value, a))
+      throw nb::type_error(("input '" + spec.name +
+                            "' must be a C-contiguous numpy array")
+                               .c_str());
+    std::vector<int64_t> shape(a.shape_ptr(), a.shape_ptr() + a.ndim());
+    if (a.dtype() != toDlpack(spec.type) || shape != spec.shape)
+      throw nb::value_error(("input '" + spec.name + "' expects " +
+                             lowbit::numpyDtype(spec.type) + " " +
+                             shapeString(spec.shape) + ", got " +
+                             dtypeName(a.dtype()) +
+                             " " + shapeString(shape))
+                                .c_str());
+    return a;
+  }
+
+  std::unique_ptr<lowbit::CpuExecutable> exe;
+  nb::object owner; ///< the Module whose weight blobs the code reads
+};
+
+lowbit::ImportOptions makeOptions(
+    const std::map<std::string, std::vector<int64_t>> &inputShapes) {
+  lowbit::ImportOptions options;
+  for (const auto &[name, dims] : inputShapes) {
+    for (int64_t d : dims)
+      if (d < 0)
+        throw nb::value_error(("input_shapes['" + name +
+                               "'] has a negative dimension")
+                                  .c_str());
+    options.inputShapes[name] = dims;
+  }
+  return options;
+}
+
+} // namespace
+
+NB_MODULE(_lowbit, m) {
+  m.doc() = "lowbit's native module; use the `lowbit` package instead.";
+  nb::exception<LowbitError>(m, "LowbitError", PyExc_RuntimeError);
+  nb::exception<UnsupportedError>(m, "UnsupportedError",
+                                  m.attr("LowbitError").ptr());
+
+  nb::class_<Executable>(m, "Executable")
+      .def_prop_ro("inputs", &Executable::inputs)
+      .def_prop_ro("outputs", &Executable::outputs)
+      .def("run", &Executable::run, "feeds"_a,
+           "Runs once. `feeds` maps input names to numpy arrays (or lists "
+           "them in order); returns a dict of output name -> numpy array.");
+
+  nb::class_<lowbit::Module>(m, "Module")
+      .def_static(
+          "import_onnx",
+          [](const std::string &path,
+             const std::map<std::string, std::vector<int64_t>> &shapes) {
+            return unwrap(lowbit::Module::importOnnx(path, makeOptions(shapes)));
+          },
+          "path"_a, "input_shapes"_a = std::map<std::string, std::vector<int64_t>>())
+      .def_static(
+          "import_onnx_bytes",
+          [](nb::bytes data,
+             const std::map<std::string, std::vector<int64_t>> &shapes) {
+            return unwrap(lowbit::Module::importOnnxBytes(
+                llvm::StringRef(data.c_str(), data.size()),
+                makeOptions(shapes)));
+          },
+          "data"_a, "input_shapes"_a = std::map<std::string, std::vector<int64_t>>())
+      .def_static(
+          "parse_mlir",
+          [](const std::string &text) {
+            return unwrap(lowbit::Module::parseMlir(text));
+          },
+          "text"_a)
+      .def(
+          "run_pipeline",
+          [](lowbit::Module &self, const std::string &pipeline) {
+            check(self.runPipeline(pipeline));
+          },
+          "pipeline"_a)
+      .def(
+          "to_mlir",
+          [](const lowbit::Module &self, bool elideBlobs) {
+            return self.toString(elideBlobs);
+          },
+          "elide_blobs"_a = false)
+      .def("write", [](const lowbit::Module &self,
+                       const std::string &path) { check(self.writeFile(path)); })
+      .def_prop_ro("inputs",
+                   [](const lowbit::Module &self) {
+                     nb::list l;
+                     for (const auto &spec : unwrap(self.inputs()))
+                       l.append(specToDict(spec));
+                     return l;
+                   })
+      .def_prop_ro("outputs",
+                   [](const lowbit::Module &self) {
+                     nb::list l;
+                     for (const auto &spec : unwrap(self.outputs()))
+                       l.append(specToDict(spec));
+                     return l;
+                   })
+      .def(
+          "compile",
+          [](nb::handle self, unsigned optLevel) {
+            auto &module = nb::cast<lowbit::Module &>(self);
+            lowbit::CpuCompileOptions options;
+            options.optLevel = optLevel;
+            auto exe = unwrap(module.compileForCpu(options));
+            return Executable(std::move(exe), nb::borrow(self));
+          },
+          "opt_level"_a = 3);
+
+  m.def("supported_onnx_ops", &lowbit::getSupportedOnnxOps);
+}
