@@ -33,7 +33,10 @@ apt_packages=(
 # A bare Debian has no python3/pip; the project's machines bring their own
 # python3 (pyenv), which is used as is when present.
 if ! command -v python3 >/dev/null 2>&1; then
-  apt_packages+=(python3 python3-pip python3-venv)
+  apt_packages+=(python3 python3-pip python3-venv python3-dev)
+elif ! python3 -c 'import os, sysconfig, sys; sys.exit(0 if os.path.exists(os.path.join(sysconfig.get_paths()["include"], "Python.h")) else 1)'; then
+  # The Python package's extension needs the interpreter's headers.
+  apt_packages+=(python3-dev)
 fi
 
 is_installed() {
