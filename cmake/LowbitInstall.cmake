@@ -6,7 +6,7 @@ include(CMakePackageConfigHelpers)
 
 set(LOWBIT_INSTALL_LIBRARIES
   LowbitApi LowbitCpuExecution LowbitOnnxImport LowbitOnnxProto LowbitNN
-  LowbitLowBit LowbitConversion LowbitSupport)
+  LowbitLowBit LowbitConversion LowbitSupport LowbitNumerics LowbitQuantization)
 target_include_directories(LowbitApi INTERFACE $<INSTALL_INTERFACE:include>)
 install(TARGETS ${LOWBIT_INSTALL_LIBRARIES}
   EXPORT lowbitTargets

@@ -1,7 +1,11 @@
 //===- LowBitDialect.cpp - lowbit dialect, types and verifiers ------------===//
 #include "dialects/LowBit/LowBitDialect.h"
 
+#include "lib/Numerics/Pack.h"
+
 #include "mlir/IR/Builders.h"
+#include "mlir/IR/BuiltinAttributes.h"
+#include "mlir/IR/DialectResourceBlobManager.h"
 #include "mlir/IR/DialectImplementation.h"
 #include "mlir/IR/OpImplementation.h"
 #include "llvm/ADT/TypeSwitch.h"
@@ -57,8 +61,10 @@ unsigned lowbit::lb::getLayoutBits(LayoutKind kind) {
 static unsigned getStorageWidth(Type type) {
   if (auto q = dyn_cast<quant::QuantizedType>(type))
     return q.getStorageTypeIntegralWidth();
+  // Signless integers are two's complement values, unsigned ones are
+  // zero-extended; `si` types would only restate signless, so they are out.
   if (auto i = dyn_cast<IntegerType>(type))
-    return i.isSignless() ? i.getWidth() : 0;
+    return i.isSigned() ? 0 : i.getWidth();
   return 0;
 }
 
@@ -153,8 +159,9 @@ PackedType::verify(llvm::function_ref<InFlightDiagnostic()> emitError,
       return emitError() << "packed tensors need static positive dimensions";
   unsigned width = getStorageWidth(elementType);
   if (width == 0)
-    return emitError() << "packed element type must be a !quant.uniform type "
-                          "or a signless integer, got "
+    return emitError() << "packed element type must be a !quant.uniform type, "
+                          "a signless (two's complement) or an unsigned "
+                          "integer, got "
                        << elementType;
   unsigned bits = getLayoutBits(layout);
   if (layout == LayoutKind::bit_planes) {
@@ -268,8 +275,221 @@ static LogicalResult verifyPackPair(Operation *op, RankedTensorType unpacked,
 }
 
 LogicalResult PackOp::verify() {
-  return verifyPackPair(*this, cast<RankedTensorType>(getInput().getType()),
-                        getResult().getType());
+  auto input = cast<RankedTensorType>(getInput().getType());
+  PackedType packed = getResult().getType();
+  // The i8-container form: i8 elements holding values of the packed width.
+  if (input.getElementType().isInteger(8) &&
+      isa<IntegerType>(packed.getElementType()) && packed.getBitWidth() <= 8) {
+    if (input.getShape() != packed.getShape())
+      return emitOpError("packed and unpacked shapes differ");
+    return success();
+  }
+  return verifyPackPair(*this, input, packed);
+}
+
+static lowbit::numerics::PackLayout toNumericsLayout(LayoutKind kind) {
+  return static_cast<lowbit::numerics::PackLayout>(static_cast<int>(kind));
+}
+
+OpFoldResult PackOp::fold(FoldAdaptor adaptor) {
+  // Packing a constant happens here, at compile time.
+  auto value = dyn_cast_if_present<ElementsAttr>(adaptor.getInput());
+  PackedType packed = getResult().getType();
+  if (!value || !value.getElementType().isInteger(8) ||
+      !isa<IntegerType>(packed.getElementType()))
+    return {};
+  std::vector<int8_t> q;
+  if (auto resource = dyn_cast<DenseResourceElementsAttr>(value)) {
+    AsmResourceBlob *blob = resource.getRawHandle().getBlob();
+    if (!blob || blob->getData().size() !=
+                     static_cast<size_t>(resource.getNumElements()))
+      return {};
+    ArrayRef<char> bytes = blob->getData();
+    q.assign(bytes.begin(), bytes.end());
+  } else if (auto dense = dyn_cast<DenseIntElementsAttr>(value)) {
+    for (APInt v : dense.getValues<APInt>())
+      q.push_back(static_cast<int8_t>(v.getSExtValue()));
+  } else {
+    return {};
+  }
+  int64_t k = packed.getShape().back();
+  int64_t rows = static_cast<int64_t>(q.size()) / k;
+  std::vector<uint8_t> bytes;
+  std::string error;
+  bool isSigned = !packed.getElementType().isUnsignedInteger();
+  if (!lowbit::numerics::pack(toNumericsLayout(packed.getLayout()),
+                      packed.getBitWidth(), isSigned, q.data(), rows,
+                      k, bytes, error))
+    return {};
+  SmallVector<int64_t> shape(packed.getShape().drop_back());
+  shape.push_back(packed.getRowBytes());
+  auto type = RankedTensorType::get(shape, IntegerType::get(getContext(), 8));
+  return DenseResourceElementsAttr::get(
+      type, "packed",
+      HeapAsmResourceBlob::allocateAndCopyInferAlign(ArrayRef<uint8_t>(bytes)));
+}
+
+LogicalResult PackedConstantOp::verify() {
+  auto type = dyn_cast<RankedTensorType>(getValue().getType());
+  PackedType packed = getResult().getType();
+  SmallVector<int64_t> expected(packed.getShape().drop_back());
+  expected.push_back(packed.getRowBytes());
+  if (!type || !type.getElementType().isInteger(8) ||
+      type.getShape() != ArrayRef<int64_t>(expected)) {
+    auto d = emitOpError("value must be a tensor of i8 with shape [");
+    llvm::interleave(expected, d, "x");
+    return d << "] (rows x row bytes of the layout)";
+  }
+  if (auto resource = dyn_cast<DenseResourceElementsAttr>(getValue()))
+    if (AsmResourceBlob *blob = resource.getRawHandle().getBlob())
+      if (blob->getData().size() != static_cast<size_t>(type.getNumElements()))
+        return emitOpError("blob holds ")
+               << blob->getData().size() << " bytes, the layout needs "
+               << type.getNumElements();
+  return success();
+}
+
+OpFoldResult PackedConstantOp::fold(FoldAdaptor) { return getValue(); }
+
+Operation *LowBitDialect::materializeConstant(OpBuilder &builder,
+                                              Attribute value, Type type,
+                                              Location loc) {
+  auto packed = dyn_cast<PackedType>(type);
+  auto elements = dyn_cast<ElementsAttr>(value);
+  if (!packed || !elements)
+    return nullptr;
+  return PackedConstantOp::create(builder, loc, packed, elements);
+}
+
+/// Shape and bit width of a weight's integer part: `!lowbit.packed` or a
+/// tensor of i8 containers (whose width is `bits`).
+static LogicalResult integerPartShape(Operation *op, Value q, int64_t bits,
+                                      SmallVectorImpl<int64_t> &shape) {
+  if (bits < 2 || bits > 8)
+    return op->emitOpError("bit width must be 2..8, got ") << bits;
+  if (auto packed = dyn_cast<PackedType>(q.getType())) {
+    if (static_cast<int64_t>(packed.getBitWidth()) != bits)
+      return op->emitOpError("packed weight holds ")
+             << packed.getBitWidth() << "-bit values, but bits = " << bits;
+    shape.assign(packed.getShape().begin(), packed.getShape().end());
+    return success();
+  }
+  auto tensor = dyn_cast<RankedTensorType>(q.getType());
+  if (!tensor || !tensor.getElementType().isInteger(8))
+    return op->emitOpError("integer part must be a tensor of i8 containers or "
+                           "!lowbit.packed, got ")
+           << q.getType();
+  shape.assign(tensor.getShape().begin(), tensor.getShape().end());
+  return success();
+}
+
+/// Packed integer parts are unsigned exactly when an integer zero point
+/// goes with them.
+static LogicalResult verifyPackedSignedness(Operation *op, Value q,
+                                            bool unsignedValues) {
+  auto packed = dyn_cast<PackedType>(q.getType());
+  if (!packed || !isa<IntegerType>(packed.getElementType()))
+    return success();
+  if (packed.getElementType().isUnsignedInteger() != unsignedValues)
+    return op->emitOpError(unsignedValues
+                               ? "an integer zero point needs an unsigned "
+                                 "packed weight (ui<bits>)"
+                               : "a packed weight without an integer zero "
+                                 "point must be signless (i<bits>)");
+  return success();
+}
+
+/// Checks an [N, K] weight against its [N, K/G] tables.
+static LogicalResult verifyWeightTables(Operation *op, ArrayRef<int64_t> w,
+                                        int64_t groupSize, Value scale,
+                                        Value zero) {
+  if (w.size() != 2)
+    return op->emitOpError("weight must have rank 2 ([N, K])");
+  if (groupSize <= 0 || w[1] % groupSize != 0)
+    return op->emitOpError("group size ")
+           << groupSize << " does not divide K = " << w[1];
+  SmallVector<int64_t> expected = {w[0], w[1] / groupSize};
+  for (Value table : {scale, zero}) {
+    if (!table)
+      continue;
+    auto shape = cast<RankedTensorType>(table.getType()).getShape();
+    if (shape != ArrayRef<int64_t>(expected))
+      return op->emitOpError("scale/zero tables must be [")
+             << expected[0] << "x" << expected[1] << "], got ["
+             << llvm::make_range(shape.begin(), shape.end()) << "]";
+  }
+  return success();
+}
+
+LogicalResult DequantizeWeightOp::verify() {
+  SmallVector<int64_t> shape;
+  if (failed(integerPartShape(*this, getQ(), getBits(), shape)) ||
+      failed(verifyWeightTables(*this, shape, getGroupSize(), getScale(),
+                                getZero())))
+    return failure();
+  if (getZeroKind() != "integer" && getZeroKind() != "float_offset")
+    return emitOpError("zero_kind must be 'integer' or 'float_offset', got '")
+           << getZeroKind() << "'";
+  if (failed(verifyPackedSignedness(*this, getQ(),
+                                    getZero() && getZeroKind() == "integer")))
+    return failure();
+  if (getResult().getType().getShape() != ArrayRef<int64_t>(shape))
+    return emitOpError("result shape must equal the weight shape");
+  return success();
+}
+
+LogicalResult QuantizeDynamicOp::verify() {
+  if (getBits() < 2 || getBits() > 8)
+    return emitOpError("bit width must be 2..8, got ") << getBits();
+  auto in = getInput().getType();
+  if (in.getRank() < 1)
+    return emitOpError("input must have rank >= 1");
+  if (getQ().getType().getShape() != in.getShape())
+    return emitOpError("q must have the input's shape");
+  SmallVector<int64_t> scaleShape(in.getShape());
+  scaleShape.back() = 1;
+  if (getScale().getType().getShape() != ArrayRef<int64_t>(scaleShape))
+    return emitOpError("scale must have the input's shape with the last "
+                       "dimension 1");
+  return success();
+}
+
+LogicalResult DequantizeDynamicOp::verify() {
+  if (getBits() < 2 || getBits() > 8)
+    return emitOpError("bit width must be 2..8, got ") << getBits();
+  auto q = getQ().getType();
+  if (q.getRank() < 1 || getResult().getType().getShape() != q.getShape())
+    return emitOpError("result must have the shape of q");
+  SmallVector<int64_t> scaleShape(q.getShape());
+  scaleShape.back() = 1;
+  if (getScale().getType().getShape() != ArrayRef<int64_t>(scaleShape))
+    return emitOpError("scale must have q's shape with the last dimension 1");
+  return success();
+}
+
+LogicalResult QLinearOp::verify() {
+  if (getABits() < 2 || getABits() > 8)
+    return emitOpError("activation bit width must be 2..8, got ")
+           << getABits();
+  SmallVector<int64_t> w;
+  if (failed(integerPartShape(*this, getWQ(), getWBits(), w)) ||
+      failed(verifyWeightTables(*this, w, getGroupSize(), getWScale(),
+                                getWZero())) ||
+      failed(verifyPackedSignedness(*this, getWQ(), bool(getWZero()))))
+    return failure();
+  auto x = getXQ().getType();
+  if (x.getRank() != 2 || x.getDimSize(1) != w[1])
+    return emitOpError("x_q must be [M, K] with K = ") << w[1];
+  if (getXScale().getType().getShape() !=
+      ArrayRef<int64_t>{x.getDimSize(0), 1})
+    return emitOpError("x_scale must be [M, 1]");
+  if (getBias() &&
+      getBias().getType().getShape() != ArrayRef<int64_t>{w[0]})
+    return emitOpError("bias must be [N]");
+  if (getResult().getType().getShape() !=
+      ArrayRef<int64_t>{x.getDimSize(0), w[0]})
+    return emitOpError("result must be [M, N]");
+  return success();
 }
 
 LogicalResult UnpackOp::verify() {

@@ -39,9 +39,120 @@ def LowBit_DequantizeOp : LowBit_Op<"dequantize", [Pure]> {
 
 def LowBit_PackOp : LowBit_Op<"pack", [Pure]> {
   let summary = "pack a low-bit tensor into bytes with a layout";
+  let description = [{
+    The input holds one value per element: either with the packed element
+    type itself, or as `i8` containers of the packed integer width (the form
+    `quantize-weights` produces). Packing a constant folds at compile time
+    into `lowbit.packed_constant`.
+  }];
   let arguments = (ins AnyRankedTensor:$input);
   let results = (outs LowBit_PackedType:$result);
-  let assemblyFormat = "$input attr-dict `:` type($input) `->` type($result)";
+  let assemblyFormat = "$input attr-dict `:` type($input) `->` qualified(type($result))";
+  let hasVerifier = 1;
+  let hasFolder = 1;
+}
+
+def LowBit_PackedConstantOp : LowBit_Op<"packed_constant",
+    [ConstantLike, Pure]> {
+  let summary = "packed bytes known at compile time";
+  let description = [{
+    `value` holds the packed bytes as a `[rows..., row_bytes]` tensor of `i8`
+    in the layout of the result type (usually a `dense_resource` blob).
+
+    ```mlir
+    %w = lowbit.packed_constant dense_resource<fc1_packed> : tensor<32x32xi8> -> !lowbit.packed<32x64xi4, int4_nibbles>
+    ```
+  }];
+  let arguments = (ins ElementsAttr:$value);
+  let results = (outs LowBit_PackedType:$result);
+  let assemblyFormat = "$value attr-dict `->` qualified(type($result))";
+  let hasVerifier = 1;
+  let hasFolder = 1;
+}
+
+def LowBit_DequantizeWeightOp : LowBit_Op<"dequantize_weight", [Pure]> {
+  let summary = "float weights from an integer part and scale/zero tables";
+  let description = [{
+    `q` is the integer part of an `[N, K]` weight: `i8` containers holding
+    `bits`-wide values (unsigned with an `integer` zero, signed two's
+    complement otherwise), or packed storage (element type `ui<bits>` with an
+    `integer` zero, `i<bits>` otherwise). `scale` is `[N, K / group_size]`
+    (`group_size = K`: per channel). The optional `zero` table has the shape
+    of `scale` and is, by `zero_kind`:
+
+    * `integer` (asymmetric): `w = (q - zero) * scale`, `zero` integral;
+    * `float_offset` (decoupleQ): `w = q * scale + zero`.
+
+    Without `zero`: `w = q * scale`. Arithmetic is f32. This is how quantized
+    weights look at the nn level: `nn.linear %x, %w` with `%w` from here.
+  }];
+  let arguments = (ins AnyType:$q, RankedTensorOf<[F32]>:$scale,
+                       Optional<RankedTensorOf<[F32]>>:$zero,
+                       I64Attr:$bits, I64Attr:$group_size,
+                       DefaultValuedAttr<StrAttr, "\"integer\"">:$zero_kind);
+  let results = (outs RankedTensorOf<[F32]>:$result);
+  let assemblyFormat = [{
+    $q `,` $scale (`,` $zero^)? attr-dict `:` functional-type(operands, results)
+  }];
+  let hasVerifier = 1;
+}
+
+def LowBit_QuantizeDynamicOp : LowBit_Op<"quantize_dynamic", [Pure]> {
+  let summary = "symmetric per-row (per-token) quantization with runtime scales";
+  let description = [{
+    For each row r of `input` (all dimensions but the last):
+    `scale[r] = max_k |x[r, k]| / (2^(bits-1) - 1)` (1 when the row is all
+    zero) and `q[r, k] = clamp(round_half_even(x[r, k] / scale[r]),
+    -(2^(bits-1)-1), 2^(bits-1)-1)`, stored in `i8` containers. `scale` has
+    the input's shape with the last dimension 1.
+  }];
+  let arguments = (ins RankedTensorOf<[F32]>:$input, I64Attr:$bits);
+  let results = (outs RankedTensorOf<[I8]>:$q, RankedTensorOf<[F32]>:$scale);
+  let assemblyFormat = [{
+    $input attr-dict `:` type($input) `->` type($q) `,` type($scale)
+  }];
+  let hasVerifier = 1;
+}
+
+def LowBit_DequantizeDynamicOp : LowBit_Op<"dequantize_dynamic", [Pure]> {
+  let summary = "inverse of lowbit.quantize_dynamic: q * scale per row";
+  let description = [{
+    `x[r, k] = float(q[r, k]) * scale[r]`. `quantize-activations` inserts a
+    `quantize_dynamic` / `dequantize_dynamic` pair in front of a layer
+    (the float graph then computes with exactly quantized activations);
+    `lower-to-lowbit` folds the pair into `lowbit.qlinear`.
+  }];
+  let arguments = (ins RankedTensorOf<[I8]>:$q, RankedTensorOf<[F32]>:$scale,
+                       I64Attr:$bits);
+  let results = (outs RankedTensorOf<[F32]>:$result);
+  let assemblyFormat = [{
+    $q `,` $scale attr-dict `:` type($q) `,` type($scale) `->` type($result)
+  }];
+  let hasVerifier = 1;
+}
+
+def LowBit_QLinearOp : LowBit_Op<"qlinear", [Pure, AttrSizedOperandSegments]> {
+  let summary = "integer matrix product with int32 accumulation";
+  let description = [{
+    `y[m, n] = sum_g float(acc[m, n, g]) * x_scale[m] * w_scale[n, g]`
+    with `acc[m, n, g] = sum_{k in group g} x_q[m, k] * (w_q[n, k] - zero)`
+    accumulated in i32, where `x_q` is `[M, K]` (`i8` containers of
+    `a_bits`-wide values, from `lowbit.quantize_dynamic`), `x_scale` `[M, 1]`,
+    `w_q` the `[N, K]` weight (packed, or `i8` containers), `w_scale`
+    `[N, K / group_size]` and the optional integer `w_zero` of that shape.
+    The optional `bias` `[N]` is added after dequantization. Dequantization
+    happens once per output and group, in f32.
+  }];
+  let arguments = (ins RankedTensorOf<[I8]>:$x_q, RankedTensorOf<[F32]>:$x_scale,
+                       AnyType:$w_q, RankedTensorOf<[F32]>:$w_scale,
+                       Optional<RankedTensorOf<[F32]>>:$w_zero,
+                       Optional<RankedTensorOf<[F32]>>:$bias,
+                       I64Attr:$a_bits, I64Attr:$w_bits, I64Attr:$group_size);
+  let results = (outs RankedTensorOf<[F32]>:$result);
+  let assemblyFormat = [{
+    $x_q `,` $x_scale `,` $w_q `,` $w_scale (`zero` $w_zero^)? (`bias` $bias^)?
+    attr-dict `:` functional-type(operands, results)
+  }];
   let hasVerifier = 1;
 }
 
@@ -49,7 +160,7 @@ def LowBit_UnpackOp : LowBit_Op<"unpack", [Pure]> {
   let summary = "unpack packed storage back to a tensor of low-bit values";
   let arguments = (ins LowBit_PackedType:$input);
   let results = (outs AnyRankedTensor:$result);
-  let assemblyFormat = "$input attr-dict `:` type($input) `->` type($result)";
+  let assemblyFormat = "$input attr-dict `:` qualified(type($input)) `->` type($result)";
   let hasVerifier = 1;
 }
 

@@ -31,4 +31,42 @@ def ExpandStridedCopiesPass : Pass<"lowbit-expand-strided-copies", "::mlir::func
   let dependentDialects = ["::mlir::linalg::LinalgDialect"];
 }
 
+def ConvertLowBitToLinalgPass : Pass<"convert-lowbit-to-linalg", "::mlir::func::FuncOp"> {
+  let summary = "Lower lowbit ops to linalg, tensor, arith and math on tensors";
+  let description = [{
+    Rewrites every `lowbit` op into `linalg.generic` ops on tensors with the
+    exact integer semantics of the dialect (the numerics and bit order of
+    LowBitDialect.td, bit for bit the same as lib/Numerics):
+
+    * `!lowbit.packed<D0x...xK x E, layout>` becomes
+      `tensor<D0x...x ROW_BYTES x i8>` and a tensor of `!quant` (or `uiB`)
+      elements a tensor of their signless storage integer type (function
+      signatures included);
+    * `lowbit.packed_constant` becomes an `arith.constant` of its bytes;
+      `lowbit.pack` / `lowbit.unpack` become generics that shift and mask
+      the bit fields of each layout (int2_crumbs, int4_nibbles,
+      int6_planes, int8_bytes, bit_planes; unpacked values are sign-extended
+      for signed storage);
+    * `lowbit.dequantize_weight` reads its scale / zero tables through
+      `k floordiv group_size` maps;
+    * `lowbit.quantize_dynamic` is a per-row absmax reduction followed by
+      `clamp(math.roundeven(x / scale))` with the division in f32, and
+      `lowbit.dequantize_dynamic` is `float(q) * scale`;
+    * `lowbit.qlinear` accumulates `x_q * (w_q - zero)` per group in i32 in
+      one generic over (m, n, g, kk), then sums
+      `(float(acc) * x_scale) * w_scale` over the groups in f32 in
+      increasing group order and adds the bias;
+    * `lowbit.quantize` / `lowbit.dequantize` with per-tensor, per-axis or
+      sub-channel `!quant.uniform` types clamp to the storage range of the
+      type.
+
+    An op the pass cannot lower (a non-uniform quant type, dynamically
+    shaped tensors) makes the pass fail with an error at that op.
+  }];
+  let dependentDialects = [
+    "::mlir::linalg::LinalgDialect", "::mlir::tensor::TensorDialect",
+    "::mlir::arith::ArithDialect", "::mlir::math::MathDialect"
+  ];
+}
+
 #endif // LOWBIT_CONVERSION_PASSES

@@ -296,3 +296,25 @@ def test_lowbit_opt_imports_conv(lowbit_opt, tmp_path):
     proc = lowbit_opt(model_path, "--canonicalize")
     assert proc.returncode == 0, describe(proc)
     assert "func.func" in proc.stdout, describe(proc)
+
+
+def test_duplicate_and_passthrough_outputs(lowbit_run, tmp_path):
+    """Two graph outputs that are the same value, and an output that is the
+    input itself: each gets its own buffer (this used to crash the lowering)."""
+    nodes = [
+        helper.make_node("Relu", ["x"], ["r"], name="relu"),
+        helper.make_node("Identity", ["r"], ["r_copy"], name="copy"),
+        helper.make_node("Identity", ["x"], ["x_copy"], name="passthrough"),
+    ]
+    model = make_model(nodes, [float_input("x", [2, 3])],
+                       [float_input("r", [2, 3]), float_input("r_copy", [2, 3]), float_input("x_copy", [2, 3])])
+    x = np.array([[-1, 2, -3], [4, -5, 6]], np.float32)
+    path = save(model, tmp_path / "dup.onnx")
+    inputs = save_npz(tmp_path / "in.npz", {"x": x})
+    outputs = tmp_path / "out.npz"
+    proc = lowbit_run(path, f"--inputs={inputs}", f"--outputs={outputs}")
+    assert proc.returncode == 0, describe(proc)
+    with np.load(outputs) as got:
+        np.testing.assert_array_equal(got["r"], np.maximum(x, 0))
+        np.testing.assert_array_equal(got["r_copy"], np.maximum(x, 0))
+        np.testing.assert_array_equal(got["x_copy"], x)

@@ -9,6 +9,9 @@
 #include "lowbit/Import.h"
 
 #include "mlir/IR/MLIRContext.h"
+#include "mlir/IR/OperationSupport.h"
+
+#include <limits>
 #include "mlir/Support/FileUtilities.h"
 #include "mlir/Tools/mlir-opt/MlirOptMain.h"
 #include "llvm/Support/CommandLine.h"
@@ -52,7 +55,14 @@ int main(int argc, char **argv) {
       return 1;
     std::string text;
     llvm::raw_string_ostream os(text);
-    module->print(os);
+    // The text is only a hand-over to MlirOptMain: print it whole, whatever
+    // elision flags the user gave for the final output.
+    mlir::OpPrintingFlags flags;
+    flags.elideLargeElementsAttrs(std::numeric_limits<int64_t>::max());
+    flags.elideLargeResourceString(std::numeric_limits<int64_t>::max());
+    // Locations carry the ONNX node names that passes use as layer names.
+    flags.enableDebugInfo(true, /*prettyForm=*/false);
+    module->print(os, flags);
     buffer = llvm::MemoryBuffer::getMemBufferCopy(text, inputFilename);
   } else {
     buffer = mlir::openInputFile(inputFilename, &errorMessage);

@@ -61,6 +61,11 @@ cl::opt<unsigned> repeat("repeat",
 cl::opt<bool> report("report", cl::desc("Print import/compile/run times"));
 cl::opt<bool> listOps("list-ops",
                       cl::desc("Print the supported ONNX op types and exit"));
+cl::opt<std::string> pipeline(
+    "pipeline",
+    cl::desc("Textual pass pipeline (anchored on builtin.module) to run after "
+             "import, e.g. 'func.func(quantize-weights{bits=4 group-size=128})'"),
+    cl::value_desc("passes"));
 cl::opt<unsigned> optLevel("O", cl::desc("JIT optimisation level (0-3)"),
                            cl::init(3));
 
@@ -248,6 +253,9 @@ int main(int argc, char **argv) {
     int code = isUnsupported(err) ? kUnsupported : kError;
     return fail(code, toString(std::move(err)));
   }
+  if (!pipeline.empty())
+    if (Error err = module->runPipeline(pipeline))
+      return fail(kError, toString(std::move(err)));
   double importMs = millisecondsSince(start);
   size_t opCount = 0;
   module->getOperation()->walk([&](mlir::Operation *) { ++opCount; });

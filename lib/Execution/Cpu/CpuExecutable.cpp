@@ -4,6 +4,8 @@
 
 #include "mlir/Dialect/Arith/IR/Arith.h"
 #include "mlir/Dialect/Func/IR/FuncOps.h"
+#include "mlir/Dialect/Linalg/IR/Linalg.h"
+#include "mlir/Dialect/Tensor/IR/Tensor.h"
 #include "mlir/Dialect/LLVMIR/LLVMDialect.h"
 #include "mlir/ExecutionEngine/ExecutionEngine.h"
 #include "mlir/ExecutionEngine/OptUtils.h"
@@ -71,7 +73,8 @@ int64_t TensorSpec::numElements() const {
 std::string lowbit::getCpuLoweringPipeline() {
   // nn -> linalg/tosa, tosa -> linalg, fuse element-wise chains, bufferize
   // with results turned into caller-provided out-params, then loops -> LLVM.
-  return "func.func(convert-nn-to-linalg, tosa-to-linalg-named, "
+  return "func.func(convert-nn-to-linalg, convert-lowbit-to-linalg, "
+         "tosa-to-linalg-named, "
          "tosa-to-linalg, tosa-to-arith, tosa-to-tensor),"
          "canonicalize, cse,"
          "func.func(linalg-fuse-elementwise-ops),"
@@ -269,6 +272,25 @@ CpuExecutable::compile(ModuleOp module, const CpuCompileOptions &options) {
                               *spec);
     op.erase();
   }
+  // Each result needs its own buffer: a value returned twice (or an argument
+  // returned as is) would make buffer-results-to-out-params alias two
+  // out-params. Copy such results into fresh tensors.
+  {
+    auto ret = cast<func::ReturnOp>(entry.getTerminator());
+    OpBuilder rb(ret);
+    llvm::SmallPtrSet<Value, 8> seen;
+    for (OpOperand &operand : ret->getOpOperands()) {
+      Value v = operand.get();
+      if (seen.insert(v).second && !isa<BlockArgument>(v))
+        continue;
+      auto type = cast<RankedTensorType>(v.getType());
+      Value empty = tensor::EmptyOp::create(rb, ret.getLoc(), type.getShape(),
+                                            type.getElementType());
+      operand.set(linalg::CopyOp::create(rb, ret.getLoc(), v, empty)
+                      .getResult(0));
+    }
+  }
+
   // Nothing may write into caller inputs or weights: bufferization copies
   // instead where an op would update one in place.
   OpBuilder b(ctx);
@@ -303,6 +325,12 @@ CpuExecutable::compile(ModuleOp module, const CpuCompileOptions &options) {
                      llvm::toString(engine.takeError()) +
                      (diagnostics.empty() ? "" : ": " + diagnostics));
   exe->engine = std::move(*engine);
+  // The JIT generates machine code lazily, at the first lookup; do it here so
+  // that compile() does all the compiling and run() only runs.
+  auto entryFn = exe->engine->lookupPacked(exe->entryName);
+  if (!entryFn)
+    return makeError("JIT compilation failed: " +
+                     llvm::toString(entryFn.takeError()));
   return std::move(exe);
 }
 

@@ -5,6 +5,7 @@
 #include "dialects/LowBit/LowBitDialect.h"
 #include "dialects/NN/NNDialect.h"
 #include "passes/Conversion/Passes.h"
+#include "passes/Quantization/Passes.h"
 
 #include "mlir/InitAllDialects.h"
 #include "mlir/InitAllExtensions.h"
@@ -25,6 +26,7 @@ void lowbit::registerAllPasses() {
   std::call_once(once, [] {
     mlir::registerAllPasses();
     lowbit::registerLowbitConversionPasses();
+    lowbit::registerLowbitQuantizationPasses();
     lowbit::registerCpuLoweringPipeline();
   });
 }

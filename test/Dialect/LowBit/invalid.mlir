@@ -45,7 +45,7 @@ func.func private @unknown_layout(!lowbit.packed<4x8x!quant.uniform<i4:f32, 0.5>
 
 // -----
 
-// expected-error @+1 {{packed element type must be a !quant.uniform type or a signless integer, got 'f32'}}
+// expected-error @+1 {{packed element type must be a !quant.uniform type, a signless (two's complement) or an unsigned integer, got 'f32'}}
 func.func private @float_element(!lowbit.packed<4x8xf32, int8_bytes>)
 
 // -----
@@ -193,8 +193,9 @@ func.func @packed_per_axis_count(%p: !lowbit.packed<3x8x!quant.uniform<i8:f32:0,
 
 // -----
 
-// Only signless integers (or quant types) are packed storage elements.
-// expected-error @+1 {{packed element type must be a !quant.uniform type or a signless integer, got 'si4'}}
+// Only signless (two's complement) and unsigned integers, or quant types, are
+// packed storage elements.
+// expected-error @+1 {{packed element type must be a !quant.uniform type, a signless (two's complement) or an unsigned integer, got 'si4'}}
 func.func @packed_signed_integer(%p: !lowbit.packed<4x8xsi4, int4_nibbles>) {
   return
 }

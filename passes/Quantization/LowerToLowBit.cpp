@@ -1,0 +1,242 @@
+//===- LowerToLowBit.cpp - packed weights and lowbit.qlinear --------------===//
+#include "passes/Quantization/Passes.h"
+
+#include "dialects/NN/NNDialect.h"
+#include "lib/Support/TosaBuilders.h"
+
+#include "mlir/Dialect/Linalg/IR/Linalg.h"
+#include "mlir/Dialect/Tensor/IR/Tensor.h"
+#include "mlir/Transforms/GreedyPatternRewriteDriver.h"
+
+namespace lowbit {
+#define GEN_PASS_DEF_LOWERTOLOWBITPASS
+#include "passes/Quantization/Passes.h.inc"
+} // namespace lowbit
+
+using namespace mlir;
+using namespace lowbit;
+
+namespace {
+
+/// The densest layout for `bits`, and whether a row of `k` values fits it.
+std::optional<lb::LayoutKind> layoutFor(int64_t bits, int64_t k,
+                                        bool bitSerial) {
+  lb::LayoutKind kind;
+  int64_t multiple;
+  if (bitSerial) {
+    kind = lb::LayoutKind::bit_planes;
+    multiple = 8;
+  } else if (bits <= 2) {
+    kind = lb::LayoutKind::int2_crumbs;
+    multiple = 4;
+  } else if (bits <= 4) {
+    kind = lb::LayoutKind::int4_nibbles;
+    multiple = 2;
+  } else if (bits <= 6) {
+    kind = lb::LayoutKind::int6_planes;
+    multiple = 4;
+  } else {
+    kind = lb::LayoutKind::int8_bytes;
+    multiple = 1;
+  }
+  if (k % multiple != 0)
+    return std::nullopt;
+  return kind;
+}
+
+/// The integer part of `dq` as packed storage (a lowbit.pack that folds into
+/// a packed constant), or its i8 containers when the layout cannot hold it.
+Value packedIntegerPart(PatternRewriter &rewriter, lb::DequantizeWeightOp dq,
+                        bool bitSerial) {
+  Value q = dq.getQ();
+  if (isa<lb::PackedType>(q.getType()))
+    return q;
+  auto type = cast<RankedTensorType>(q.getType());
+  auto layout = layoutFor(dq.getBits(), type.getShape().back(), bitSerial);
+  if (!layout)
+    return q;
+  auto packedType = lb::PackedType::get(
+      rewriter.getContext(), type.getShape(),
+      // With an integer zero point the values are unsigned; decoupleQ's
+      // float offsets go with signed values.
+      dq.getZero() && dq.getZeroKind() == "integer"
+          ? rewriter.getIntegerType(dq.getBits(), /*isSigned=*/false)
+                   : rewriter.getIntegerType(dq.getBits()),
+      *layout);
+  return lb::PackOp::create(rewriter, dq.getLoc(), packedType, q);
+}
+
+/// Weight-only layers: make dequantize_weight read packed storage.
+struct PackWeightOnly : OpRewritePattern<lb::DequantizeWeightOp> {
+  PackWeightOnly(MLIRContext *ctx, bool bitSerial)
+      : OpRewritePattern(ctx), bitSerial(bitSerial) {}
+  LogicalResult matchAndRewrite(lb::DequantizeWeightOp op,
+                                PatternRewriter &rewriter) const override {
+    if (isa<lb::PackedType>(op.getQ().getType()) ||
+        !matchPattern(op.getQ(), m_Constant()))
+      return rewriter.notifyMatchFailure(op, "already packed or not constant");
+    Value packed = packedIntegerPart(rewriter, op, bitSerial);
+    if (packed == op.getQ())
+      return rewriter.notifyMatchFailure(op, "layout cannot hold the rows");
+    rewriter.modifyOpInPlace(op, [&] { op.getQMutable().assign(packed); });
+    return success();
+  }
+  bool bitSerial;
+};
+
+/// nn.linear(dequantize_dynamic(quantize_dynamic(x)), dequantize_weight(...))
+/// [+ bias] -> lowbit.qlinear.
+struct FormQLinear : OpRewritePattern<nn::LinearOp> {
+  FormQLinear(MLIRContext *ctx, bool bitSerial)
+      : OpRewritePattern(ctx, /*benefit=*/2), bitSerial(bitSerial) {}
+  LogicalResult matchAndRewrite(nn::LinearOp op,
+                                PatternRewriter &rewriter) const override {
+    auto dqx = op.getInput().getDefiningOp<lb::DequantizeDynamicOp>();
+    auto dqw = op.getWeight().getDefiningOp<lb::DequantizeWeightOp>();
+    if (!dqx || !dqw)
+      return rewriter.notifyMatchFailure(op, "not a quantized linear");
+    if (dqw.getZero() && dqw.getZeroKind() != "integer")
+      return rewriter.notifyMatchFailure(op, "float offsets need float math");
+    Location loc = op.getLoc();
+    auto xType = cast<RankedTensorType>(dqx.getQ().getType());
+    int64_t k = xType.getShape().back();
+    int64_t m = xType.getNumElements() / k;
+    Value xq = buildTosaReshape(rewriter, loc, dqx.getQ(), {m, k});
+    Value xs = buildTosaReshape(rewriter, loc, dqx.getScale(), {m, 1});
+    Value w = packedIntegerPart(rewriter, dqw, bitSerial);
+    int64_t n = op.getType().getShape().back();
+    auto resultType = RankedTensorType::get({m, n}, rewriter.getF32Type());
+    Value y = lb::QLinearOp::create(
+        rewriter, loc, resultType, xq, xs, w, dqw.getScale(), dqw.getZero(),
+        op.getBias(), rewriter.getI64IntegerAttr(dqx.getBits()),
+        rewriter.getI64IntegerAttr(dqw.getBits()),
+        rewriter.getI64IntegerAttr(dqw.getGroupSize()));
+    rewriter.replaceOp(op, buildTosaReshape(rewriter, loc, y,
+                                            op.getType().getShape()));
+    return success();
+  }
+  bool bitSerial;
+};
+
+/// nn.conv2d (groups = 1) whose input is per-tensor quantized and whose
+/// filter is a quantized weight -> int8 im2col + lowbit.qlinear + transpose:
+/// out[n, f, oh, ow] = qlinear(patches)[(n * OH + oh) * OW + ow, f].
+struct FormQConv : OpRewritePattern<nn::Conv2DOp> {
+  FormQConv(MLIRContext *ctx, bool bitSerial)
+      : OpRewritePattern(ctx, /*benefit=*/2), bitSerial(bitSerial) {}
+  LogicalResult matchAndRewrite(nn::Conv2DOp op,
+                                PatternRewriter &rewriter) const override {
+    auto inReshape = op.getInput().getDefiningOp<tosa::ReshapeOp>();
+    auto dqx = inReshape
+                   ? inReshape.getInput1().getDefiningOp<lb::DequantizeDynamicOp>()
+                   : nullptr;
+    auto wReshape = op.getFilter().getDefiningOp<tosa::ReshapeOp>();
+    auto dqw = wReshape
+                   ? wReshape.getInput1().getDefiningOp<lb::DequantizeWeightOp>()
+                   : nullptr;
+    if (!dqx || !dqw || op.getGroups() != 1 ||
+        dqx.getScale().getType().getNumElements() != 1)
+      return rewriter.notifyMatchFailure(op, "not a quantized dense conv");
+    if (dqw.getZero() && dqw.getZeroKind() != "integer")
+      return rewriter.notifyMatchFailure(op, "float offsets need float math");
+    Location loc = op.getLoc();
+    MLIRContext *ctx = rewriter.getContext();
+    auto xType = op.getInput().getType();
+    auto fType = op.getFilter().getType();
+    auto outType = op.getType();
+    int64_t n = xType.getDimSize(0), c = xType.getDimSize(1);
+    int64_t f = fType.getDimSize(0), kh = fType.getDimSize(2),
+            kw = fType.getDimSize(3);
+    int64_t oh = outType.getDimSize(2), ow = outType.getDimSize(3);
+    int64_t m = n * oh * ow, kc = c * kh * kw;
+    ArrayRef<int64_t> pads = op.getPads(), strides = op.getStrides(),
+                      dil = op.getDilations();
+    Type i8 = rewriter.getI8Type();
+
+    Value xq = buildTosaReshape(rewriter, loc, dqx.getQ(), xType.getShape());
+    if (llvm::any_of(pads, [](int64_t p) { return p != 0; })) {
+      SmallVector<int64_t> padded(xType.getShape());
+      padded[2] += pads[0] + pads[2];
+      padded[3] += pads[1] + pads[3];
+      SmallVector<OpFoldResult> low = {
+          rewriter.getIndexAttr(0), rewriter.getIndexAttr(0),
+          rewriter.getIndexAttr(pads[0]), rewriter.getIndexAttr(pads[1])};
+      SmallVector<OpFoldResult> high = {
+          rewriter.getIndexAttr(0), rewriter.getIndexAttr(0),
+          rewriter.getIndexAttr(pads[2]), rewriter.getIndexAttr(pads[3])};
+      Value zero = arith::ConstantOp::create(rewriter, loc,
+                                             rewriter.getIntegerAttr(i8, 0));
+      xq = tensor::PadOp::create(rewriter, loc,
+                                 RankedTensorType::get(padded, i8), xq, low,
+                                 high, zero);
+    }
+    // Patches: row m = (n, oh, ow), column kk = (c, kh, kw).
+    AffineExpr dm = getAffineDimExpr(0, ctx), dk = getAffineDimExpr(1, ctx);
+    AffineExpr rowH = dm.floorDiv(ow) % oh, rowW = dm % ow;
+    AffineExpr colH = dk.floorDiv(kw) % kh, colW = dk % kw;
+    AffineMap gather = AffineMap::get(
+        2, 0,
+        {dm.floorDiv(oh * ow), dk.floorDiv(kh * kw),
+         rowH * strides[0] + colH * dil[0], rowW * strides[1] + colW * dil[1]},
+        ctx);
+    Value patchesInit = tensor::EmptyOp::create(rewriter, loc,
+                                                ArrayRef<int64_t>{m, kc}, i8);
+    Value patches =
+        linalg::GenericOp::create(
+            rewriter, loc, TypeRange{patchesInit.getType()}, ValueRange{xq},
+            ValueRange{patchesInit},
+            ArrayRef<AffineMap>{gather,
+                                AffineMap::getMultiDimIdentityMap(2, ctx)},
+            {utils::IteratorType::parallel, utils::IteratorType::parallel},
+            [](OpBuilder &b, Location l, ValueRange args) {
+              linalg::YieldOp::create(b, l, args[0]);
+            })
+            .getResult(0);
+    // The per-tensor scale, repeated for every row.
+    Value scaleInit = tensor::EmptyOp::create(
+        rewriter, loc, ArrayRef<int64_t>{m, 1}, rewriter.getF32Type());
+    Value scale1 = buildTosaReshape(rewriter, loc, dqx.getScale(), {1, 1});
+    Value xs =
+        linalg::GenericOp::create(
+            rewriter, loc, TypeRange{scaleInit.getType()}, ValueRange{scale1},
+            ValueRange{scaleInit},
+            ArrayRef<AffineMap>{
+                AffineMap::get(2, 0,
+                               {getAffineConstantExpr(0, ctx),
+                                getAffineConstantExpr(0, ctx)},
+                               ctx),
+                AffineMap::getMultiDimIdentityMap(2, ctx)},
+            {utils::IteratorType::parallel, utils::IteratorType::parallel},
+            [](OpBuilder &b, Location l, ValueRange args) {
+              linalg::YieldOp::create(b, l, args[0]);
+            })
+            .getResult(0);
+    Value w = packedIntegerPart(rewriter, dqw, bitSerial);
+    Value y = lb::QLinearOp::create(
+        rewriter, loc, RankedTensorType::get({m, f}, rewriter.getF32Type()),
+        patches, xs, w, dqw.getScale(), dqw.getZero(), op.getBias(),
+        rewriter.getI64IntegerAttr(dqx.getBits()),
+        rewriter.getI64IntegerAttr(dqw.getBits()),
+        rewriter.getI64IntegerAttr(dqw.getGroupSize()));
+    y = buildTosaReshape(rewriter, loc, y, {n, oh, ow, f});
+    y = tosa::TransposeOp::create(rewriter, loc, outType, y,
+                                  rewriter.getDenseI32ArrayAttr({0, 3, 1, 2}));
+    rewriter.replaceOp(op, y);
+    return success();
+  }
+  bool bitSerial;
+};
+
+struct LowerToLowBitPass
+    : lowbit::impl::LowerToLowBitPassBase<LowerToLowBitPass> {
+  using LowerToLowBitPassBase::LowerToLowBitPassBase;
+  void runOnOperation() override {
+    RewritePatternSet patterns(&getContext());
+    patterns.add<FormQLinear, FormQConv, PackWeightOnly>(&getContext(),
+                                                         bitSerial);
+    if (failed(applyPatternsGreedily(getOperation(), std::move(patterns))))
+      signalPassFailure();
+  }
+};
+
+} // namespace

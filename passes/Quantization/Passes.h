@@ -1,0 +1,19 @@
+//===- Passes.h - lowbit quantization passes --------------------*- C++ -*-===//
+#ifndef LOWBIT_PASSES_QUANTIZATION_PASSES_H
+#define LOWBIT_PASSES_QUANTIZATION_PASSES_H
+
+#include "dialects/LowBit/LowBitDialect.h"
+#include "mlir/Dialect/Arith/IR/Arith.h"
+#include "mlir/Dialect/Func/IR/FuncOps.h"
+#include "mlir/Dialect/Tosa/IR/TosaOps.h"
+#include "mlir/Pass/Pass.h"
+
+namespace lowbit {
+#define GEN_PASS_DECL
+#include "passes/Quantization/Passes.h.inc"
+
+#define GEN_PASS_REGISTRATION
+#include "passes/Quantization/Passes.h.inc"
+} // namespace lowbit
+
+#endif // LOWBIT_PASSES_QUANTIZATION_PASSES_H

@@ -1,0 +1,108 @@
+//===- Passes.td - lowbit quantization passes --------------*- tablegen -*-===//
+#ifndef LOWBIT_QUANTIZATION_PASSES
+#define LOWBIT_QUANTIZATION_PASSES
+
+include "mlir/Pass/PassBase.td"
+
+def QuantizeWeightsPass : Pass<"quantize-weights", "::mlir::func::FuncOp"> {
+  let summary = "Quantize the constant weights of nn.linear and nn.conv2d";
+  let description = [{
+    Replaces each constant weight by an integer part and scale (and zero /
+    offset) tables feeding `lowbit.dequantize_weight`, computed by a
+    lib/Numerics quantizer. Convolution filters `[F, C/g, KH, KW]` are
+    quantized as `[F, C/g*KH*KW]` matrices. Layers are named by their ONNX
+    node (the op's location); `overrides` changes the settings of layers
+    whose name matches a glob:
+    `overrides="*down_proj*:bits=8;conv_0:skip"`.
+    Weights that are not constants are left alone, as are layers already
+    quantized. With `fake-quant`, the weight is replaced by its dequantized
+    float values instead (quantize-dequantize, for error studies).
+  }];
+  let options = [
+    Option<"method", "method", "std::string", "\"rtn\"",
+           "rtn | gaussian-mse | clip-search | gptq | decoupleq">,
+    Option<"bits", "bits", "int64_t", "4", "weight bit width, 2..8">,
+    Option<"groupSize", "group-size", "int64_t", "128",
+           "group size along K; 0 = per channel">,
+    Option<"symmetric", "symmetric", "bool", "true",
+           "symmetric signed grid (else asymmetric with zero points)">,
+    Option<"indivisible", "indivisible", "std::string", "\"error\"",
+           "when the group size does not divide a layer's K: error | "
+           "per-channel">,
+    Option<"overrides", "overrides", "std::string", "\"\"",
+           "per-layer settings: GLOB:key=value,...;GLOB:skip (keys: bits, "
+           "group-size, method, symmetric)">,
+    Option<"hessians", "hessians", "std::string", "\"\"",
+           ".npz of per-layer Hessians X·Xᵀ ([K, K], keyed by layer name; "
+           "needed by gptq and decoupleq)">,
+    Option<"fakeQuant", "fake-quant", "bool", "false",
+           "replace weights by their quantize-dequantize float values">,
+  ];
+  let dependentDialects = ["::lowbit::lb::LowBitDialect",
+                           "::mlir::arith::ArithDialect",
+                           "::mlir::tosa::TosaDialect"];
+}
+
+def QuantizeActivationsPass : Pass<"quantize-activations", "::mlir::func::FuncOp"> {
+  let summary = "Quantize the inputs of nn.linear (per token) and nn.conv2d (per tensor)";
+  let description = [{
+    Inserts `lowbit.quantize_dynamic` + `lowbit.dequantize_dynamic` in front
+    of each `nn.linear` (symmetric, one scale per token = per row, computed at
+    run time) and each `nn.conv2d` (one scale for the whole input tensor), so
+    the graph computes with exactly quantized activations;
+    `lower-to-lowbit` turns the pair and a quantized weight into
+    `lowbit.qlinear`. `overrides` sets bits per layer by glob
+    (`"*down_proj*:8;*:6"`, first match wins; bits 0 = leave the layer float).
+    Static per-tensor / per-channel activation scales need calibration
+    statistics and come with the `calibrate` pass.
+  }];
+  let options = [
+    Option<"bits", "bits", "int64_t", "8", "activation bit width, 2..8">,
+    Option<"overrides", "overrides", "std::string", "\"\"",
+           "per-layer bits: GLOB:BITS;... (0 leaves the layer float)">,
+  ];
+  let dependentDialects = ["::lowbit::lb::LowBitDialect"];
+}
+
+def LowerToLowBitPass : Pass<"lower-to-lowbit", "::mlir::func::FuncOp"> {
+  let summary = "Pack quantized weights and form lowbit.qlinear";
+  let description = [{
+    * `nn.linear(dequantize_dynamic(quantize_dynamic(x)), dequantize_weight(q,
+      s[, zero]))` with an integer zero (or none) becomes `lowbit.qlinear` on
+      the packed weight (int32 accumulation, one dequantization per output
+      and group); a following bias is folded into it.
+    * `nn.conv2d` (groups = 1) with a per-tensor quantized input and a
+      quantized filter becomes an int8 im2col, `lowbit.qlinear` and a
+      transpose back to NCHW.
+    * Any other `lowbit.dequantize_weight` of a constant integer part (weight-
+      only layers, grouped convolutions) reads packed storage instead.
+    Packing picks the densest layout for the width (2: int2_crumbs, 3-4:
+    int4_nibbles, 5-6: int6_planes, 7-8: int8_bytes; `bit-serial` picks
+    bit_planes) and folds at compile time; a row length the layout cannot
+    hold is left in i8 containers (reported by weight-memory-report).
+  }];
+  let options = [
+    Option<"bitSerial", "bit-serial", "bool", "false",
+           "store weights as 1-bit planes (for bit-serial kernels)">,
+  ];
+  let dependentDialects = ["::lowbit::lb::LowBitDialect",
+                           "::mlir::tosa::TosaDialect",
+                           "::mlir::linalg::LinalgDialect",
+                           "::mlir::tensor::TensorDialect"];
+}
+
+def WeightMemoryReportPass : Pass<"weight-memory-report", "::mlir::ModuleOp"> {
+  let summary = "Print (and optionally write as JSON) weight bytes per layer";
+  let description = [{
+    For every nn.linear, nn.conv2d and lowbit.qlinear: the weight shape, its
+    storage (f32, i8 containers, or packed layout), bytes as float, bytes as
+    stored (integer part + scale/zero tables) and the ratio; then model
+    totals. Changes nothing.
+  }];
+  let options = [
+    Option<"output", "output", "std::string", "\"\"",
+           "also write the report as JSON to this file">,
+  ];
+}
+
+#endif // LOWBIT_QUANTIZATION_PASSES
