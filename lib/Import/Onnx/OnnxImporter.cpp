@@ -195,6 +195,7 @@ private:
   LogicalResult importGlobalAveragePool(const ox::Node &node);
   LogicalResult importResize(const ox::Node &node);
   LogicalResult importConstant(const ox::Node &node);
+  LogicalResult importGather(const ox::Node &node);
   LogicalResult computeConvPads(const ox::Node &node, ArrayRef<int64_t> in,
                                 ArrayRef<int64_t> kernel,
                                 ArrayRef<int64_t> strides,
@@ -1405,6 +1406,58 @@ LogicalResult Importer::importResize(const ox::Node &node) {
   return success();
 }
 
+LogicalResult Importer::importGather(const ox::Node &node) {
+  // out[o..., i..., r...] = data[o..., indices[i...], r...]: one
+  // linalg.generic over the output reads the index and extracts the element.
+  Location loc = nodeLoc(node);
+  Value data, indices;
+  if (failed(lookup(node, 0, data)) || failed(lookup(node, 1, indices)))
+    return failure();
+  auto td = tensorType(data), ti = tensorType(indices);
+  if (!isa<IntegerType>(ti.getElementType()) ||
+      ti.getElementType().isInteger(1))
+    return invalid("Gather indices must be int32 or int64");
+  int64_t axis = attrInt(node, "axis", 0);
+  if (td.getRank() < 1 || failed(normalizeAxis(axis, td.getRank(), "axis")))
+    return failure();
+  SmallVector<int64_t> outShape(td.getShape().take_front(axis));
+  llvm::append_range(outShape, ti.getShape());
+  llvm::append_range(outShape, td.getShape().drop_front(axis + 1));
+  int64_t rank = outShape.size(), ir = ti.getRank();
+  SmallVector<AffineExpr> indexExprs;
+  for (int64_t d = 0; d < ir; ++d)
+    indexExprs.push_back(builder.getAffineDimExpr(axis + d));
+  SmallVector<AffineMap> maps = {AffineMap::get(rank, 0, indexExprs, ctx),
+                                 builder.getMultiDimIdentityMap(rank)};
+  Value init = tensor::EmptyOp::create(builder, loc, outShape,
+                                       td.getElementType());
+  int64_t axisSize = td.getDimSize(axis);
+  auto generic = linalg::GenericOp::create(
+      builder, loc, TypeRange{init.getType()}, ValueRange{indices},
+      ValueRange{init}, maps,
+      SmallVector<utils::IteratorType>(rank, utils::IteratorType::parallel),
+      [&](OpBuilder &b, Location l, ValueRange args) {
+        Value idx = arith::IndexCastOp::create(b, l, b.getIndexType(), args[0]);
+        // Negative indices count from the end, as in ONNX.
+        Value zero = arith::ConstantIndexOp::create(b, l, 0);
+        Value size = arith::ConstantIndexOp::create(b, l, axisSize);
+        Value negative =
+            arith::CmpIOp::create(b, l, arith::CmpIPredicate::slt, idx, zero);
+        Value wrapped = arith::AddIOp::create(b, l, idx, size);
+        idx = arith::SelectOp::create(b, l, negative, wrapped, idx);
+        SmallVector<Value> coords;
+        for (int64_t d = 0; d < axis; ++d)
+          coords.push_back(linalg::IndexOp::create(b, l, d));
+        coords.push_back(idx);
+        for (int64_t d = axis + ir; d < rank; ++d)
+          coords.push_back(linalg::IndexOp::create(b, l, d));
+        Value v = tensor::ExtractOp::create(b, l, data, coords);
+        linalg::YieldOp::create(b, l, v);
+      });
+  define(node, 0, generic.getResult(0));
+  return success();
+}
+
 LogicalResult Importer::importConstant(const ox::Node &node) {
   const ox::Attribute *value = node.findAttribute("value");
   if (!value || value->kind != ox::Attribute::kTensor)
@@ -1573,6 +1626,7 @@ void Importer::registerHandlers() {
     return importGlobalAveragePool(n);
   };
   handlers["Resize"] = [this](const ox::Node &n) { return importResize(n); };
+  handlers["Gather"] = [this](const ox::Node &n) { return importGather(n); };
   handlers["Constant"] = [this](const ox::Node &n) {
     return importConstant(n);
   };
