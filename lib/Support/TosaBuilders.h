@@ -1,12 +1,15 @@
 //===- TosaBuilders.h - small helpers to emit tosa ops ----------*- C++ -*-===//
 //
 // TOSA 1.0 ops want shapes as !tosa.shape values and a shift operand on mul;
-// these helpers keep that ceremony in one place for the importer and passes.
+// these helpers keep that ceremony (and NCHW padding) in one place for the
+// importer and the passes.
 //
 //===----------------------------------------------------------------------===//
 #ifndef LOWBIT_SUPPORT_TOSABUILDERS_H
 #define LOWBIT_SUPPORT_TOSABUILDERS_H
 
+#include "mlir/Dialect/Arith/IR/Arith.h"
+#include "mlir/Dialect/Tensor/IR/Tensor.h"
 #include "mlir/Dialect/Tosa/IR/TosaOps.h"
 #include "mlir/IR/Builders.h"
 #include "mlir/IR/BuiltinAttributes.h"
@@ -69,6 +72,30 @@ inline mlir::Value buildSplat(mlir::OpBuilder &b, mlir::Location loc,
     attr = b.getIntegerAttr(elemType, static_cast<int64_t>(value));
   return mlir::tosa::ConstOp::create(
       b, loc, type, mlir::SplatElementsAttr::get(type, attr));
+}
+
+/// Zero-pads the spatial dimensions of an NCHW tensor by ONNX-style `pads`
+/// ([top, left, bottom, right]); returns `v` when all pads are zero.
+inline mlir::Value buildNchwZeroPad(mlir::OpBuilder &b, mlir::Location loc,
+                                    mlir::Value v,
+                                    llvm::ArrayRef<int64_t> pads) {
+  if (llvm::all_of(pads, [](int64_t p) { return p == 0; }))
+    return v;
+  auto type = mlir::cast<mlir::RankedTensorType>(v.getType());
+  llvm::SmallVector<int64_t> padded(type.getShape());
+  padded[2] += pads[0] + pads[2];
+  padded[3] += pads[1] + pads[3];
+  llvm::SmallVector<mlir::OpFoldResult> low = {
+      b.getIndexAttr(0), b.getIndexAttr(0), b.getIndexAttr(pads[0]),
+      b.getIndexAttr(pads[1])};
+  llvm::SmallVector<mlir::OpFoldResult> high = {
+      b.getIndexAttr(0), b.getIndexAttr(0), b.getIndexAttr(pads[2]),
+      b.getIndexAttr(pads[3])};
+  mlir::Value zero = mlir::arith::ConstantOp::create(
+      b, loc, b.getZeroAttr(type.getElementType()));
+  return mlir::tensor::PadOp::create(
+      b, loc, mlir::RankedTensorType::get(padded, type.getElementType()), v,
+      low, high, zero);
 }
 
 } // namespace lowbit

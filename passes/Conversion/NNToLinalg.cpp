@@ -141,23 +141,8 @@ struct Conv2DLowering : OpConversionPattern<nn::Conv2DOp> {
     auto outType = op.getType();
     Type elem = inType.getElementType();
     ArrayRef<int64_t> pads = op.getPads();
-    if (llvm::any_of(pads, [](int64_t p) { return p != 0; })) {
-      SmallVector<OpFoldResult> low = {
-          rewriter.getIndexAttr(0), rewriter.getIndexAttr(0),
-          rewriter.getIndexAttr(pads[0]), rewriter.getIndexAttr(pads[1])};
-      SmallVector<OpFoldResult> high = {
-          rewriter.getIndexAttr(0), rewriter.getIndexAttr(0),
-          rewriter.getIndexAttr(pads[2]), rewriter.getIndexAttr(pads[3])};
-      SmallVector<int64_t> padded(inType.getShape());
-      padded[2] += pads[0] + pads[2];
-      padded[3] += pads[1] + pads[3];
-      Value zero = arith::ConstantOp::create(rewriter, loc,
-                                             rewriter.getZeroAttr(elem));
-      input = tensor::PadOp::create(rewriter, loc,
-                                    RankedTensorType::get(padded, elem), input,
-                                    low, high, zero);
-      inType = tensorType(input);
-    }
+    input = buildNchwZeroPad(rewriter, loc, input, pads);
+    inType = tensorType(input);
     auto strides = rewriter.getI64TensorAttr(op.getStrides());
     auto dilations = rewriter.getI64TensorAttr(op.getDilations());
     int64_t groups = op.getGroups();

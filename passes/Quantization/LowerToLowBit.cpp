@@ -154,22 +154,7 @@ struct FormQConv : OpRewritePattern<nn::Conv2DOp> {
     Type i8 = rewriter.getI8Type();
 
     Value xq = buildTosaReshape(rewriter, loc, dqx.getQ(), xType.getShape());
-    if (llvm::any_of(pads, [](int64_t p) { return p != 0; })) {
-      SmallVector<int64_t> padded(xType.getShape());
-      padded[2] += pads[0] + pads[2];
-      padded[3] += pads[1] + pads[3];
-      SmallVector<OpFoldResult> low = {
-          rewriter.getIndexAttr(0), rewriter.getIndexAttr(0),
-          rewriter.getIndexAttr(pads[0]), rewriter.getIndexAttr(pads[1])};
-      SmallVector<OpFoldResult> high = {
-          rewriter.getIndexAttr(0), rewriter.getIndexAttr(0),
-          rewriter.getIndexAttr(pads[2]), rewriter.getIndexAttr(pads[3])};
-      Value zero = arith::ConstantOp::create(rewriter, loc,
-                                             rewriter.getIntegerAttr(i8, 0));
-      xq = tensor::PadOp::create(rewriter, loc,
-                                 RankedTensorType::get(padded, i8), xq, low,
-                                 high, zero);
-    }
+    xq = buildNchwZeroPad(rewriter, loc, xq, pads);
     // Patches: row m = (n, oh, ow), column kk = (c, kh, kw).
     AffineExpr dm = getAffineDimExpr(0, ctx), dk = getAffineDimExpr(1, ctx);
     AffineExpr rowH = dm.floorDiv(ow) % oh, rowW = dm % ow;

@@ -15,6 +15,20 @@ using namespace lowbit;
 
 namespace {
 
+/// quantize_dynamic + dequantize_dynamic of `x` (one scale per row of its
+/// last dimension): `x` with exactly quantized values.
+Value buildQdq(OpBuilder &b, Location loc, Value x, int64_t bits) {
+  auto type = cast<RankedTensorType>(x.getType());
+  SmallVector<int64_t> scaleShape(type.getShape());
+  scaleShape.back() = 1;
+  auto q = lb::QuantizeDynamicOp::create(
+      b, loc, RankedTensorType::get(type.getShape(), b.getI8Type()),
+      RankedTensorType::get(scaleShape, b.getF32Type()), x,
+      b.getI64IntegerAttr(bits));
+  return lb::DequantizeDynamicOp::create(b, loc, type, q.getQ(), q.getScale(),
+                                         b.getI64IntegerAttr(bits));
+}
+
 struct QuantizeActivationsPass
     : lowbit::impl::QuantizeActivationsPassBase<QuantizeActivationsPass> {
   using QuantizeActivationsPassBase::QuantizeActivationsPassBase;
@@ -65,17 +79,10 @@ struct QuantizeActivationsPass
         return;
       OpBuilder b(op);
       Location loc = op.getLoc();
-      SmallVector<int64_t> flat = {1, xType.getNumElements()};
-      Value x = buildTosaReshape(b, loc, op.getInput(), flat);
-      auto q = lb::QuantizeDynamicOp::create(
-          b, loc, RankedTensorType::get(flat, b.getI8Type()),
-          RankedTensorType::get({1, 1}, b.getF32Type()), x,
-          b.getI64IntegerAttr(layerBits));
-      Value dq = lb::DequantizeDynamicOp::create(
-          b, loc, x.getType(), q.getQ(), q.getScale(),
-          b.getI64IntegerAttr(layerBits));
-      op.getInputMutable().assign(
-          buildTosaReshape(b, loc, dq, xType.getShape()));
+      Value x = buildTosaReshape(b, loc, op.getInput(),
+                                 {1, xType.getNumElements()});
+      op.getInputMutable().assign(buildTosaReshape(
+          b, loc, buildQdq(b, loc, x, layerBits), xType.getShape()));
     });
     func.walk([&](nn::LinearOp op) {
       // Already quantized, or not f32 (quantize_dynamic reads f32): leave it.
@@ -86,18 +93,7 @@ struct QuantizeActivationsPass
       if (layerBits == 0)
         return;
       OpBuilder b(op);
-      Location loc = op.getLoc();
-      auto xType = op.getInput().getType();
-      SmallVector<int64_t> scaleShape(xType.getShape());
-      scaleShape.back() = 1;
-      auto qType = RankedTensorType::get(xType.getShape(), b.getI8Type());
-      auto sType = RankedTensorType::get(scaleShape, b.getF32Type());
-      auto q = lb::QuantizeDynamicOp::create(b, loc, qType, sType,
-                                             op.getInput(),
-                                             b.getI64IntegerAttr(layerBits));
-      Value x = lb::DequantizeDynamicOp::create(
-          b, loc, xType, q.getQ(), q.getScale(),
-          b.getI64IntegerAttr(layerBits));
+      Value x = buildQdq(b, op.getLoc(), op.getInput(), layerBits);
       op.getInputMutable().assign(x);
     });
   }

@@ -30,6 +30,7 @@
 #include <cmath>
 #include <functional>
 #include <numeric>
+#include <type_traits>
 
 using namespace mlir;
 using namespace lowbit;
@@ -344,6 +345,43 @@ Value Importer::shift(Location loc) {
                                DenseElementsAttr::get(type, int8_t(0)));
 }
 
+/// The values of a constant input converted to T. Integer and float tensors
+/// are accepted for T = double, integers only for T = int64_t.
+template <typename T>
+static LogicalResult readConstantAs(const ox::Tensor &t, std::vector<T> &out,
+                                    std::string &error) {
+  out.clear();
+  int64_t n = t.numElements();
+  const char *data = t.bytes();
+  for (int64_t i = 0; i < n; ++i) {
+    switch (t.dataType) {
+    case ox::kInt64:
+      out.push_back(static_cast<T>(reinterpret_cast<const int64_t *>(data)[i]));
+      break;
+    case ox::kInt32:
+      out.push_back(static_cast<T>(reinterpret_cast<const int32_t *>(data)[i]));
+      break;
+    case ox::kFloat:
+      if (std::is_integral_v<T>)
+        goto unsupported;
+      out.push_back(static_cast<T>(reinterpret_cast<const float *>(data)[i]));
+      break;
+    case ox::kDouble:
+      if (std::is_integral_v<T>)
+        goto unsupported;
+      out.push_back(static_cast<T>(reinterpret_cast<const double *>(data)[i]));
+      break;
+    default:
+      goto unsupported;
+    }
+  }
+  return success();
+unsupported:
+  error = std::string("holds ") + ox::dataTypeName(t.dataType) + ", expected " +
+          (std::is_integral_v<T> ? "integers" : "numbers");
+  return failure();
+}
+
 LogicalResult Importer::constantInts(const ox::Node &node, size_t index,
                                      std::vector<int64_t> &out) {
   const ox::Tensor *t = constantOf(node, index);
@@ -351,17 +389,9 @@ LogicalResult Importer::constantInts(const ox::Node &node, size_t index,
     return unsupported("input " + Twine(index) + " ('" +
                        (index < node.inputs.size() ? node.inputs[index] : "") +
                        "') must be a constant");
-  out.clear();
-  int64_t n = t->numElements();
-  for (int64_t i = 0; i < n; ++i) {
-    if (t->dataType == ox::kInt64)
-      out.push_back(reinterpret_cast<const int64_t *>(t->bytes())[i]);
-    else if (t->dataType == ox::kInt32)
-      out.push_back(reinterpret_cast<const int32_t *>(t->bytes())[i]);
-    else
-      return invalid("input " + Twine(index) + " must hold integers, not " +
-                     ox::dataTypeName(t->dataType));
-  }
+  std::string error;
+  if (failed(readConstantAs(*t, out, error)))
+    return invalid("input " + Twine(index) + " " + error);
   return success();
 }
 
@@ -372,22 +402,9 @@ LogicalResult Importer::constantFloats(const ox::Node &node, size_t index,
     return unsupported("input " + Twine(index) + " ('" +
                        (index < node.inputs.size() ? node.inputs[index] : "") +
                        "') must be a constant");
-  out.clear();
-  int64_t n = t->numElements();
-  for (int64_t i = 0; i < n; ++i) {
-    if (t->dataType == ox::kFloat)
-      out.push_back(reinterpret_cast<const float *>(t->bytes())[i]);
-    else if (t->dataType == ox::kDouble)
-      out.push_back(reinterpret_cast<const double *>(t->bytes())[i]);
-    else if (t->dataType == ox::kInt64)
-      out.push_back(reinterpret_cast<const int64_t *>(t->bytes())[i]);
-    else if (t->dataType == ox::kInt32)
-      out.push_back(reinterpret_cast<const int32_t *>(t->bytes())[i]);
-    else
-      return unsupported("input " + Twine(index) + " has type " +
-                         ox::dataTypeName(t->dataType) +
-                         ", expected a float constant");
-  }
+  std::string error;
+  if (failed(readConstantAs(*t, out, error)))
+    return unsupported("input " + Twine(index) + " " + error);
   return success();
 }
 
