@@ -59,6 +59,9 @@ cl::opt<unsigned> repeat("repeat",
                                   "fastest (for timing)"),
                          cl::init(1));
 cl::opt<bool> report("report", cl::desc("Print import/compile/run times"));
+cl::opt<bool> importOnly(
+    "import-only",
+    cl::desc("Import (and run --pipeline), print the report line, and stop"));
 cl::opt<bool> listOps("list-ops",
                       cl::desc("Print the supported ONNX op types and exit"));
 cl::opt<std::string> pipeline(
@@ -259,6 +262,11 @@ int main(int argc, char **argv) {
   double importMs = millisecondsSince(start);
   size_t opCount = 0;
   module->getOperation()->walk([&](mlir::Operation *) { ++opCount; });
+
+  if (importOnly) {
+    outs() << formatv("import: {0} ops, {1:f1} ms\n", opCount, importMs);
+    return kOk;
+  }
 
   start = std::chrono::steady_clock::now();
   CpuCompileOptions compileOptions;

@@ -632,6 +632,9 @@ LogicalResult Importer::importMatMul(const ox::Node &node) {
     for (int64_t i = 0; i < k; ++i)
       for (int64_t j = 0; j < n; ++j)
         dst[j * k + i] = src[i * n + j];
+    // The [K, N] original is not needed any more: an external-data weight's
+    // pages leave memory now, so import peaks near the model size, not 2x.
+    weight->buffer->releasePages(weight->offset, weight->size);
     size_t size = buffer->bytes.size();
     Value w = makeResourceConstant(RankedTensorType::get({n, k}, elem),
                                    std::move(buffer), 0, size,

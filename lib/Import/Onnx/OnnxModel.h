@@ -48,6 +48,12 @@ struct Buffer {
   virtual ~Buffer() = default;
   virtual const char *data() const = 0;
   virtual size_t size() const = 0;
+  /// Hints that bytes [offset, offset + size) are not needed for a while
+  /// (a memory-mapped file drops those pages; they reload on next access).
+  virtual void releasePages(size_t offset, size_t size) const {
+    (void)offset;
+    (void)size;
+  }
 };
 
 struct Tensor {

@@ -38,6 +38,15 @@ struct MappedFile final : Buffer {
   }
   const char *data() const override { return static_cast<const char *>(base); }
   size_t size() const override { return length; }
+  void releasePages(size_t offset, size_t size) const override {
+    // Whole pages inside the range only; a read-only private file mapping
+    // refaults dropped pages from the file.
+    size_t page = static_cast<size_t>(sysconf(_SC_PAGESIZE));
+    size_t begin = (offset + page - 1) / page * page;
+    size_t end = std::min(length, offset + size) / page * page;
+    if (base && end > begin)
+      madvise(static_cast<char *>(base) + begin, end - begin, MADV_DONTNEED);
+  }
 };
 
 class Reader {
