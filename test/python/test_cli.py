@@ -318,3 +318,12 @@ def test_duplicate_and_passthrough_outputs(lowbit_run, tmp_path):
         np.testing.assert_array_equal(got["r"], np.maximum(x, 0))
         np.testing.assert_array_equal(got["r_copy"], np.maximum(x, 0))
         np.testing.assert_array_equal(got["x_copy"], x)
+
+
+def test_import_only_stops_after_import(lowbit_run, tmp_path):
+    """--import-only imports (running --pipeline if given), reports, and
+    compiles nothing: no --inputs needed."""
+    path = save(mlp_model(np.random.default_rng(0)), tmp_path / "mlp.onnx")
+    proc = lowbit_run(path, "--import-only", "--pipeline=func.func(quantize-weights{bits=4 group-size=8})")
+    assert proc.returncode == 0, describe(proc)
+    assert proc.stdout.startswith("import: ") and "compile:" not in proc.stdout

@@ -24,10 +24,13 @@
 #include "mlir/IR/DialectResourceBlobManager.h"
 #include "mlir/IR/Verifier.h"
 #include "llvm/ADT/StringMap.h"
+#include "llvm/ADT/StringSet.h"
 #include "llvm/ADT/StringSwitch.h"
 #include "llvm/Support/FormatVariadic.h"
 
 #include <cmath>
+#include <cstring>
+#include <optional>
 #include <functional>
 #include <numeric>
 #include <type_traits>
@@ -197,6 +200,44 @@ private:
   LogicalResult importResize(const ox::Node &node);
   LogicalResult importConstant(const ox::Node &node);
   LogicalResult importGather(const ox::Node &node);
+  // Integer shape computations known at import time ----------------------
+  struct IntTensor {
+    int32_t dtype = ox::kInt64; ///< kInt64, kInt32, kBool (kFloat/kDouble
+                                ///< only as a folded Cast result)
+    std::vector<int64_t> dims;
+    std::vector<int64_t> vals;
+  };
+  bool knownInput(const ox::Node &node, size_t index, IntTensor &out);
+  LogicalResult defineKnown(const ox::Node &node, size_t index,
+                            const IntTensor &t);
+  FailureOr<bool> foldKnownInts(const ox::Node &node);
+  LogicalResult sliceParams(const ox::Node &node, ArrayRef<int64_t> shape,
+                            SmallVector<int64_t> &start,
+                            SmallVector<int64_t> &size,
+                            SmallVector<int64_t> &step);
+  Value fill(Location loc, ArrayRef<int64_t> shape, Type elem, double v);
+
+  // More op handlers -------------------------------------------------------
+  void registerMoreHandlers();
+  LogicalResult importCast(const ox::Node &node, Type to);
+  LogicalResult importShape(const ox::Node &node);
+  LogicalResult importExpand(const ox::Node &node);
+  LogicalResult importSlice(const ox::Node &node);
+  LogicalResult importWhere(const ox::Node &node);
+  LogicalResult importCompare(const ox::Node &node, StringRef kind);
+  LogicalResult importLogical(const ox::Node &node, StringRef kind);
+  LogicalResult importRange(const ox::Node &node);
+  LogicalResult importReduce(const ox::Node &node, StringRef kind);
+  LogicalResult importSplit(const ox::Node &node);
+  LogicalResult importCumSum(const ox::Node &node);
+  LogicalResult importTrilu(const ox::Node &node);
+  LogicalResult importMathUnary(const ox::Node &node, StringRef kind);
+  LogicalResult importConstantOfShape(const ox::Node &node);
+  LogicalResult importPool(const ox::Node &node, bool isMax);
+  LogicalResult importPad(const ox::Node &node);
+  LogicalResult importPRelu(const ox::Node &node);
+  LogicalResult importTile(const ox::Node &node);
+  LogicalResult importArgMinMax(const ox::Node &node, bool isMax);
   LogicalResult computeConvPads(const ox::Node &node, ArrayRef<int64_t> in,
                                 ArrayRef<int64_t> kernel,
                                 ArrayRef<int64_t> strides,
@@ -1480,8 +1521,55 @@ LogicalResult Importer::importGather(const ox::Node &node) {
 
 LogicalResult Importer::importConstant(const ox::Node &node) {
   const ox::Attribute *value = node.findAttribute("value");
-  if (!value || value->kind != ox::Attribute::kTensor)
-    return unsupported("Constant without a tensor 'value' attribute");
+  if (!value || value->kind != ox::Attribute::kTensor) {
+    // value_int(s) / value_float(s): a scalar or 1-D int64 / float tensor.
+    IntTensor ints;
+    std::vector<float> floats;
+    bool scalar = true, isInt = true;
+    if (const ox::Attribute *a = node.findAttribute("value_int");
+        a && a->kind == ox::Attribute::kInt) {
+      ints.vals = {a->i};
+    } else if (const ox::Attribute *a = node.findAttribute("value_ints");
+               a && a->kind == ox::Attribute::kInts) {
+      ints.vals = a->ints;
+      scalar = false;
+    } else if (const ox::Attribute *a = node.findAttribute("value_float");
+               a && a->kind == ox::Attribute::kFloat) {
+      floats = {a->f};
+      isInt = false;
+    } else if (const ox::Attribute *a = node.findAttribute("value_floats");
+               a && a->kind == ox::Attribute::kFloats) {
+      floats = a->floats;
+      scalar = false;
+      isInt = false;
+    } else {
+      return unsupported("Constant without a tensor, int or float value "
+                         "(string and sparse constants)");
+    }
+    if (isInt) {
+      if (!scalar)
+        ints.dims = {static_cast<int64_t>(ints.vals.size())};
+      return defineKnown(node, 0, ints);
+    }
+    auto tensor = std::make_shared<ox::Tensor>();
+    tensor->name = node.outputs.empty() ? node.name : node.outputs[0];
+    tensor->dataType = ox::kFloat;
+    if (!scalar)
+      tensor->dims = {static_cast<int64_t>(floats.size())};
+    auto buffer = std::make_shared<VectorBuffer>();
+    buffer->bytes.assign(reinterpret_cast<const char *>(floats.data()),
+                         reinterpret_cast<const char *>(floats.data()) +
+                             floats.size() * sizeof(float));
+    tensor->size = buffer->bytes.size();
+    tensor->buffer = std::move(buffer);
+    Value v = makeConstant(*tensor, nodeLoc(node));
+    if (!v)
+      return failure();
+    ownedTensors.push_back(tensor);
+    constants[tensor->name] = tensor.get();
+    define(node, 0, v);
+    return success();
+  }
   ox::Tensor &t = *value->tensor;
   if (t.name.empty())
     t.name = node.outputs.empty() ? node.name : node.outputs[0];
@@ -1491,6 +1579,1741 @@ LogicalResult Importer::importConstant(const ox::Node &node) {
   constants[node.outputs[0]] = &t;
   define(node, 0, v);
   return success();
+}
+
+//===----------------------------------------------------------------------===//
+// Integer shape computations known at import time
+//===----------------------------------------------------------------------===//
+
+bool Importer::knownInput(const ox::Node &node, size_t index, IntTensor &out) {
+  const ox::Tensor *t = constantOf(node, index);
+  if (!t)
+    return false;
+  int64_t n = t->numElements();
+  if (n > 0 && !t->bytes())
+    return false;
+  out.dtype = t->dataType;
+  out.dims = t->dims;
+  out.vals.clear();
+  const char *data = t->bytes();
+  switch (t->dataType) {
+  case ox::kInt64:
+    if (t->size < n * sizeof(int64_t))
+      return false;
+    for (int64_t i = 0; i < n; ++i) {
+      int64_t v;
+      std::memcpy(&v, data + i * sizeof(int64_t), sizeof(v));
+      out.vals.push_back(v);
+    }
+    return true;
+  case ox::kInt32:
+    if (t->size < n * sizeof(int32_t))
+      return false;
+    for (int64_t i = 0; i < n; ++i) {
+      int32_t v;
+      std::memcpy(&v, data + i * sizeof(int32_t), sizeof(v));
+      out.vals.push_back(v);
+    }
+    return true;
+  case ox::kBool:
+    if (t->size < static_cast<size_t>(n))
+      return false;
+    for (int64_t i = 0; i < n; ++i)
+      out.vals.push_back(data[i] != 0);
+    return true;
+  default:
+    return false;
+  }
+}
+
+LogicalResult Importer::defineKnown(const ox::Node &node, size_t index,
+                                    const IntTensor &t) {
+  if (index >= node.outputs.size() || node.outputs[index].empty())
+    return success();
+  auto tensor = std::make_shared<ox::Tensor>();
+  tensor->name = node.outputs[index];
+  tensor->dataType = t.dtype;
+  tensor->dims = t.dims;
+  auto buffer = std::make_shared<VectorBuffer>();
+  for (int64_t v : t.vals) {
+    if (t.dtype == ox::kInt64) {
+      const char *p = reinterpret_cast<const char *>(&v);
+      buffer->bytes.insert(buffer->bytes.end(), p, p + sizeof(int64_t));
+    } else if (t.dtype == ox::kInt32) {
+      int32_t w = static_cast<int32_t>(v);
+      const char *p = reinterpret_cast<const char *>(&w);
+      buffer->bytes.insert(buffer->bytes.end(), p, p + sizeof(int32_t));
+    } else if (t.dtype == ox::kFloat) {
+      float w = static_cast<float>(v);
+      const char *p = reinterpret_cast<const char *>(&w);
+      buffer->bytes.insert(buffer->bytes.end(), p, p + sizeof(float));
+    } else if (t.dtype == ox::kDouble) {
+      double w = static_cast<double>(v);
+      const char *p = reinterpret_cast<const char *>(&w);
+      buffer->bytes.insert(buffer->bytes.end(), p, p + sizeof(double));
+    } else {
+      buffer->bytes.push_back(v != 0);
+    }
+  }
+  tensor->size = buffer->bytes.size();
+  tensor->buffer = std::move(buffer);
+  Value v = makeConstant(*tensor, nodeLoc(node));
+  if (!v)
+    return failure();
+  ownedTensors.push_back(tensor);
+  constants[tensor->name] = tensor.get();
+  values[tensor->name] = v;
+  return success();
+}
+
+/// Row-major strides of `dims`.
+static SmallVector<int64_t> rowMajorStrides(ArrayRef<int64_t> dims) {
+  SmallVector<int64_t> strides(dims.size(), 1);
+  for (int64_t d = static_cast<int64_t>(dims.size()) - 2; d >= 0; --d)
+    strides[d] = strides[d + 1] * dims[d + 1];
+  return strides;
+}
+
+FailureOr<bool> Importer::foldKnownInts(const ox::Node &node) {
+  static const llvm::StringSet<> foldable = {
+      "Add",   "Sub",          "Mul",       "Div",         "Max",
+      "Min",   "Mod",          "Equal",     "Less",        "Greater",
+      "LessOrEqual", "GreaterOrEqual", "And", "Or",        "Not",
+      "Where", "Cast",         "Gather",    "Concat",      "Slice",
+      "Expand", "Neg",         "Abs",       "ReduceProd",  "ReduceSum"};
+  const std::string &op = node.opType;
+  if (!foldable.contains(op) || node.outputs.empty())
+    return false;
+  std::vector<IntTensor> in(node.inputs.size());
+  bool any = false;
+  for (size_t i = 0; i < node.inputs.size(); ++i) {
+    if (!hasInput(node, i))
+      continue;
+    if (!knownInput(node, i, in[i]))
+      return false;
+    any = true;
+  }
+  if (!any || in[0].dims.size() > 8 || in[0].vals.size() > 4096)
+    return false;
+  IntTensor out;
+  out.dtype = in[0].dtype;
+  auto elementwise = [&](ArrayRef<size_t> operands,
+                         function_ref<std::optional<int64_t>(ArrayRef<int64_t>)>
+                             fn) -> FailureOr<bool> {
+    SmallVector<int64_t> shape;
+    for (size_t i : operands) {
+      auto b = broadcastShape(shape, in[i].dims);
+      if (failed(b))
+        return failure();
+      shape = *b;
+    }
+    int64_t n = product(shape);
+    if (n > 4096)
+      return false;
+    out.dims.assign(shape.begin(), shape.end());
+    SmallVector<int64_t> outStrides = rowMajorStrides(shape);
+    for (int64_t flat = 0; flat < n; ++flat) {
+      SmallVector<int64_t> args;
+      for (size_t i : operands) {
+        const IntTensor &t = in[i];
+        int64_t lead = shape.size() - t.dims.size(), idx = 0, stride = 1;
+        for (int64_t d = t.dims.size() - 1; d >= 0; --d) {
+          int64_t coord = (flat / outStrides[lead + d]) % shape[lead + d];
+          if (t.dims[d] != 1)
+            idx += coord * stride;
+          stride *= t.dims[d];
+        }
+        args.push_back(t.vals[idx]);
+      }
+      std::optional<int64_t> r = fn(args);
+      if (!r)
+        return false;
+      out.vals.push_back(*r);
+    }
+    if (failed(defineKnown(node, 0, out)))
+      return failure();
+    return true;
+  };
+  if (op == "Add" || op == "Sub" || op == "Mul" || op == "Div" ||
+      op == "Mod" || op == "Max" || op == "Min") {
+    SmallVector<size_t> operands;
+    for (size_t i = 0; i < in.size(); ++i) {
+      if (in[i].dtype != out.dtype || out.dtype == ox::kBool)
+        return false;
+      operands.push_back(i);
+    }
+    if (operands.size() != 2 && op != "Max" && op != "Min")
+      return false;
+    bool fmod = attrInt(node, "fmod", 0) != 0;
+    return elementwise(operands, [&](ArrayRef<int64_t> a)
+                                     -> std::optional<int64_t> {
+      int64_t r = a[0];
+      for (size_t i = 1; i < a.size(); ++i) {
+        int64_t b = a[i];
+        if (op == "Add")
+          r = r + b;
+        else if (op == "Sub")
+          r = r - b;
+        else if (op == "Mul")
+          r = r * b;
+        else if (op == "Max")
+          r = std::max(r, b);
+        else if (op == "Min")
+          r = std::min(r, b);
+        else if (b == 0)
+          return std::nullopt;
+        else if (op == "Div")
+          r = r / b;
+        else {
+          int64_t m = r % b;
+          if (!fmod && m != 0 && ((m < 0) != (b < 0)))
+            m += b;
+          r = m;
+        }
+      }
+      return r;
+    });
+  }
+  if (op == "Equal" || op == "Less" || op == "Greater" ||
+      op == "LessOrEqual" || op == "GreaterOrEqual" || op == "And" ||
+      op == "Or") {
+    if (in.size() != 2 || in[0].dtype != in[1].dtype)
+      return false;
+    out.dtype = ox::kBool;
+    return elementwise({0, 1}, [&](ArrayRef<int64_t> a)
+                                   -> std::optional<int64_t> {
+      if (op == "Equal")
+        return a[0] == a[1];
+      if (op == "Less")
+        return a[0] < a[1];
+      if (op == "Greater")
+        return a[0] > a[1];
+      if (op == "LessOrEqual")
+        return a[0] <= a[1];
+      if (op == "GreaterOrEqual")
+        return a[0] >= a[1];
+      if (op == "And")
+        return (a[0] != 0) && (a[1] != 0);
+      return (a[0] != 0) || (a[1] != 0);
+    });
+  }
+  if (op == "Not" || op == "Neg" || op == "Abs") {
+    if ((op == "Not") != (out.dtype == ox::kBool))
+      return false;
+    return elementwise({0}, [&](ArrayRef<int64_t> a) -> std::optional<int64_t> {
+      if (op == "Not")
+        return a[0] == 0;
+      return op == "Neg" ? -a[0] : std::abs(a[0]);
+    });
+  }
+  if (op == "Where") {
+    if (in.size() != 3 || in[0].dtype != ox::kBool ||
+        in[1].dtype != in[2].dtype)
+      return false;
+    out.dtype = in[1].dtype;
+    return elementwise({0, 1, 2},
+                       [&](ArrayRef<int64_t> a) -> std::optional<int64_t> {
+                         return a[0] ? a[1] : a[2];
+                       });
+  }
+  if (op == "Cast") {
+    // Integers cast to f32/f64 stay known too (as float constants that
+    // Range and friends can read), but no longer as integers.
+    int64_t to = attrInt(node, "to", 0);
+    if (to != ox::kInt64 && to != ox::kInt32 && to != ox::kBool &&
+        to != ox::kFloat && to != ox::kDouble)
+      return false;
+    out.dtype = static_cast<int32_t>(to);
+    return elementwise({0}, [&](ArrayRef<int64_t> a) -> std::optional<int64_t> {
+      if (to == ox::kBool)
+        return a[0] != 0;
+      if (to == ox::kInt32)
+        return static_cast<int32_t>(a[0]);
+      return a[0];
+    });
+  }
+  if (op == "Expand") {
+    if (in.size() != 2)
+      return false;
+    IntTensor shapeT;
+    shapeT.dims = in[1].vals;
+    for (int64_t d : shapeT.dims)
+      if (d < 0)
+        return invalid("Expand shape has a negative dimension");
+    shapeT.vals.assign(product(shapeT.dims), 0);
+    shapeT.dtype = out.dtype;
+    in[1] = shapeT;
+    return elementwise({0, 1}, [&](ArrayRef<int64_t> a)
+                                   -> std::optional<int64_t> { return a[0]; });
+  }
+  if (op == "Gather") {
+    if (in.size() != 2 || in[0].dims.empty())
+      return false;
+    int64_t axis = attrInt(node, "axis", 0);
+    int64_t rank = in[0].dims.size();
+    if (failed(normalizeAxis(axis, rank, "axis")))
+      return failure();
+    const IntTensor &data = in[0], &idx = in[1];
+    int64_t outer = product(ArrayRef<int64_t>(data.dims).take_front(axis));
+    int64_t inner = product(ArrayRef<int64_t>(data.dims).drop_front(axis + 1));
+    int64_t axisSize = data.dims[axis];
+    out.dims.assign(data.dims.begin(), data.dims.begin() + axis);
+    out.dims.insert(out.dims.end(), idx.dims.begin(), idx.dims.end());
+    out.dims.insert(out.dims.end(), data.dims.begin() + axis + 1,
+                    data.dims.end());
+    for (int64_t o = 0; o < outer; ++o)
+      for (int64_t k : idx.vals) {
+        if (k < 0)
+          k += axisSize;
+        if (k < 0 || k >= axisSize)
+          return invalid("Gather index out of range");
+        for (int64_t i = 0; i < inner; ++i)
+          out.vals.push_back(data.vals[(o * axisSize + k) * inner + i]);
+      }
+    if (failed(defineKnown(node, 0, out)))
+      return failure();
+    return true;
+  }
+  if (op == "Concat") {
+    int64_t axis = attrInt(node, "axis", 0);
+    int64_t rank = in[0].dims.size();
+    if (failed(normalizeAxis(axis, rank, "axis")))
+      return failure();
+    out.dims = in[0].dims;
+    out.dims[axis] = 0;
+    for (const IntTensor &t : in) {
+      if (t.dims.size() != static_cast<size_t>(rank) || t.dtype != out.dtype)
+        return false;
+      out.dims[axis] += t.dims[axis];
+    }
+    int64_t outer = product(ArrayRef<int64_t>(out.dims).take_front(axis));
+    for (int64_t o = 0; o < outer; ++o)
+      for (const IntTensor &t : in) {
+        int64_t chunk = product(ArrayRef<int64_t>(t.dims).drop_front(axis));
+        out.vals.insert(out.vals.end(), t.vals.begin() + o * chunk,
+                        t.vals.begin() + (o + 1) * chunk);
+      }
+    if (failed(defineKnown(node, 0, out)))
+      return failure();
+    return true;
+  }
+  if (op == "Slice") {
+    SmallVector<int64_t> start, size, step;
+    if (failed(sliceParams(node, in[0].dims, start, size, step)))
+      return failure();
+    out.dims.assign(size.begin(), size.end());
+    int64_t n = product(size);
+    SmallVector<int64_t> outStrides = rowMajorStrides(size);
+    SmallVector<int64_t> inStrides = rowMajorStrides(in[0].dims);
+    for (int64_t flat = 0; flat < n; ++flat) {
+      int64_t idx = 0;
+      for (size_t d = 0; d < size.size(); ++d)
+        idx += (start[d] + step[d] * ((flat / outStrides[d]) % size[d])) *
+               inStrides[d];
+      out.vals.push_back(in[0].vals[idx]);
+    }
+    if (failed(defineKnown(node, 0, out)))
+      return failure();
+    return true;
+  }
+  if (op == "ReduceProd" || op == "ReduceSum") {
+    // Only the common full reduction of a vector (e.g. a shape's product).
+    if (out.dtype == ox::kBool || in[0].dims.size() != 1 || in.size() > 1 ||
+        !attrInts(node, "axes").empty())
+      return false;
+    int64_t r = op == "ReduceProd" ? 1 : 0;
+    for (int64_t v : in[0].vals)
+      r = op == "ReduceProd" ? r * v : r + v;
+    if (attrInt(node, "keepdims", 1))
+      out.dims = {1};
+    out.vals = {r};
+    if (failed(defineKnown(node, 0, out)))
+      return failure();
+    return true;
+  }
+  return false;
+}
+
+LogicalResult Importer::sliceParams(const ox::Node &node,
+                                    ArrayRef<int64_t> shape,
+                                    SmallVector<int64_t> &start,
+                                    SmallVector<int64_t> &size,
+                                    SmallVector<int64_t> &step) {
+  std::vector<int64_t> starts, ends, axes, steps;
+  if (opset < 10) {
+    starts = attrInts(node, "starts");
+    ends = attrInts(node, "ends");
+    axes = attrInts(node, "axes");
+  } else {
+    if (failed(constantInts(node, 1, starts)) ||
+        failed(constantInts(node, 2, ends)))
+      return failure();
+    if (hasInput(node, 3) && failed(constantInts(node, 3, axes)))
+      return failure();
+    if (hasInput(node, 4) && failed(constantInts(node, 4, steps)))
+      return failure();
+  }
+  int64_t rank = shape.size();
+  if (axes.empty())
+    for (size_t i = 0; i < starts.size(); ++i)
+      axes.push_back(i);
+  if (steps.empty())
+    steps.assign(starts.size(), 1);
+  if (ends.size() != starts.size() || axes.size() != starts.size() ||
+      steps.size() != starts.size())
+    return invalid("Slice starts, ends, axes and steps differ in length");
+  start.assign(rank, 0);
+  size.assign(shape.begin(), shape.end());
+  step.assign(rank, 1);
+  std::vector<bool> seen(rank, false);
+  for (size_t k = 0; k < starts.size(); ++k) {
+    int64_t a = axes[k];
+    if (failed(normalizeAxis(a, rank, "axis")))
+      return failure();
+    if (seen[a])
+      return invalid("Slice axes repeat " + Twine(a));
+    seen[a] = true;
+    int64_t st = steps[k], d = shape[a], s = starts[k], e = ends[k];
+    if (st == 0)
+      return invalid("Slice step is 0");
+    if (s < 0)
+      s += d;
+    if (e < 0)
+      e += d;
+    int64_t n = 0;
+    if (st > 0) {
+      s = std::clamp<int64_t>(s, 0, d);
+      e = std::clamp<int64_t>(e, 0, d);
+      n = e > s ? (e - s + st - 1) / st : 0;
+    } else if (d > 0) {
+      s = std::clamp<int64_t>(s, 0, d - 1);
+      e = std::clamp<int64_t>(e, -1, d - 1);
+      n = s > e ? (s - e - st - 1) / -st : 0;
+    }
+    start[a] = n ? s : 0;
+    size[a] = n;
+    step[a] = st;
+  }
+  return success();
+}
+
+Value Importer::fill(Location loc, ArrayRef<int64_t> shape, Type elem,
+                     double v) {
+  Value init = tensor::EmptyOp::create(builder, loc, shape, elem);
+  TypedAttr attr;
+  if (auto ft = dyn_cast<FloatType>(elem))
+    attr = builder.getFloatAttr(ft, v);
+  else
+    attr = builder.getIntegerAttr(
+        elem, APInt(elem.getIntOrFloatBitWidth(), static_cast<int64_t>(v),
+                    /*isSigned=*/true, /*implicitTrunc=*/true));
+  Value c = arith::ConstantOp::create(builder, loc, attr);
+  return linalg::FillOp::create(builder, loc, ValueRange{c}, ValueRange{init})
+      .getResult(0);
+}
+
+/// A scalar constant of `type` inside a region body.
+static Value scalarConst(OpBuilder &b, Location l, Type type, double v) {
+  if (auto ft = dyn_cast<FloatType>(type))
+    return arith::ConstantOp::create(b, l, b.getFloatAttr(ft, v));
+  return arith::ConstantOp::create(
+      b, l,
+      b.getIntegerAttr(type, APInt(type.getIntOrFloatBitWidth(),
+                                   static_cast<int64_t>(v), /*isSigned=*/true,
+                                   /*implicitTrunc=*/true)));
+}
+
+/// Converts a scalar between the element types lowbit supports, with ONNX
+/// Cast semantics (float -> int truncates, x -> bool is x != 0).
+static Value convertScalar(OpBuilder &b, Location l, Value v, Type to) {
+  Type from = v.getType();
+  if (from == to)
+    return v;
+  auto ff = dyn_cast<FloatType>(from), ft = dyn_cast<FloatType>(to);
+  if (to.isInteger(1)) {
+    if (ff)
+      return arith::CmpFOp::create(b, l, arith::CmpFPredicate::UNE, v,
+                                   scalarConst(b, l, from, 0));
+    return arith::CmpIOp::create(b, l, arith::CmpIPredicate::ne, v,
+                                 scalarConst(b, l, from, 0));
+  }
+  if (ft && ft.isBF16()) {
+    // Rounds to nearest even by hand: the CPU JIT has no truncf-to-bf16
+    // runtime routine.
+    Value f = convertScalar(b, l, v, b.getF32Type());
+    Type i32 = b.getI32Type();
+    Value bits = arith::BitcastOp::create(b, l, i32, f);
+    Value lsb = arith::AndIOp::create(
+        b, l,
+        arith::ShRUIOp::create(b, l, bits, scalarConst(b, l, i32, 16)),
+        scalarConst(b, l, i32, 1));
+    Value rounded = arith::AddIOp::create(
+        b, l, bits,
+        arith::AddIOp::create(b, l, lsb, scalarConst(b, l, i32, 0x7fff)));
+    Value isNan = arith::CmpFOp::create(b, l, arith::CmpFPredicate::UNO, f, f);
+    Value hi = arith::SelectOp::create(
+        b, l, isNan,
+        arith::OrIOp::create(b, l, bits, scalarConst(b, l, i32, 0x00400000)),
+        rounded);
+    hi = arith::ShRUIOp::create(b, l, hi, scalarConst(b, l, i32, 16));
+    Value h = arith::TruncIOp::create(b, l, b.getI16Type(), hi);
+    return arith::BitcastOp::create(b, l, to, h);
+  }
+  if (ff && ft) {
+    if (ff.getWidth() == ft.getWidth()) // f16 <-> bf16 goes through f32
+      return arith::TruncFOp::create(
+          b, l, to, arith::ExtFOp::create(b, l, b.getF32Type(), v));
+    return ff.getWidth() < ft.getWidth()
+               ? Value(arith::ExtFOp::create(b, l, to, v))
+               : Value(arith::TruncFOp::create(b, l, to, v));
+  }
+  if (ff)
+    return arith::FPToSIOp::create(b, l, to, v);
+  if (ft)
+    return from.isInteger(1) ? Value(arith::UIToFPOp::create(b, l, to, v))
+                             : Value(arith::SIToFPOp::create(b, l, to, v));
+  unsigned fw = from.getIntOrFloatBitWidth(), tw = to.getIntOrFloatBitWidth();
+  if (fw < tw)
+    return from.isInteger(1) ? Value(arith::ExtUIOp::create(b, l, to, v))
+                             : Value(arith::ExtSIOp::create(b, l, to, v));
+  return arith::TruncIOp::create(b, l, to, v);
+}
+
+//===----------------------------------------------------------------------===//
+// Casts, comparisons, shape and reduction ops
+//===----------------------------------------------------------------------===//
+
+LogicalResult Importer::importCast(const ox::Node &node, Type to) {
+  Value x;
+  if (failed(lookup(node, 0, x)))
+    return failure();
+  auto t = tensorType(x);
+  if (t.getElementType() == to) {
+    define(node, 0, x);
+    return success();
+  }
+  define(node, 0,
+         broadcastGeneric(nodeLoc(node), t.getShape(), to, {x},
+                          [&](OpBuilder &b, Location l, ValueRange a) {
+                            return convertScalar(b, l, a[0], to);
+                          }));
+  return success();
+}
+
+LogicalResult Importer::importShape(const ox::Node &node) {
+  Value x;
+  if (failed(lookup(node, 0, x)))
+    return failure();
+  auto shape = tensorType(x).getShape();
+  int64_t rank = shape.size();
+  IntTensor t;
+  if (node.opType == "Size") {
+    t.vals = {product(shape)};
+    return defineKnown(node, 0, t);
+  }
+  int64_t start = attrInt(node, "start", 0), end = attrInt(node, "end", rank);
+  if (start < 0)
+    start += rank;
+  if (end < 0)
+    end += rank;
+  start = std::clamp<int64_t>(start, 0, rank);
+  end = std::clamp<int64_t>(end, 0, rank);
+  for (int64_t i = start; i < end; ++i)
+    t.vals.push_back(shape[i]);
+  t.dims = {static_cast<int64_t>(t.vals.size())};
+  return defineKnown(node, 0, t);
+}
+
+LogicalResult Importer::importExpand(const ox::Node &node) {
+  Value x;
+  if (failed(lookup(node, 0, x)))
+    return failure();
+  std::vector<int64_t> shape;
+  if (failed(constantInts(node, 1, shape)))
+    return failure();
+  auto tx = tensorType(x);
+  for (int64_t d : shape)
+    if (d < 0)
+      return invalid("Expand shape has a negative dimension " + Twine(d));
+  auto out = broadcastShape(tx.getShape(), shape);
+  if (failed(out))
+    return failure();
+  if (ArrayRef<int64_t>(*out) == tx.getShape()) {
+    define(node, 0, x);
+    return success();
+  }
+  define(node, 0,
+         broadcastGeneric(nodeLoc(node), *out, tx.getElementType(), {x},
+                          [](OpBuilder &, Location, ValueRange a) {
+                            return a[0];
+                          }));
+  return success();
+}
+
+LogicalResult Importer::importSlice(const ox::Node &node) {
+  Location loc = nodeLoc(node);
+  Value x;
+  if (failed(lookup(node, 0, x)))
+    return failure();
+  auto tx = tensorType(x);
+  SmallVector<int64_t> start, size, step;
+  if (failed(sliceParams(node, tx.getShape(), start, size, step)))
+    return failure();
+  Type elem = tx.getElementType();
+  auto outType = RankedTensorType::get(size, elem);
+  if (product(size) == 0) {
+    define(node, 0, tensor::EmptyOp::create(builder, loc, size, elem));
+    return success();
+  }
+  if (llvm::all_of(step, [](int64_t s) { return s > 0; })) {
+    SmallVector<OpFoldResult> offsets, sizes, strides;
+    for (size_t d = 0; d < size.size(); ++d) {
+      offsets.push_back(builder.getIndexAttr(start[d]));
+      sizes.push_back(builder.getIndexAttr(size[d]));
+      strides.push_back(builder.getIndexAttr(step[d]));
+    }
+    Value y = tensor::ExtractSliceOp::create(builder, loc, outType, x, offsets,
+                                             sizes, strides);
+    define(node, 0, y);
+    return success();
+  }
+  // Negative steps: read input[start + step * i] with one linalg.generic.
+  int64_t rank = size.size();
+  SmallVector<AffineExpr> exprs;
+  for (int64_t d = 0; d < rank; ++d)
+    exprs.push_back(builder.getAffineConstantExpr(start[d]) +
+                    builder.getAffineDimExpr(d) * step[d]);
+  SmallVector<AffineMap> maps = {AffineMap::get(rank, 0, exprs, ctx),
+                                 builder.getMultiDimIdentityMap(rank)};
+  Value init = tensor::EmptyOp::create(builder, loc, size, elem);
+  auto generic = linalg::GenericOp::create(
+      builder, loc, TypeRange{outType}, ValueRange{x}, ValueRange{init}, maps,
+      SmallVector<utils::IteratorType>(rank, utils::IteratorType::parallel),
+      [&](OpBuilder &b, Location l, ValueRange args) {
+        linalg::YieldOp::create(b, l, args[0]);
+      });
+  define(node, 0, generic.getResult(0));
+  return success();
+}
+
+LogicalResult Importer::importWhere(const ox::Node &node) {
+  Value c, x, y;
+  if (failed(lookup(node, 0, c)) || failed(lookup(node, 1, x)) ||
+      failed(lookup(node, 2, y)))
+    return failure();
+  auto tc = tensorType(c), tx = tensorType(x), ty = tensorType(y);
+  if (!tc.getElementType().isInteger(1))
+    return invalid("Where condition must be bool");
+  if (tx.getElementType() != ty.getElementType())
+    return invalid("Where X and Y element types differ");
+  auto s1 = broadcastShape(tc.getShape(), tx.getShape());
+  if (failed(s1))
+    return failure();
+  auto s2 = broadcastShape(*s1, ty.getShape());
+  if (failed(s2))
+    return failure();
+  define(node, 0,
+         broadcastGeneric(nodeLoc(node), *s2, tx.getElementType(), {c, x, y},
+                          [](OpBuilder &b, Location l, ValueRange a) -> Value {
+                            return arith::SelectOp::create(b, l, a[0], a[1],
+                                                           a[2]);
+                          }));
+  return success();
+}
+
+LogicalResult Importer::importCompare(const ox::Node &node, StringRef kind) {
+  Value a, b;
+  if (failed(lookup(node, 0, a)) || failed(lookup(node, 1, b)))
+    return failure();
+  auto ta = tensorType(a), tb = tensorType(b);
+  if (ta.getElementType() != tb.getElementType())
+    return invalid("operand element types differ");
+  auto shape = broadcastShape(ta.getShape(), tb.getShape());
+  if (failed(shape))
+    return failure();
+  Type elem = ta.getElementType();
+  bool isFloat = isa<FloatType>(elem), isBool = elem.isInteger(1);
+  auto fp = llvm::StringSwitch<arith::CmpFPredicate>(kind)
+                .Case("Equal", arith::CmpFPredicate::OEQ)
+                .Case("Less", arith::CmpFPredicate::OLT)
+                .Case("Greater", arith::CmpFPredicate::OGT)
+                .Case("LessOrEqual", arith::CmpFPredicate::OLE)
+                .Default(arith::CmpFPredicate::OGE);
+  auto ip = llvm::StringSwitch<arith::CmpIPredicate>(kind)
+                .Case("Equal", arith::CmpIPredicate::eq)
+                .Case("Less", isBool ? arith::CmpIPredicate::ult
+                                     : arith::CmpIPredicate::slt)
+                .Case("Greater", isBool ? arith::CmpIPredicate::ugt
+                                        : arith::CmpIPredicate::sgt)
+                .Case("LessOrEqual", isBool ? arith::CmpIPredicate::ule
+                                            : arith::CmpIPredicate::sle)
+                .Default(isBool ? arith::CmpIPredicate::uge
+                                : arith::CmpIPredicate::sge);
+  define(node, 0,
+         broadcastGeneric(nodeLoc(node), *shape, builder.getI1Type(), {a, b},
+                          [&](OpBuilder &bb, Location l, ValueRange v) -> Value {
+                            if (isFloat)
+                              return arith::CmpFOp::create(bb, l, fp, v[0],
+                                                           v[1]);
+                            return arith::CmpIOp::create(bb, l, ip, v[0], v[1]);
+                          }));
+  return success();
+}
+
+LogicalResult Importer::importLogical(const ox::Node &node, StringRef kind) {
+  SmallVector<Value> operands;
+  size_t n = kind == "Not" ? 1 : 2;
+  SmallVector<int64_t> shape;
+  for (size_t i = 0; i < n; ++i) {
+    Value v;
+    if (failed(lookup(node, i, v)))
+      return failure();
+    if (!tensorType(v).getElementType().isInteger(1))
+      return invalid(kind + " needs bool operands");
+    auto s = broadcastShape(shape, tensorType(v).getShape());
+    if (failed(s))
+      return failure();
+    shape = *s;
+    operands.push_back(v);
+  }
+  define(node, 0,
+         broadcastGeneric(nodeLoc(node), shape, builder.getI1Type(), operands,
+                          [&](OpBuilder &b, Location l, ValueRange v) -> Value {
+                            if (kind == "Not")
+                              return arith::XOrIOp::create(
+                                  b, l, v[0],
+                                  scalarConst(b, l, b.getI1Type(), 1));
+                            if (kind == "And")
+                              return arith::AndIOp::create(b, l, v[0], v[1]);
+                            if (kind == "Or")
+                              return arith::OrIOp::create(b, l, v[0], v[1]);
+                            return arith::XOrIOp::create(b, l, v[0], v[1]);
+                          }));
+  return success();
+}
+
+LogicalResult Importer::importRange(const ox::Node &node) {
+  Location loc = nodeLoc(node);
+  const ox::Tensor *t0 = constantOf(node, 0);
+  for (size_t i = 0; i < 3; ++i)
+    if (!constantOf(node, i))
+      return unsupported("input " + Twine(i) + " ('" +
+                         (i < node.inputs.size() ? node.inputs[i] : "") +
+                         "') must be a constant");
+  int32_t dtype = t0->dataType;
+  if (dtype == ox::kInt64 || dtype == ox::kInt32) {
+    std::vector<int64_t> s, l, d;
+    if (failed(constantInts(node, 0, s)) || failed(constantInts(node, 1, l)) ||
+        failed(constantInts(node, 2, d)))
+      return failure();
+    if (s.size() != 1 || l.size() != 1 || d.size() != 1 || d[0] == 0)
+      return invalid("Range needs scalar start, limit and a non-zero delta");
+    int64_t n = static_cast<int64_t>(
+        std::ceil(static_cast<double>(l[0] - s[0]) / d[0]));
+    IntTensor t;
+    t.dtype = dtype;
+    for (int64_t i = 0; i < n; ++i)
+      t.vals.push_back(s[0] + i * d[0]);
+    t.dims = {static_cast<int64_t>(t.vals.size())};
+    return defineKnown(node, 0, t);
+  }
+  FailureOr<Type> elem = elementType(dtype, "Range start");
+  if (failed(elem))
+    return failure();
+  std::vector<double> s, l, d;
+  if (failed(constantFloats(node, 0, s)) || failed(constantFloats(node, 1, l)) ||
+      failed(constantFloats(node, 2, d)))
+    return failure();
+  if (s.size() != 1 || l.size() != 1 || d.size() != 1 || d[0] == 0)
+    return invalid("Range needs scalar start, limit and a non-zero delta");
+  int64_t n = std::max<int64_t>(
+      0, static_cast<int64_t>(std::ceil((l[0] - s[0]) / d[0])));
+  std::vector<float> vals;
+  for (int64_t i = 0; i < n; ++i)
+    vals.push_back(static_cast<float>(s[0] + i * d[0]));
+  if (!isa<FloatType>(*elem))
+    return unsupported("Range of this element type");
+  define(node, 0,
+         makeFloatConstant({n}, vals, *elem, loc,
+                           node.outputs.empty() ? "range" : node.outputs[0]));
+  return success();
+}
+
+LogicalResult Importer::importReduce(const ox::Node &node, StringRef kind) {
+  Location loc = nodeLoc(node);
+  Value x;
+  if (failed(lookup(node, 0, x)))
+    return failure();
+  auto tx = tensorType(x);
+  int64_t rank = tx.getRank();
+  bool axesFromInput = kind == "ReduceSum" ? opset >= 13 : opset >= 18;
+  std::vector<int64_t> axes;
+  if (!axesFromInput)
+    axes = attrInts(node, "axes");
+  else if (hasInput(node, 1) && failed(constantInts(node, 1, axes)))
+    return failure();
+  bool keepdims = attrInt(node, "keepdims", 1) != 0;
+  if (axes.empty()) {
+    if (attrInt(node, "noop_with_empty_axes", 0)) {
+      define(node, 0, x);
+      return success();
+    }
+    for (int64_t d = 0; d < rank; ++d)
+      axes.push_back(d);
+  }
+  std::vector<bool> reduced(rank, false);
+  for (int64_t a : axes) {
+    if (failed(normalizeAxis(a, rank, "axis")))
+      return failure();
+    reduced[a] = true;
+  }
+  Type elem = tx.getElementType();
+  bool isFloat = isa<FloatType>(elem), isBool = elem.isInteger(1);
+  bool isSum = kind == "ReduceSum" || kind == "ReduceMean" ||
+               kind == "ReduceSumSquare" || kind == "ReduceL1" ||
+               kind == "ReduceL2" || kind == "ReduceLogSum" ||
+               kind == "ReduceLogSumExp";
+  bool isMax = kind == "ReduceMax", isMin = kind == "ReduceMin";
+  bool isProd = kind == "ReduceProd";
+  if (isBool && !isMax && !isMin)
+    return unsupported(kind + " of bool tensors");
+  if (!isFloat && (kind == "ReduceL2" || kind == "ReduceLogSum" ||
+                   kind == "ReduceLogSumExp"))
+    return unsupported(kind + " of integer tensors");
+  // f16/bf16 accumulate in f32.
+  Type acc = isFloat && cast<FloatType>(elem).getWidth() < 32
+                 ? Type(builder.getF32Type())
+                 : elem;
+  SmallVector<int64_t> outShape, keepShape;
+  SmallVector<AffineExpr> outExprs;
+  SmallVector<utils::IteratorType> iterators;
+  int64_t count = 1;
+  for (int64_t d = 0; d < rank; ++d) {
+    if (reduced[d]) {
+      count *= tx.getDimSize(d);
+      keepShape.push_back(1);
+      iterators.push_back(utils::IteratorType::reduction);
+    } else {
+      outShape.push_back(tx.getDimSize(d));
+      keepShape.push_back(tx.getDimSize(d));
+      outExprs.push_back(builder.getAffineDimExpr(d));
+      iterators.push_back(utils::IteratorType::parallel);
+    }
+  }
+  double initValue = 0;
+  if (isProd)
+    initValue = 1;
+  if (isMax || isMin) {
+    if (isBool)
+      initValue = isMax ? 0 : 1;
+    else if (isFloat)
+      initValue = isMax ? -INFINITY : INFINITY;
+    else {
+      unsigned w = elem.getIntOrFloatBitWidth();
+      initValue = isMax ? -std::ldexp(1.0, w - 1) : std::ldexp(1.0, w - 1) - 1;
+    }
+  }
+  Value init = fill(loc, outShape, acc, initValue);
+  // The sum of exponentials is taken relative to the maximum, for range.
+  Value maxValue;
+  if (kind == "ReduceLogSumExp") {
+    SmallVector<AffineMap> maps = {builder.getMultiDimIdentityMap(rank),
+                                   AffineMap::get(rank, 0, outExprs, ctx)};
+    auto g = linalg::GenericOp::create(
+        builder, loc, TypeRange{init.getType()}, ValueRange{x},
+        ValueRange{fill(loc, outShape, acc, -INFINITY)}, maps, iterators,
+        [&](OpBuilder &b, Location l, ValueRange args) {
+          Value v = convertScalar(b, l, args[0], acc);
+          linalg::YieldOp::create(b, l,
+                                  Value(arith::MaximumFOp::create(b, l, v,
+                                                                  args[1])));
+        });
+    maxValue = g.getResult(0);
+  }
+  SmallVector<Value> ins = {x};
+  SmallVector<AffineMap> maps = {builder.getMultiDimIdentityMap(rank)};
+  if (maxValue) {
+    ins.push_back(maxValue);
+    maps.push_back(AffineMap::get(rank, 0, outExprs, ctx));
+  }
+  maps.push_back(AffineMap::get(rank, 0, outExprs, ctx));
+  auto generic = linalg::GenericOp::create(
+      builder, loc, TypeRange{init.getType()}, ins, ValueRange{init}, maps,
+      iterators, [&](OpBuilder &b, Location l, ValueRange args) {
+        Value v = convertScalar(b, l, args[0], acc), a = args.back();
+        Value r;
+        if (kind == "ReduceSumSquare" || kind == "ReduceL2")
+          v = isFloat ? Value(arith::MulFOp::create(b, l, v, v))
+                      : Value(arith::MulIOp::create(b, l, v, v));
+        if (kind == "ReduceL1")
+          v = isFloat ? Value(math::AbsFOp::create(b, l, v))
+                      : Value(math::AbsIOp::create(b, l, v));
+        if (kind == "ReduceLogSumExp") {
+          // exp(-inf - -inf) would be NaN: an all -inf slice adds 0.
+          Value m = args[1];
+          Value finite = arith::CmpFOp::create(
+              b, l, arith::CmpFPredicate::ONE, m,
+              scalarConst(b, l, acc, -INFINITY));
+          Value shifted = arith::SubFOp::create(b, l, v, m);
+          Value e = math::ExpOp::create(b, l, shifted);
+          v = arith::SelectOp::create(b, l, finite, e,
+                                      math::ExpOp::create(b, l, v));
+        }
+        if (isSum)
+          r = isFloat ? Value(arith::AddFOp::create(b, l, a, v))
+                      : Value(arith::AddIOp::create(b, l, a, v));
+        else if (isProd)
+          r = isFloat ? Value(arith::MulFOp::create(b, l, a, v))
+                      : Value(arith::MulIOp::create(b, l, a, v));
+        else if (isBool)
+          r = isMax ? Value(arith::OrIOp::create(b, l, a, v))
+                    : Value(arith::AndIOp::create(b, l, a, v));
+        else if (isFloat)
+          r = isMax ? Value(arith::MaximumFOp::create(b, l, a, v))
+                    : Value(arith::MinimumFOp::create(b, l, a, v));
+        else
+          r = isMax ? Value(arith::MaxSIOp::create(b, l, a, v))
+                    : Value(arith::MinSIOp::create(b, l, a, v));
+        linalg::YieldOp::create(b, l, r);
+      });
+  Value y = generic.getResult(0);
+  if (kind == "ReduceMean" || kind == "ReduceL2" || kind == "ReduceLogSum" ||
+      kind == "ReduceLogSumExp" || acc != elem) {
+    SmallVector<Value> post = {y};
+    if (maxValue)
+      post.push_back(maxValue);
+    y = broadcastGeneric(
+        loc, outShape, elem, post,
+        [&](OpBuilder &b, Location l, ValueRange a) -> Value {
+          Value v = a[0];
+          if (kind == "ReduceMean")
+            v = isFloat ? Value(arith::DivFOp::create(
+                              b, l, v, scalarConst(b, l, acc, count)))
+                        : Value(arith::DivSIOp::create(
+                              b, l, v, scalarConst(b, l, acc, count)));
+          else if (kind == "ReduceL2")
+            v = math::SqrtOp::create(b, l, v);
+          else if (kind == "ReduceLogSum")
+            v = math::LogOp::create(b, l, v);
+          else if (kind == "ReduceLogSumExp") {
+            Value m = a[1];
+            Value finite = arith::CmpFOp::create(
+                b, l, arith::CmpFPredicate::ONE, m,
+                scalarConst(b, l, acc, -INFINITY));
+            Value lg = math::LogOp::create(b, l, v);
+            v = arith::SelectOp::create(
+                b, l, finite, arith::AddFOp::create(b, l, lg, m), lg);
+          }
+          return convertScalar(b, l, v, elem);
+        });
+  }
+  if (keepdims)
+    y = product(keepShape) == 0
+            ? Value(tensor::EmptyOp::create(builder, loc, keepShape, elem))
+            : reshape(y, keepShape, loc);
+  define(node, 0, y);
+  return success();
+}
+
+LogicalResult Importer::importSplit(const ox::Node &node) {
+  Location loc = nodeLoc(node);
+  Value x;
+  if (failed(lookup(node, 0, x)))
+    return failure();
+  auto tx = tensorType(x);
+  int64_t axis = attrInt(node, "axis", 0);
+  if (failed(normalizeAxis(axis, tx.getRank(), "axis")))
+    return failure();
+  int64_t dim = tx.getDimSize(axis);
+  std::vector<int64_t> splits;
+  if (opset >= 13) {
+    if (hasInput(node, 1) && failed(constantInts(node, 1, splits)))
+      return failure();
+  } else {
+    splits = attrInts(node, "split");
+  }
+  int64_t outputs = node.outputs.size();
+  if (splits.empty()) {
+    int64_t n = opset >= 18 ? attrInt(node, "num_outputs", outputs) : outputs;
+    if (n < 1)
+      return invalid("Split needs at least one output");
+    int64_t chunk = (dim + n - 1) / n;
+    if (opset < 18 && dim % n)
+      return invalid("Split of " + Twine(dim) + " into " + Twine(n) +
+                     " equal parts");
+    for (int64_t i = 0; i < n; ++i)
+      splits.push_back(std::max<int64_t>(0, std::min(chunk, dim - i * chunk)));
+  }
+  if (static_cast<int64_t>(splits.size()) != outputs)
+    return invalid("Split has " + Twine(splits.size()) + " parts for " +
+                   Twine(outputs) + " outputs");
+  int64_t total = 0;
+  for (int64_t s : splits) {
+    if (s < 0)
+      return invalid("Split part sizes must be non-negative");
+    total += s;
+  }
+  if (total != dim)
+    return invalid("Split parts sum to " + Twine(total) + ", not " +
+                   Twine(dim));
+  int64_t offset = 0;
+  for (int64_t i = 0; i < outputs; ++i) {
+    SmallVector<OpFoldResult> offsets, sizes, strides;
+    SmallVector<int64_t> shape(tx.getShape());
+    shape[axis] = splits[i];
+    for (int64_t d = 0; d < tx.getRank(); ++d) {
+      offsets.push_back(builder.getIndexAttr(d == axis ? offset : 0));
+      sizes.push_back(builder.getIndexAttr(shape[d]));
+      strides.push_back(builder.getIndexAttr(1));
+    }
+    Value y = splits[i] == 0
+                  ? Value(tensor::EmptyOp::create(builder, loc, shape,
+                                                  tx.getElementType()))
+                  : Value(tensor::ExtractSliceOp::create(
+                        builder, loc,
+                        RankedTensorType::get(shape, tx.getElementType()), x,
+                        offsets, sizes, strides));
+    define(node, i, y);
+    offset += splits[i];
+  }
+  return success();
+}
+
+LogicalResult Importer::importCumSum(const ox::Node &node) {
+  // out[..., i, ...] = sum over k of x[..., k, ...] where k <= i (k < i when
+  // exclusive, >= / > when reversed): one generic with an extra reduction
+  // loop over k.
+  Location loc = nodeLoc(node);
+  Value x;
+  if (failed(lookup(node, 0, x)))
+    return failure();
+  std::vector<int64_t> axisV;
+  if (failed(constantInts(node, 1, axisV)))
+    return failure();
+  if (axisV.size() != 1)
+    return invalid("CumSum axis must be a scalar");
+  auto tx = tensorType(x);
+  int64_t rank = tx.getRank(), axis = axisV[0];
+  if (rank < 1 || failed(normalizeAxis(axis, rank, "axis")))
+    return failure();
+  bool exclusive = attrInt(node, "exclusive", 0) != 0;
+  bool reverse = attrInt(node, "reverse", 0) != 0;
+  Type elem = tx.getElementType();
+  if (elem.isInteger(1))
+    return invalid("CumSum of bool");
+  bool isFloat = isa<FloatType>(elem);
+  SmallVector<AffineExpr> inExprs, outExprs;
+  for (int64_t d = 0; d < rank; ++d) {
+    inExprs.push_back(builder.getAffineDimExpr(d == axis ? rank : d));
+    outExprs.push_back(builder.getAffineDimExpr(d));
+  }
+  SmallVector<AffineMap> maps = {AffineMap::get(rank + 1, 0, inExprs, ctx),
+                                 AffineMap::get(rank + 1, 0, outExprs, ctx)};
+  SmallVector<utils::IteratorType> iterators(rank,
+                                             utils::IteratorType::parallel);
+  iterators.push_back(utils::IteratorType::reduction);
+  auto pred = reverse ? (exclusive ? arith::CmpIPredicate::sgt
+                                   : arith::CmpIPredicate::sge)
+                      : (exclusive ? arith::CmpIPredicate::slt
+                                   : arith::CmpIPredicate::sle);
+  Value init = fill(loc, tx.getShape(), elem, 0);
+  auto generic = linalg::GenericOp::create(
+      builder, loc, TypeRange{init.getType()}, ValueRange{x}, ValueRange{init},
+      maps, iterators, [&](OpBuilder &b, Location l, ValueRange args) {
+        Value i = linalg::IndexOp::create(b, l, axis);
+        Value k = linalg::IndexOp::create(b, l, rank);
+        Value take = arith::CmpIOp::create(b, l, pred, k, i);
+        Value v = arith::SelectOp::create(b, l, take, args[0],
+                                          scalarConst(b, l, elem, 0));
+        Value r = isFloat ? Value(arith::AddFOp::create(b, l, args[1], v))
+                          : Value(arith::AddIOp::create(b, l, args[1], v));
+        linalg::YieldOp::create(b, l, r);
+      });
+  define(node, 0, generic.getResult(0));
+  return success();
+}
+
+LogicalResult Importer::importTrilu(const ox::Node &node) {
+  Value x;
+  if (failed(lookup(node, 0, x)))
+    return failure();
+  auto tx = tensorType(x);
+  int64_t rank = tx.getRank();
+  if (rank < 2)
+    return invalid("Trilu input must have rank >= 2");
+  int64_t k = 0;
+  if (hasInput(node, 1)) {
+    std::vector<int64_t> kv;
+    if (failed(constantInts(node, 1, kv)))
+      return failure();
+    if (kv.size() != 1)
+      return invalid("Trilu k must be a scalar");
+    k = kv[0];
+  }
+  bool upper = attrInt(node, "upper", 1) != 0;
+  Type elem = tx.getElementType();
+  define(node, 0,
+         broadcastGeneric(
+             nodeLoc(node), tx.getShape(), elem, {x},
+             [&](OpBuilder &b, Location l, ValueRange a) -> Value {
+               Value i = linalg::IndexOp::create(b, l, rank - 2);
+               Value j = linalg::IndexOp::create(b, l, rank - 1);
+               Value diff = arith::SubIOp::create(b, l, j, i);
+               Value kc = arith::ConstantIndexOp::create(b, l, k);
+               Value keep = arith::CmpIOp::create(
+                   b, l,
+                   upper ? arith::CmpIPredicate::sge : arith::CmpIPredicate::sle,
+                   diff, kc);
+               return arith::SelectOp::create(b, l, keep, a[0],
+                                              scalarConst(b, l, elem, 0));
+             }));
+  return success();
+}
+
+LogicalResult Importer::importMathUnary(const ox::Node &node, StringRef kind) {
+  Value x;
+  if (failed(lookup(node, 0, x)))
+    return failure();
+  auto t = tensorType(x);
+  Type elem = t.getElementType();
+  bool isFloat = isa<FloatType>(elem);
+  if (!isFloat && kind != "Sign")
+    return unsupported(kind + " on " + llvm::formatv("{0}", elem).str() +
+                       " tensors");
+  double alpha = attrFloat(node, "alpha", kind == "Selu" ? 1.67326319217681884765625f
+                                                         : 1.0f);
+  double gamma = attrFloat(node, "gamma", 1.05070102214813232421875f);
+  std::string approximate = attrString(node, "approximate", "none");
+  if (kind == "Gelu" && approximate != "none" && approximate != "tanh")
+    return invalid("Gelu approximate must be 'none' or 'tanh'");
+  // Work in f32 for narrower floats.
+  Type work = isFloat && cast<FloatType>(elem).getWidth() < 32
+                  ? Type(builder.getF32Type())
+                  : elem;
+  define(node, 0,
+         broadcastGeneric(
+             nodeLoc(node), t.getShape(), elem, {x},
+             [&](OpBuilder &b, Location l, ValueRange a) -> Value {
+               Value v = convertScalar(b, l, a[0], work);
+               auto c = [&](double d) { return scalarConst(b, l, work, d); };
+               Value r;
+               if (kind == "Sign") {
+                 if (isFloat) {
+                   Value pos = arith::CmpFOp::create(
+                       b, l, arith::CmpFPredicate::OGT, v, c(0));
+                   Value neg = arith::CmpFOp::create(
+                       b, l, arith::CmpFPredicate::OLT, v, c(0));
+                   r = arith::SelectOp::create(
+                       b, l, pos, c(1),
+                       arith::SelectOp::create(b, l, neg, c(-1), c(0)));
+                 } else {
+                   Value pos = arith::CmpIOp::create(
+                       b, l, arith::CmpIPredicate::sgt, v, c(0));
+                   Value neg = arith::CmpIOp::create(
+                       b, l, arith::CmpIPredicate::slt, v, c(0));
+                   r = arith::SelectOp::create(
+                       b, l, pos, c(1),
+                       arith::SelectOp::create(b, l, neg, c(-1), c(0)));
+                 }
+               } else if (kind == "Sin")
+                 r = math::SinOp::create(b, l, v);
+               else if (kind == "Cos")
+                 r = math::CosOp::create(b, l, v);
+               else if (kind == "Tan")
+                 r = math::TanOp::create(b, l, v);
+               else if (kind == "Atan")
+                 r = math::AtanOp::create(b, l, v);
+               else if (kind == "Sinh")
+                 r = math::SinhOp::create(b, l, v);
+               else if (kind == "Cosh")
+                 r = math::CoshOp::create(b, l, v);
+               else if (kind == "Floor")
+                 r = math::FloorOp::create(b, l, v);
+               else if (kind == "Ceil")
+                 r = math::CeilOp::create(b, l, v);
+               else if (kind == "Round")
+                 r = math::RoundEvenOp::create(b, l, v);
+               else if (kind == "Softplus") {
+                 // log(1 + e^x) = max(x, 0) + log1p(e^-|x|), without overflow.
+                 Value m = arith::MaximumFOp::create(b, l, v, c(0));
+                 Value na = arith::NegFOp::create(
+                     b, l, math::AbsFOp::create(b, l, v));
+                 r = arith::AddFOp::create(
+                     b, l, m,
+                     math::Log1pOp::create(b, l,
+                                           math::ExpOp::create(b, l, na)));
+               } else if (kind == "Softsign") {
+                 Value d = arith::AddFOp::create(
+                     b, l, c(1), math::AbsFOp::create(b, l, v));
+                 r = arith::DivFOp::create(b, l, v, d);
+               } else if (kind == "Elu" || kind == "Selu") {
+                 Value neg = arith::MulFOp::create(
+                     b, l, c(alpha), math::ExpM1Op::create(b, l, v));
+                 Value isNeg = arith::CmpFOp::create(
+                     b, l,
+                     kind == "Elu" ? arith::CmpFPredicate::OLT
+                                   : arith::CmpFPredicate::OLE,
+                     v, c(0));
+                 r = arith::SelectOp::create(b, l, isNeg, neg, v);
+                 if (kind == "Selu")
+                   r = arith::MulFOp::create(b, l, r, c(gamma));
+               } else { // Gelu
+                 Value inner;
+                 if (approximate == "tanh") {
+                   Value x3 = arith::MulFOp::create(
+                       b, l, v, arith::MulFOp::create(b, l, v, v));
+                   Value s = arith::AddFOp::create(
+                       b, l, v, arith::MulFOp::create(b, l, c(0.044715), x3));
+                   inner = math::TanhOp::create(
+                       b, l,
+                       arith::MulFOp::create(b, l, c(std::sqrt(2.0 / M_PI)),
+                                             s));
+                 } else {
+                   inner = math::ErfOp::create(
+                       b, l, arith::MulFOp::create(b, l, v, c(M_SQRT1_2)));
+                 }
+                 Value h = arith::MulFOp::create(b, l, c(0.5), v);
+                 r = arith::MulFOp::create(
+                     b, l, h, arith::AddFOp::create(b, l, c(1), inner));
+               }
+               return convertScalar(b, l, r, elem);
+             }));
+  return success();
+}
+
+LogicalResult Importer::importConstantOfShape(const ox::Node &node) {
+  Location loc = nodeLoc(node);
+  std::vector<int64_t> shape;
+  if (failed(constantInts(node, 0, shape)))
+    return failure();
+  for (int64_t d : shape)
+    if (d < 0)
+      return invalid("ConstantOfShape has a negative dimension");
+  const ox::Attribute *valueAttr = node.findAttribute("value");
+  int32_t dtype = ox::kFloat;
+  double v = 0;
+  if (valueAttr && valueAttr->kind == ox::Attribute::kTensor) {
+    const ox::Tensor &t = *valueAttr->tensor;
+    if (t.numElements() != 1)
+      return invalid("ConstantOfShape value must have one element");
+    dtype = t.dataType;
+    if (dtype == ox::kBool) {
+      v = t.bytes()[0] != 0;
+    } else {
+      std::vector<double> vals;
+      std::string error;
+      if (failed(readConstantAs(t, vals, error)))
+        return unsupported("ConstantOfShape value " + error);
+      v = vals[0];
+    }
+  }
+  int64_t n = product(shape);
+  if ((dtype == ox::kInt64 || dtype == ox::kInt32 || dtype == ox::kBool) &&
+      n <= 4096) {
+    IntTensor t;
+    t.dtype = dtype;
+    t.dims = shape;
+    t.vals.assign(n, static_cast<int64_t>(v));
+    return defineKnown(node, 0, t);
+  }
+  FailureOr<Type> elem = elementType(dtype, "ConstantOfShape value");
+  if (failed(elem))
+    return failure();
+  auto type = RankedTensorType::get(shape, *elem);
+  TypedAttr attr;
+  if (auto ft = dyn_cast<FloatType>(*elem))
+    attr = builder.getFloatAttr(ft, v);
+  else
+    attr = builder.getIntegerAttr(
+        *elem, APInt((*elem).getIntOrFloatBitWidth(), static_cast<int64_t>(v),
+                     /*isSigned=*/true, /*implicitTrunc=*/true));
+  define(node, 0,
+         arith::ConstantOp::create(builder, loc,
+                                   SplatElementsAttr::get(type, attr)));
+  return success();
+}
+
+//===----------------------------------------------------------------------===//
+// Pooling, padding and CNN odds and ends
+//===----------------------------------------------------------------------===//
+
+LogicalResult Importer::importPool(const ox::Node &node, bool isMax) {
+  Location loc = nodeLoc(node);
+  Value x;
+  if (failed(lookup(node, 0, x)))
+    return failure();
+  auto tx = tensorType(x);
+  if (tx.getRank() != 4)
+    return unsupported("only 2-D pooling (rank-4 NCHW input) is supported, "
+                       "got " + shapeString(tx.getShape()));
+  if (node.outputs.size() > 1 && !node.outputs[1].empty())
+    return unsupported("MaxPool's Indices output");
+  Type elem = tx.getElementType();
+  bool isFloat = isa<FloatType>(elem);
+  if (!isFloat && (!isMax || elem.isInteger(1)))
+    return unsupported("pooling of " + llvm::formatv("{0}", elem).str() +
+                       " tensors");
+  std::vector<int64_t> kernel = attrInts(node, "kernel_shape");
+  std::vector<int64_t> strides = attrInts(node, "strides");
+  std::vector<int64_t> dilations = attrInts(node, "dilations");
+  if (strides.empty())
+    strides = {1, 1};
+  if (dilations.empty())
+    dilations = {1, 1};
+  if (kernel.size() != 2 || strides.size() != 2 || dilations.size() != 2)
+    return invalid("kernel_shape, strides and dilations need 2 values");
+  bool ceilMode = attrInt(node, "ceil_mode", 0) != 0;
+  bool countPad = attrInt(node, "count_include_pad", 0) != 0;
+  SmallVector<int64_t> pads;
+  if (failed(computeConvPads(node, tx.getShape().drop_front(2), kernel,
+                             strides, dilations, pads)))
+    return failure();
+  int64_t in[2] = {tx.getDimSize(2), tx.getDimSize(3)};
+  int64_t out[2], extra[2], span[2];
+  for (int i = 0; i < 2; ++i) {
+    if (kernel[i] < 1 || strides[i] < 1 || dilations[i] < 1)
+      return invalid("kernel_shape, strides and dilations must be positive");
+    int64_t padded = in[i] + pads[i] + pads[2 + i];
+    span[i] = dilations[i] * (kernel[i] - 1) + 1;
+    if (padded < span[i])
+      return invalid("the pooling window does not fit the padded input");
+    if (ceilMode) {
+      out[i] = (padded - span[i] + strides[i] - 1) / strides[i] + 1;
+      // The last window must start inside the input or its leading padding.
+      if ((out[i] - 1) * strides[i] >= in[i] + pads[i])
+        --out[i];
+    } else {
+      out[i] = (padded - span[i]) / strides[i] + 1;
+    }
+    extra[i] = std::max<int64_t>(0, (out[i] - 1) * strides[i] + span[i] -
+                                        padded);
+  }
+  Type acc = isFloat && cast<FloatType>(elem).getWidth() < 32
+                 ? Type(builder.getF32Type())
+                 : elem;
+  double padValue = 0;
+  if (isMax)
+    padValue = isFloat ? -INFINITY
+                       : -std::ldexp(1.0, elem.getIntOrFloatBitWidth() - 1);
+  Value src = x;
+  if (pads[0] || pads[1] || pads[2] || pads[3] || extra[0] || extra[1]) {
+    SmallVector<int64_t> paddedShape = {
+        tx.getDimSize(0), tx.getDimSize(1),
+        in[0] + pads[0] + pads[2] + extra[0],
+        in[1] + pads[1] + pads[3] + extra[1]};
+    Value base = fill(loc, paddedShape, elem, padValue);
+    SmallVector<OpFoldResult> offsets = {
+        builder.getIndexAttr(0), builder.getIndexAttr(0),
+        builder.getIndexAttr(pads[0]), builder.getIndexAttr(pads[1])};
+    SmallVector<OpFoldResult> sizes, steps;
+    for (int64_t d : tx.getShape()) {
+      sizes.push_back(builder.getIndexAttr(d));
+      steps.push_back(builder.getIndexAttr(1));
+    }
+    src = tensor::InsertSliceOp::create(builder, loc, x, base, offsets, sizes,
+                                        steps);
+  }
+  SmallVector<int64_t> outShape = {tx.getDimSize(0), tx.getDimSize(1), out[0],
+                                   out[1]};
+  auto d = [&](unsigned i) { return builder.getAffineDimExpr(i); };
+  SmallVector<AffineMap> maps = {
+      AffineMap::get(6, 0,
+                     {d(0), d(1), d(2) * strides[0] + d(4) * dilations[0],
+                      d(3) * strides[1] + d(5) * dilations[1]},
+                     ctx),
+      AffineMap::get(6, 0, {d(4), d(5)}, ctx),
+      AffineMap::get(6, 0, {d(0), d(1), d(2), d(3)}, ctx)};
+  SmallVector<utils::IteratorType> iterators(4, utils::IteratorType::parallel);
+  iterators.append(2, utils::IteratorType::reduction);
+  Value window = tensor::EmptyOp::create(builder, loc, kernel, acc);
+  Value init = fill(loc, outShape, acc, isMax ? padValue : 0.0);
+  auto generic = linalg::GenericOp::create(
+      builder, loc, TypeRange{init.getType()}, ValueRange{src, window},
+      ValueRange{init}, maps, iterators,
+      [&](OpBuilder &b, Location l, ValueRange args) {
+        Value v = convertScalar(b, l, args[0], acc), a = args[2];
+        Value r;
+        if (!isMax)
+          r = arith::AddFOp::create(b, l, a, v);
+        else if (isFloat)
+          r = arith::MaximumFOp::create(b, l, a, v);
+        else
+          r = arith::MaxSIOp::create(b, l, a, v);
+        linalg::YieldOp::create(b, l, r);
+      });
+  Value y = generic.getResult(0);
+  if (!isMax) {
+    // Divisors per output position, known statically.
+    std::vector<float> counts;
+    for (int64_t oh = 0; oh < out[0]; ++oh)
+      for (int64_t ow = 0; ow < out[1]; ++ow) {
+        int64_t c[2] = {0, 0}, o[2] = {oh, ow};
+        for (int i = 0; i < 2; ++i)
+          for (int64_t t = 0; t < kernel[i]; ++t) {
+            int64_t p = o[i] * strides[i] - pads[i] + t * dilations[i];
+            bool inside = countPad ? p >= -pads[i] && p < in[i] + pads[2 + i]
+                                   : p >= 0 && p < in[i];
+            c[i] += inside;
+          }
+        counts.push_back(static_cast<float>(std::max<int64_t>(1, c[0] * c[1])));
+      }
+    Value divisors = makeFloatConstant(
+        {1, 1, out[0], out[1]}, counts, acc, loc,
+        (node.outputs[0] + "_divisors"));
+    y = broadcastGeneric(loc, outShape, elem, {y, divisors},
+                         [&](OpBuilder &b, Location l, ValueRange a) {
+                           return convertScalar(
+                               b, l, arith::DivFOp::create(b, l, a[0], a[1]),
+                               elem);
+                         });
+  } else if (acc != elem) {
+    y = broadcastGeneric(loc, outShape, elem, {y},
+                         [&](OpBuilder &b, Location l, ValueRange a) {
+                           return convertScalar(b, l, a[0], elem);
+                         });
+  }
+  define(node, 0, y);
+  return success();
+}
+
+LogicalResult Importer::importPad(const ox::Node &node) {
+  Location loc = nodeLoc(node);
+  Value x;
+  if (failed(lookup(node, 0, x)))
+    return failure();
+  auto tx = tensorType(x);
+  int64_t rank = tx.getRank();
+  Type elem = tx.getElementType();
+  std::string mode = attrString(node, "mode", "constant");
+  std::vector<int64_t> pads, axes;
+  double value = 0;
+  Value runtimeValue;
+  if (opset < 11) {
+    pads = attrInts(node, "pads");
+    if (pads.empty())
+      pads = attrInts(node, "paddings");
+    value = attrFloat(node, "value", 0.0f);
+  } else {
+    if (failed(constantInts(node, 1, pads)))
+      return failure();
+    if (hasInput(node, 2) && !constantOf(node, 2)) {
+      // A value known only at run time: a scalar operand of the generic.
+      if (failed(lookup(node, 2, runtimeValue)))
+        return failure();
+      if (tensorType(runtimeValue).getNumElements() != 1 ||
+          tensorType(runtimeValue).getElementType() != elem)
+        return invalid("Pad constant_value must be a scalar of the input's "
+                       "type");
+      runtimeValue = reshape(runtimeValue, {}, loc);
+    } else if (hasInput(node, 2)) {
+      std::vector<double> v;
+      if (failed(constantFloats(node, 2, v)))
+        return failure();
+      if (v.size() != 1)
+        return invalid("Pad constant_value must be a scalar");
+      value = v[0];
+    }
+    if (hasInput(node, 3) && failed(constantInts(node, 3, axes)))
+      return failure();
+  }
+  if (axes.empty())
+    for (int64_t d = 0; d < rank; ++d)
+      axes.push_back(d);
+  if (pads.size() != 2 * axes.size())
+    return invalid("Pad pads has " + Twine(pads.size()) + " values for " +
+                   Twine(axes.size()) + " axes");
+  SmallVector<int64_t> before(rank, 0), after(rank, 0), outShape;
+  for (size_t k = 0; k < axes.size(); ++k) {
+    int64_t a = axes[k];
+    if (failed(normalizeAxis(a, rank, "axis")))
+      return failure();
+    before[a] = pads[k];
+    after[a] = pads[k + axes.size()];
+  }
+  if (mode != "constant" && mode != "edge" && mode != "reflect" &&
+      mode != "wrap")
+    return invalid("unknown Pad mode '" + mode + "'");
+  for (int64_t d = 0; d < rank; ++d) {
+    int64_t dim = tx.getDimSize(d);
+    outShape.push_back(dim + before[d] + after[d]);
+    if (outShape.back() < 0)
+      return invalid("Pad removes more than dimension " + Twine(d) + " has");
+    if (mode == "reflect" && (before[d] >= dim || after[d] >= dim) &&
+        (before[d] > 0 || after[d] > 0))
+      return unsupported("reflect Pad by at least the dimension's size");
+  }
+  if (product(outShape) == 0) {
+    define(node, 0, tensor::EmptyOp::create(builder, loc, outShape, elem));
+    return success();
+  }
+  define(node, 0,
+         broadcastGeneric(
+             loc, outShape, elem,
+             runtimeValue ? ValueRange{runtimeValue} : ValueRange{},
+             [&](OpBuilder &b, Location l, ValueRange args) -> Value {
+               SmallVector<Value> coords;
+               Value inside;
+               Value zero = arith::ConstantIndexOp::create(b, l, 0);
+               for (int64_t d = 0; d < rank; ++d) {
+                 int64_t dim = tx.getDimSize(d);
+                 Value o = linalg::IndexOp::create(b, l, d);
+                 Value i = arith::SubIOp::create(
+                     b, l, o, arith::ConstantIndexOp::create(b, l, before[d]));
+                 Value last = arith::ConstantIndexOp::create(b, l, dim - 1);
+                 Value size = arith::ConstantIndexOp::create(b, l, dim);
+                 if (mode == "reflect") {
+                   Value neg = arith::CmpIOp::create(
+                       b, l, arith::CmpIPredicate::slt, i, zero);
+                   i = arith::SelectOp::create(
+                       b, l, neg, arith::SubIOp::create(b, l, zero, i), i);
+                   Value high = arith::CmpIOp::create(
+                       b, l, arith::CmpIPredicate::sgt, i, last);
+                   Value twice = arith::ConstantIndexOp::create(b, l,
+                                                                2 * (dim - 1));
+                   i = arith::SelectOp::create(
+                       b, l, high, arith::SubIOp::create(b, l, twice, i), i);
+                 } else if (mode == "wrap") {
+                   Value r = arith::RemSIOp::create(b, l, i, size);
+                   Value neg = arith::CmpIOp::create(
+                       b, l, arith::CmpIPredicate::slt, r, zero);
+                   i = arith::SelectOp::create(
+                       b, l, neg, arith::AddIOp::create(b, l, r, size), r);
+                 } else {
+                   if (mode == "constant") {
+                     Value ge = arith::CmpIOp::create(
+                         b, l, arith::CmpIPredicate::sge, i, zero);
+                     Value le = arith::CmpIOp::create(
+                         b, l, arith::CmpIPredicate::sle, i, last);
+                     Value in = arith::AndIOp::create(b, l, ge, le);
+                     inside = inside ? Value(arith::AndIOp::create(b, l,
+                                                                   inside, in))
+                                     : in;
+                   }
+                   i = arith::MaxSIOp::create(b, l, i, zero);
+                   i = arith::MinSIOp::create(b, l, i, last);
+                 }
+                 coords.push_back(i);
+               }
+               Value v = tensor::ExtractOp::create(b, l, x, coords);
+               if (inside)
+                 v = arith::SelectOp::create(
+                     b, l, inside, v,
+                     runtimeValue ? args[0] : scalarConst(b, l, elem, value));
+               return v;
+             }));
+  return success();
+}
+
+LogicalResult Importer::importPRelu(const ox::Node &node) {
+  Value x, slope;
+  if (failed(lookup(node, 0, x)) || failed(lookup(node, 1, slope)))
+    return failure();
+  auto tx = tensorType(x), ts = tensorType(slope);
+  Type elem = tx.getElementType();
+  if (ts.getElementType() != elem)
+    return invalid("PRelu slope and input element types differ");
+  auto shape = broadcastShape(tx.getShape(), ts.getShape());
+  if (failed(shape))
+    return failure();
+  bool isFloat = isa<FloatType>(elem);
+  define(node, 0,
+         broadcastGeneric(
+             nodeLoc(node), *shape, elem, {x, slope},
+             [&](OpBuilder &b, Location l, ValueRange a) -> Value {
+               Value zero = scalarConst(b, l, elem, 0);
+               Value neg =
+                   isFloat ? Value(arith::CmpFOp::create(
+                                 b, l, arith::CmpFPredicate::OLT, a[0], zero))
+                           : Value(arith::CmpIOp::create(
+                                 b, l, arith::CmpIPredicate::slt, a[0], zero));
+               Value m = isFloat
+                             ? Value(arith::MulFOp::create(b, l, a[0], a[1]))
+                             : Value(arith::MulIOp::create(b, l, a[0], a[1]));
+               return arith::SelectOp::create(b, l, neg, m, a[0]);
+             }));
+  return success();
+}
+
+LogicalResult Importer::importTile(const ox::Node &node) {
+  Location loc = nodeLoc(node);
+  Value x;
+  if (failed(lookup(node, 0, x)))
+    return failure();
+  std::vector<int64_t> repeats;
+  if (failed(constantInts(node, 1, repeats)))
+    return failure();
+  auto tx = tensorType(x);
+  int64_t rank = tx.getRank();
+  if (static_cast<int64_t>(repeats.size()) != rank)
+    return invalid("Tile repeats has " + Twine(repeats.size()) +
+                   " values for rank " + Twine(rank));
+  SmallVector<int64_t> outShape;
+  SmallVector<AffineExpr> exprs;
+  for (int64_t d = 0; d < rank; ++d) {
+    if (repeats[d] < 0)
+      return invalid("Tile repeats must be non-negative");
+    int64_t dim = tx.getDimSize(d);
+    outShape.push_back(dim * repeats[d]);
+    exprs.push_back(dim == 1 ? builder.getAffineConstantExpr(0)
+                    : repeats[d] == 1
+                        ? builder.getAffineDimExpr(d)
+                        : builder.getAffineDimExpr(d) % dim);
+  }
+  if (product(outShape) == 0) {
+    define(node, 0,
+           tensor::EmptyOp::create(builder, loc, outShape,
+                                   tx.getElementType()));
+    return success();
+  }
+  SmallVector<AffineMap> maps = {AffineMap::get(rank, 0, exprs, ctx),
+                                 builder.getMultiDimIdentityMap(rank)};
+  Value init =
+      tensor::EmptyOp::create(builder, loc, outShape, tx.getElementType());
+  auto generic = linalg::GenericOp::create(
+      builder, loc, TypeRange{init.getType()}, ValueRange{x}, ValueRange{init},
+      maps, SmallVector<utils::IteratorType>(rank, utils::IteratorType::parallel),
+      [&](OpBuilder &b, Location l, ValueRange args) {
+        linalg::YieldOp::create(b, l, args[0]);
+      });
+  define(node, 0, generic.getResult(0));
+  return success();
+}
+
+LogicalResult Importer::importArgMinMax(const ox::Node &node, bool isMax) {
+  Location loc = nodeLoc(node);
+  Value x;
+  if (failed(lookup(node, 0, x)))
+    return failure();
+  auto tx = tensorType(x);
+  int64_t rank = tx.getRank();
+  int64_t axis = attrInt(node, "axis", 0);
+  if (rank < 1 || failed(normalizeAxis(axis, rank, "axis")))
+    return failure();
+  bool keepdims = attrInt(node, "keepdims", 1) != 0;
+  bool last = attrInt(node, "select_last_index", 0) != 0;
+  Type elem = tx.getElementType();
+  if (elem.isInteger(1))
+    return unsupported(node.opType + " of bool tensors");
+  bool isFloat = isa<FloatType>(elem);
+  SmallVector<int64_t> outShape, keepShape(tx.getShape());
+  keepShape[axis] = 1;
+  SmallVector<AffineExpr> outExprs;
+  SmallVector<utils::IteratorType> iterators;
+  for (int64_t d = 0; d < rank; ++d) {
+    iterators.push_back(d == axis ? utils::IteratorType::reduction
+                                  : utils::IteratorType::parallel);
+    if (d != axis) {
+      outShape.push_back(tx.getDimSize(d));
+      outExprs.push_back(builder.getAffineDimExpr(d));
+    }
+  }
+  double initValue =
+      isFloat ? (isMax ? -INFINITY : INFINITY)
+              : (isMax ? -std::ldexp(1.0, elem.getIntOrFloatBitWidth() - 1)
+                       : std::ldexp(1.0, elem.getIntOrFloatBitWidth() - 1) - 1);
+  Value bestInit = fill(loc, outShape, elem, initValue);
+  Value indexInit = fill(loc, outShape, builder.getI64Type(), 0);
+  AffineMap outMap = AffineMap::get(rank, 0, outExprs, ctx);
+  SmallVector<AffineMap> maps = {builder.getMultiDimIdentityMap(rank), outMap,
+                                 outMap};
+  auto fp = isMax ? (last ? arith::CmpFPredicate::OGE
+                          : arith::CmpFPredicate::OGT)
+                  : (last ? arith::CmpFPredicate::OLE
+                          : arith::CmpFPredicate::OLT);
+  auto ip = isMax ? (last ? arith::CmpIPredicate::sge
+                          : arith::CmpIPredicate::sgt)
+                  : (last ? arith::CmpIPredicate::sle
+                          : arith::CmpIPredicate::slt);
+  auto generic = linalg::GenericOp::create(
+      builder, loc, TypeRange{bestInit.getType(), indexInit.getType()},
+      ValueRange{x}, ValueRange{bestInit, indexInit}, maps, iterators,
+      [&](OpBuilder &b, Location l, ValueRange args) {
+        Value k = arith::IndexCastOp::create(
+            b, l, b.getI64Type(), linalg::IndexOp::create(b, l, axis));
+        Value better =
+            isFloat ? Value(arith::CmpFOp::create(b, l, fp, args[0], args[1]))
+                    : Value(arith::CmpIOp::create(b, l, ip, args[0], args[1]));
+        // The first element always wins, so that an all -inf (or NaN-free
+        // extreme) slice still reports a valid index.
+        Value first = arith::CmpIOp::create(
+            b, l, arith::CmpIPredicate::eq, k,
+            arith::ConstantOp::create(b, l, b.getI64IntegerAttr(0)));
+        better = arith::OrIOp::create(b, l, better, first);
+        linalg::YieldOp::create(
+            b, l,
+            ValueRange{arith::SelectOp::create(b, l, better, args[0], args[1]),
+                       arith::SelectOp::create(b, l, better, k, args[2])});
+      });
+  Value y = generic.getResult(1);
+  if (keepdims)
+    y = reshape(y, keepShape, loc);
+  define(node, 0, y);
+  return success();
+}
+
+void Importer::registerMoreHandlers() {
+  handlers["Cast"] = [this](const ox::Node &n) -> LogicalResult {
+    FailureOr<Type> to = elementType(
+        static_cast<int32_t>(attrInt(n, "to", ox::kUndefined)), "Cast target");
+    if (failed(to))
+      return failure();
+    return importCast(n, *to);
+  };
+  handlers["CastLike"] = [this](const ox::Node &n) -> LogicalResult {
+    Value like;
+    if (failed(lookup(n, 1, like)))
+      return failure();
+    return importCast(n, tensorType(like).getElementType());
+  };
+  handlers["Shape"] = [this](const ox::Node &n) { return importShape(n); };
+  handlers["Size"] = [this](const ox::Node &n) { return importShape(n); };
+  handlers["Expand"] = [this](const ox::Node &n) { return importExpand(n); };
+  handlers["Slice"] = [this](const ox::Node &n) { return importSlice(n); };
+  handlers["Where"] = [this](const ox::Node &n) { return importWhere(n); };
+  for (StringRef kind :
+       {"Equal", "Less", "Greater", "LessOrEqual", "GreaterOrEqual"})
+    handlers[kind] = [this, kind](const ox::Node &n) {
+      return importCompare(n, kind);
+    };
+  for (StringRef kind : {"And", "Or", "Xor", "Not"})
+    handlers[kind] = [this, kind](const ox::Node &n) {
+      return importLogical(n, kind);
+    };
+  handlers["Range"] = [this](const ox::Node &n) { return importRange(n); };
+  for (StringRef kind :
+       {"ReduceMean", "ReduceSum", "ReduceMax", "ReduceMin", "ReduceProd",
+        "ReduceSumSquare", "ReduceL1", "ReduceL2", "ReduceLogSum",
+        "ReduceLogSumExp"})
+    handlers[kind] = [this, kind](const ox::Node &n) {
+      return importReduce(n, kind);
+    };
+  handlers["Split"] = [this](const ox::Node &n) { return importSplit(n); };
+  handlers["CumSum"] = [this](const ox::Node &n) { return importCumSum(n); };
+  handlers["Trilu"] = [this](const ox::Node &n) { return importTrilu(n); };
+  for (StringRef kind :
+       {"Sin", "Cos", "Tan", "Atan", "Sinh", "Cosh", "Floor", "Ceil", "Round",
+        "Sign", "Softplus", "Softsign", "Elu", "Selu", "Gelu"})
+    handlers[kind] = [this, kind](const ox::Node &n) {
+      return importMathUnary(n, kind);
+    };
+  handlers["ConstantOfShape"] = [this](const ox::Node &n) {
+    return importConstantOfShape(n);
+  };
+  handlers["MaxPool"] = [this](const ox::Node &n) {
+    return importPool(n, true);
+  };
+  handlers["AveragePool"] = [this](const ox::Node &n) {
+    return importPool(n, false);
+  };
+  handlers["Pad"] = [this](const ox::Node &n) { return importPad(n); };
+  handlers["PRelu"] = [this](const ox::Node &n) { return importPRelu(n); };
+  handlers["Tile"] = [this](const ox::Node &n) { return importTile(n); };
+  handlers["ArgMax"] = [this](const ox::Node &n) {
+    return importArgMinMax(n, true);
+  };
+  handlers["ArgMin"] = [this](const ox::Node &n) {
+    return importArgMinMax(n, false);
+  };
 }
 
 void Importer::registerHandlers() {
@@ -1650,6 +3473,7 @@ void Importer::registerHandlers() {
   handlers["Constant"] = [this](const ox::Node &n) {
     return importConstant(n);
   };
+  registerMoreHandlers();
 }
 
 LogicalResult Importer::importNode(const ox::Node &node) {
@@ -1659,7 +3483,58 @@ LogicalResult Importer::importNode(const ox::Node &node) {
   auto it = handlers.find(node.opType);
   if (it == handlers.end())
     return unsupported("unsupported op");
-  return it->second(node);
+  // TOSA rejects zero-element tensors; only constants (empty Resize roi,
+  // folded shape values) and ops that never emit TOSA for them may see empty
+  // inputs.
+  static const llvm::StringSet<> emptyOk = {"Shape", "Size", "Trilu"};
+  for (size_t i = 0; i < node.inputs.size(); ++i) {
+    if (!hasInput(node, i))
+      continue;
+    auto found = values.find(node.inputs[i]);
+    if (found != values.end() && found->second &&
+        tensorType(found->second).getNumElements() == 0 &&
+        !constantOf(node, i) && !emptyOk.contains(node.opType) &&
+        !(node.opType == "CastLike" && i == 1) &&
+        !StringRef(node.opType).starts_with("Reduce"))
+      return unsupported("zero-element tensors (input '" + node.inputs[i] +
+                         "' is " +
+                         shapeString(tensorType(found->second).getShape()) +
+                         ")");
+  }
+  // Integer shape arithmetic on values known at import time folds to
+  // constants, so that Reshape/Expand/Slice/... downstream can read them.
+  FailureOr<bool> folded = foldKnownInts(node);
+  if (failed(folded))
+    return failure();
+  if (*folded)
+    return success();
+  if (failed(it->second(node)))
+    return failure();
+  // Ops that only rearrange a known tensor keep it known.
+  static const char *const shapeOnly[] = {"Reshape", "Squeeze", "Unsqueeze",
+                                          "Flatten"};
+  IntTensor known;
+  if (llvm::is_contained(shapeOnly, node.opType) &&
+      knownInput(node, 0, known) && known.vals.size() <= 4096 &&
+      !node.outputs.empty()) {
+    auto found = values.find(node.outputs[0]);
+    if (found != values.end() && found->second) {
+      Value emitted = found->second;
+      known.dims.assign(tensorType(emitted).getShape().begin(),
+                        tensorType(emitted).getShape().end());
+      if (failed(defineKnown(node, 0, known)))
+        return failure();
+      // The handler's reshape of the constant is dead now.
+      Operation *op = emitted.getDefiningOp();
+      if (op && emitted.use_empty() && isa<tosa::ReshapeOp>(op)) {
+        Operation *shapeOp = op->getOperand(1).getDefiningOp();
+        op->erase();
+        if (shapeOp && shapeOp->use_empty())
+          shapeOp->erase();
+      }
+    }
+  }
+  return success();
 }
 
 OwningOpRef<ModuleOp> Importer::run(ImportStatus &status) {
