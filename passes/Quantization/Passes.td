@@ -102,6 +102,8 @@ def WeightMemoryReportPass : Pass<"weight-memory-report", "::mlir::ModuleOp"> {
   let options = [
     Option<"output", "output", "std::string", "\"\"",
            "also write the report as JSON to this file">,
+    Option<"print", "print", "bool", "true",
+           "print the table to standard output">,
   ];
 }
 

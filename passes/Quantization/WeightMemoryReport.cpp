@@ -116,7 +116,7 @@ struct WeightMemoryReportPass
     });
 
     int64_t totalFloat = 0, totalStored = 0;
-    llvm::raw_ostream &os = llvm::outs();
+    llvm::raw_ostream &os = print ? llvm::outs() : llvm::nulls();
     os << llvm::formatv("{0,-40} {1,-16} {2,-36} {3,12} {4,12} {5,7}\n",
                         "layer", "shape", "storage", "f32 bytes",
                         "stored bytes", "ratio");

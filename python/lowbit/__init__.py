@@ -10,12 +10,15 @@ or types lowbit does not handle yet) with the compiler's diagnostic.
 
 from __future__ import annotations
 
+import json
 import os
+import tempfile
 from typing import Mapping, Sequence
 
 import numpy as np
 
 from ._lowbit import Executable, LowbitError, Module, UnsupportedError
+from ._lowbit import recipes as _recipes
 from ._lowbit import supported_onnx_ops as _supported_onnx_ops
 
 __all__ = [
@@ -25,6 +28,8 @@ __all__ = [
     "UnsupportedError",
     "import_onnx",
     "parse_mlir",
+    "quantize",
+    "recipes",
     "run",
     "supported_onnx_ops",
 ]
@@ -54,6 +59,37 @@ def parse_mlir(text: str) -> Module:
 def run(module: Module, feeds, opt_level: int = 3) -> dict[str, np.ndarray]:
     """Compiles `module` for the CPU and runs it once on `feeds`."""
     return module.compile(opt_level).run(feeds)
+
+
+def recipes() -> dict[str, dict[str, str]]:
+    """Named quantization recipes: name -> {'description', 'pipeline'}."""
+    return dict(_recipes())
+
+
+def quantize(model, recipe: str, calibration=None,
+             input_shapes: Mapping[str, Sequence[int]] | None = None) -> tuple[Module, dict]:
+    """Quantizes `model` (a Module, or anything import_onnx takes) with a named
+    recipe and returns (module, report). The report is the weight memory
+    report: {'layers': [{'layer', 'shape', 'storage', 'f32_bytes',
+    'stored_bytes'}, ...], 'total_f32_bytes', 'total_stored_bytes'}.
+
+    The recipes available today (round-to-nearest family) need no
+    calibration data; `calibration` is rejected rather than ignored.
+    """
+    table = _recipes()
+    if recipe not in table:
+        raise ValueError(f"unknown recipe '{recipe}' (known: {', '.join(table)})")
+    if calibration is not None:
+        raise ValueError(f"recipe '{recipe}' takes no calibration data "
+                         "(calibrated recipes come with the calibrate pass)")
+    module = model if isinstance(model, Module) else import_onnx(model, input_shapes)
+    module.run_pipeline(table[recipe]["pipeline"])
+    with tempfile.TemporaryDirectory() as tmp:
+        path = os.path.join(tmp, "report.json")
+        module.run_pipeline(f"weight-memory-report{{output={path} print=false}}")
+        with open(path) as f:
+            report = json.load(f)
+    return module, report
 
 
 def supported_onnx_ops() -> list[str]:

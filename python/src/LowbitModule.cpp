@@ -7,6 +7,7 @@
 //
 //===----------------------------------------------------------------------===//
 #include "lowbit/Compiler.h"
+#include "lowbit/Recipes.h"
 
 #include <nanobind/nanobind.h>
 #include <nanobind/ndarray.h>
@@ -312,4 +313,14 @@ NB_MODULE(_lowbit, m) {
           "opt_level"_a = 3);
 
   m.def("supported_onnx_ops", &lowbit::getSupportedOnnxOps);
+  m.def("recipes", [] {
+    nb::dict d;
+    for (const lowbit::Recipe &r : lowbit::getRecipes()) {
+      nb::dict entry;
+      entry["description"] = r.description;
+      entry["pipeline"] = r.pipeline;
+      d[r.name.c_str()] = entry;
+    }
+    return d;
+  });
 }

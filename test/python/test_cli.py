@@ -327,3 +327,21 @@ def test_import_only_stops_after_import(lowbit_run, tmp_path):
     proc = lowbit_run(path, "--import-only", "--pipeline=func.func(quantize-weights{bits=4 group-size=8})")
     assert proc.returncode == 0, describe(proc)
     assert proc.stdout.startswith("import: ") and "compile:" not in proc.stdout
+
+
+def test_recipe_runs_and_unknown_recipe_is_an_error(lowbit_run, tmp_path):
+    rng = np.random.default_rng(4)
+    model = mlp_model(rng)
+    path = save(model, tmp_path / "mlp.onnx")
+    x = rng.standard_normal((2, 5, 16)).astype(np.float32)
+    inputs = save_npz(tmp_path / "in.npz", {"x": x})
+    outputs = tmp_path / "out.npz"
+    proc = lowbit_run(path, f"--inputs={inputs}", f"--outputs={outputs}", "--recipe=rtn-w4a16-g128")
+    assert proc.returncode == 0, describe(proc)
+    with np.load(outputs) as got:
+        ref = onnxruntime_outputs(path, {"x": x})["probs"]
+        assert np.isfinite(got["probs"]).all() and np.max(np.abs(got["probs"] - ref)) < 0.2
+    listed = lowbit_run("--list-recipes")
+    assert listed.returncode == 0 and "rtn-w4a16-g128" in listed.stdout
+    bad = lowbit_run(path, f"--inputs={inputs}", "--recipe=nope")
+    assert bad.returncode == EXIT_ERROR and "unknown recipe 'nope'" in bad.stderr

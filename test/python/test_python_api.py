@@ -109,3 +109,31 @@ def test_supported_ops_listed(lowbit_module):
     ops = lowbit_module.supported_onnx_ops()
     assert {"Conv", "MatMul", "Softmax", "LayerNormalization"} <= set(ops)
     assert ops == sorted(ops)
+
+
+def test_quantize_round_trip(lowbit_module):
+    """quantize() with a recipe: the module runs, its result stays close to
+    the float model, and the report's byte counts are the packed sizes."""
+    rng = np.random.default_rng(21)
+    model = mlp_model(rng)
+    x = rng.standard_normal((2, 5, 16)).astype(np.float32)
+    expected = reference(model, {"x": x})["probs"]
+    assert "rtn-w8a8" in lowbit_module.recipes()
+    module, report = lowbit_module.quantize(model, recipe="rtn-w8a8")
+    assert "lowbit.qlinear" in module.to_mlir(elide_blobs=True)
+    got = module.run({"x": x})["probs"]
+    assert got.shape == expected.shape and np.isfinite(got).all()
+    assert np.max(np.abs(got - expected)) < 0.05  # 8-bit noise on probabilities
+    layers = {layer["layer"]: layer for layer in report["layers"]}
+    # fc1: W [32, 16] at 8 bits per channel = 512 bytes + 32 scales; fc2: [10, 32].
+    assert layers["fc1"]["stored_bytes"] == 32 * 16 + 32 * 4
+    assert layers["fc2"]["stored_bytes"] == 10 * 32 + 10 * 4
+    assert report["total_f32_bytes"] == (32 * 16 + 10 * 32) * 4
+
+
+def test_quantize_errors(lowbit_module):
+    model = mlp_model(np.random.default_rng(0))
+    with pytest.raises(ValueError, match="unknown recipe 'nope'"):
+        lowbit_module.quantize(model, recipe="nope")
+    with pytest.raises(ValueError, match="takes no calibration"):
+        lowbit_module.quantize(model, recipe="rtn-w4a16-g128", calibration={"x": np.zeros((2, 5, 16), np.float32)})

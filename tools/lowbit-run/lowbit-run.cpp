@@ -6,6 +6,7 @@
 //
 //===----------------------------------------------------------------------===//
 #include "lowbit/Compiler.h"
+#include "lowbit/Recipes.h"
 
 #include "lib/Import/Onnx/OnnxModel.h"
 #include "lib/Support/NpyIO.h"
@@ -59,6 +60,13 @@ cl::opt<unsigned> repeat("repeat",
                                   "fastest (for timing)"),
                          cl::init(1));
 cl::opt<bool> report("report", cl::desc("Print import/compile/run times"));
+cl::opt<std::string> recipe(
+    "recipe",
+    cl::desc("Quantize with a named recipe before --pipeline (see "
+             "--list-recipes)"),
+    cl::value_desc("name"));
+cl::opt<bool> listRecipes("list-recipes",
+                          cl::desc("Print the quantization recipes and exit"));
 cl::opt<bool> importOnly(
     "import-only",
     cl::desc("Import (and run --pipeline), print the report line, and stop"));
@@ -223,6 +231,18 @@ int main(int argc, char **argv) {
       outs() << op << "\n";
     return kOk;
   }
+  if (listRecipes) {
+    for (const Recipe &r : getRecipes())
+      outs() << r.name << "\t" << r.description << "\n";
+    return kOk;
+  }
+  std::string recipePipeline;
+  if (!recipe.empty()) {
+    auto r = getRecipe(recipe);
+    if (!r)
+      return fail(kError, "--recipe: " + toString(r.takeError()));
+    recipePipeline = r->pipeline;
+  }
   if (modelPath.empty())
     return fail(kError, "no model given (usage: lowbit-run MODEL.onnx ...)");
   if (!sys::fs::exists(modelPath))
@@ -256,9 +276,10 @@ int main(int argc, char **argv) {
     int code = isUnsupported(err) ? kUnsupported : kError;
     return fail(code, toString(std::move(err)));
   }
-  if (!pipeline.empty())
-    if (Error err = module->runPipeline(pipeline))
-      return fail(kError, toString(std::move(err)));
+  for (const std::string &passes : {recipePipeline, pipeline.getValue()})
+    if (!passes.empty())
+      if (Error err = module->runPipeline(passes))
+        return fail(kError, toString(std::move(err)));
   double importMs = millisecondsSince(start);
   size_t opCount = 0;
   module->getOperation()->walk([&](mlir::Operation *) { ++opCount; });
