@@ -19,8 +19,6 @@ from __future__ import annotations
 import argparse
 import importlib.util
 import json
-import os
-import platform
 import re
 import subprocess
 import sys
@@ -32,6 +30,8 @@ import numpy as np
 import onnxruntime as ort
 
 REPO = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from machine import machine  # noqa: E402  (bench/machine.py)
 
 
 def load(name: str, path: Path):
@@ -85,16 +85,6 @@ def time_onnxruntime(m: dict, threads: int, repeat: int) -> float:
     return best
 
 
-def machine() -> dict:
-    cpu = "unknown"
-    for line in Path("/proc/cpuinfo").read_text().splitlines():
-        if line.startswith("model name"):
-            cpu = line.split(":", 1)[1].strip()
-            break
-    return {"hostname": platform.node(), "cpu": cpu, "cores": os.cpu_count(),
-            "onnxruntime": ort.__version__, "python": platform.python_version()}
-
-
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--repeat", type=int, default=5)
@@ -119,7 +109,8 @@ def main() -> int:
               f"{r['onnxruntime_1thread_ms']:10.1f} {r['onnxruntime_2threads_ms']:10.1f} "
               f"{r['ratio_vs_ort_1thread']:9.1f} {r['ratio_vs_ort_2threads']:9.1f}")
     print("(x ort = lowbit run time / onnxruntime run time; lowbit runs on one thread)")
-    report = {"benchmark": "cpu_speed", "machine": machine(), "repeat": args.repeat, "results": results,
+    report = {"benchmark": "cpu_speed", "machine": machine(onnxruntime=ort.__version__),
+              "repeat": args.repeat, "results": results,
               "note": "float CPU path; linalg lowered to scalar loops (no tiling/vectorisation yet)"}
     Path(args.json).parent.mkdir(parents=True, exist_ok=True)
     Path(args.json).write_text(json.dumps(report, indent=2) + "\n")

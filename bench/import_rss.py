@@ -21,8 +21,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
-import platform
 import subprocess
 import sys
 import tempfile
@@ -34,6 +32,8 @@ import onnx
 from onnx import TensorProto, helper, numpy_helper
 
 REPO = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from machine import machine  # noqa: E402  (bench/machine.py)
 HIDDEN = 4096
 
 
@@ -74,20 +74,6 @@ def measure(cmd: list[str]) -> tuple[float, int, str]:
     if not kib:
         sys.exit(f"no RSS reported for {' '.join(cmd)}")
     return seconds, kib[-1] * 1024, proc.stdout
-
-
-def machine() -> dict:
-    cpu = "unknown"
-    try:
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name"):
-                cpu = line.split(":", 1)[1].strip()
-                break
-    except OSError:
-        pass
-    mem = os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES")
-    return {"hostname": platform.node(), "cpu": cpu, "cores": os.cpu_count(),
-            "memory_bytes": mem, "python": platform.python_version()}
 
 
 def main() -> int:

@@ -14,26 +14,6 @@ using namespace lowbit::numerics;
 
 namespace {
 
-struct Problem {
-  int64_t n, k, m;
-  std::vector<float> w, x;
-  std::vector<double> href;
-  Hessian h;
-};
-
-Problem makeProblem(int64_t n, int64_t k, int64_t m, unsigned seed) {
-  Problem p;
-  p.n = n;
-  p.k = k;
-  p.m = m;
-  p.w = numtest::randomNormal(n * k, seed, 0.5);
-  p.x = numtest::correlatedInputs(k, m, seed + 1);
-  p.href = numtest::referenceHessian(p.x, k, m);
-  std::string err;
-  EXPECT_TRUE(accumulateHessian(p.h, p.x.data(), k, m, err)) << err;
-  return p;
-}
-
 // Float64 dequantization of the decoupleQ form, independent of the library.
 std::vector<double> refDequant(const QuantizedWeights &qw) {
   std::vector<double> out(qw.n * qw.k);
@@ -48,7 +28,7 @@ std::vector<double> refDequant(const QuantizedWeights &qw) {
 }
 
 TEST(NumericsDecoupleQ, BeatsGptqAtTwoBitsOnCorrelatedInputs) {
-  Problem pb = makeProblem(48, 128, 256, 77);
+  numtest::Problem pb = numtest::makeProblem(48, 128, 256, 77);
   for (int64_t g : {int64_t(128), int64_t(32)}) {
     DecoupleQOptions o;
     o.bits = 2;
@@ -92,7 +72,7 @@ TEST(NumericsDecoupleQ, BeatsGptqAtTwoBitsOnCorrelatedInputs) {
 TEST(NumericsDecoupleQ, PerChannelScaleAndOffsetAreLeastSquaresOptimal) {
   // After the last (s, z) step the gradient of the loss with respect to every
   // row's s and z vanishes: q^T H r = 0 and 1^T H r = 0 (r = w - q s - z).
-  Problem pb = makeProblem(16, 64, 128, 31);
+  numtest::Problem pb = numtest::makeProblem(16, 64, 128, 31);
   DecoupleQOptions o;
   o.bits = 3;
   o.groupSize = 64;
@@ -122,7 +102,7 @@ TEST(NumericsDecoupleQ, PerChannelScaleAndOffsetAreLeastSquaresOptimal) {
 }
 
 TEST(NumericsDecoupleQ, ImprovesWithBitsAndActOrder) {
-  Problem pb = makeProblem(24, 96, 192, 5);
+  numtest::Problem pb = numtest::makeProblem(24, 96, 192, 5);
   double prev = 1e300;
   for (int bits : {2, 3, 4}) {
     DecoupleQOptions o;
@@ -146,7 +126,7 @@ TEST(NumericsDecoupleQ, IntegerStepMatchesUnblockedReference) {
   // iterations = 0: the result is the first integer step, a GPTQ sweep with
   // the fixed min/max affine grid of every (row, group). Reference: the
   // unblocked column-by-column sweep in float64.
-  Problem pb = makeProblem(20, 192, 256, 41);
+  numtest::Problem pb = numtest::makeProblem(20, 192, 256, 41);
   const int64_t n = pb.n, k = pb.k, g = 48, groups = k / g;
   for (bool act : {false, true}) {
     DecoupleQOptions o;
@@ -214,7 +194,7 @@ TEST(NumericsDecoupleQ, IntegerStepMatchesUnblockedReference) {
 TEST(NumericsDecoupleQ, GroupScaleAndOffsetConvergeToLeastSquares) {
   // With many Jacobi sweeps the (s, z) step reaches the joint least-squares
   // optimum over all groups of a row: every group's gradient vanishes.
-  Problem pb = makeProblem(8, 64, 128, 13);
+  numtest::Problem pb = numtest::makeProblem(8, 64, 128, 13);
   const int64_t k = pb.k, g = 16, groups = k / g;
   DecoupleQOptions o;
   o.bits = 2;
@@ -246,7 +226,7 @@ TEST(NumericsDecoupleQ, GroupScaleAndOffsetConvergeToLeastSquares) {
 }
 
 TEST(NumericsDecoupleQ, RejectsBadInput) {
-  Problem pb = makeProblem(4, 64, 32, 2);
+  numtest::Problem pb = numtest::makeProblem(4, 64, 32, 2);
   DecoupleQOptions o;
   DecoupleQResult dq;
   std::string err;

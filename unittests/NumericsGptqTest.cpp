@@ -116,26 +116,6 @@ Ref referenceGptq(const std::vector<float> &w, int64_t n, int64_t k,
   return ref;
 }
 
-struct Problem {
-  int64_t n, k, m;
-  std::vector<float> w, x;
-  std::vector<double> href;
-  Hessian h;
-};
-
-Problem makeProblem(int64_t n, int64_t k, int64_t m, unsigned seed) {
-  Problem p;
-  p.n = n;
-  p.k = k;
-  p.m = m;
-  p.w = numtest::randomNormal(n * k, seed, 0.5);
-  p.x = numtest::correlatedInputs(k, m, seed + 1);
-  p.href = numtest::referenceHessian(p.x, k, m);
-  std::string err;
-  EXPECT_TRUE(accumulateHessian(p.h, p.x.data(), k, m, err)) << err;
-  return p;
-}
-
 TEST(NumericsGptq, HessianStreamingMatchesDirect) {
   const int64_t k = 24, m = 40;
   auto x = numtest::correlatedInputs(k, m, 3);
@@ -168,7 +148,7 @@ struct Case {
 };
 
 TEST(NumericsGptq, MatchesUnblockedReference) {
-  Problem pb = makeProblem(24, 256, 384, 100);
+  numtest::Problem pb = numtest::makeProblem(24, 256, 384, 100);
   const Case cases[] = {{4, true, false, 32, false}, {3, false, false, 64, true},
                         {4, true, true, 256, true},  {2, false, false, 0, false},
                         {8, true, false, 32, true},  {2, true, false, 256, false},
@@ -201,7 +181,7 @@ TEST(NumericsGptq, MatchesUnblockedReference) {
 }
 
 TEST(NumericsGptq, BlockSizeAndThreadsInvariant) {
-  Problem pb = makeProblem(300, 192, 256, 7); // 2 row chunks
+  numtest::Problem pb = numtest::makeProblem(300, 192, 256, 7); // 2 row chunks
   GptqOptions o;
   o.grid = {3, true, false};
   o.groupSize = 48;
@@ -231,7 +211,7 @@ TEST(NumericsGptq, BlockSizeAndThreadsInvariant) {
 }
 
 TEST(NumericsGptq, BeatsRtnOnCorrelatedInputs) {
-  Problem pb = makeProblem(32, 128, 256, 55);
+  numtest::Problem pb = numtest::makeProblem(32, 128, 256, 55);
   for (int bits : {2, 3, 4, 6})
     for (int64_t g : {int64_t(0), int64_t(128), int64_t(32)})
       for (bool sym : {true, false}) {
@@ -285,7 +265,7 @@ TEST(NumericsGptq, DeadColumnsQuantizeToZero) {
 }
 
 TEST(NumericsGptq, RejectsBadInput) {
-  Problem pb = makeProblem(4, 64, 32, 1);
+  numtest::Problem pb = numtest::makeProblem(4, 64, 32, 1);
   GptqOptions o;
   GptqResult res;
   std::string err;

@@ -8,10 +8,15 @@
 #ifndef LOWBIT_UNITTESTS_NUMERICSTESTUTIL_H
 #define LOWBIT_UNITTESTS_NUMERICSTESTUTIL_H
 
+#include "lib/Numerics/Gptq.h"
+
+#include <gtest/gtest.h>
+
 #include <algorithm>
 #include <cmath>
 #include <cstdint>
 #include <random>
+#include <string>
 #include <vector>
 
 namespace numtest {
@@ -138,6 +143,30 @@ inline std::vector<double> spdInverse(const std::vector<double> &a, int64_t k) {
       inv[i * k + j] = t;
     }
   return inv;
+}
+
+/// A layer problem for the Hessian-based quantizers: weights [n, k],
+/// correlated calibration inputs [k, m], the library's Hessian of them and
+/// the independent float64 reference Hessian.
+struct Problem {
+  int64_t n, k, m;
+  std::vector<float> w, x;
+  std::vector<double> href;
+  lowbit::numerics::Hessian h;
+};
+
+inline Problem makeProblem(int64_t n, int64_t k, int64_t m, unsigned seed) {
+  Problem p;
+  p.n = n;
+  p.k = k;
+  p.m = m;
+  p.w = randomNormal(n * k, seed, 0.5);
+  p.x = correlatedInputs(k, m, seed + 1);
+  p.href = referenceHessian(p.x, k, m);
+  std::string err;
+  EXPECT_TRUE(lowbit::numerics::accumulateHessian(p.h, p.x.data(), k, m, err))
+      << err;
+  return p;
 }
 
 } // namespace numtest

@@ -40,6 +40,22 @@ void LowBitDialect::initialize() {
       >();
 }
 
+int64_t lowbit::lb::getLayoutRowMultiple(LayoutKind kind) {
+  // Rows fill whole bytes (in every plane) without padding.
+  switch (kind) {
+  case LayoutKind::int2_crumbs:
+  case LayoutKind::int6_planes:
+    return 4;
+  case LayoutKind::int4_nibbles:
+    return 2;
+  case LayoutKind::int8_bytes:
+    return 1;
+  case LayoutKind::bit_planes:
+    return 8;
+  }
+  return 1;
+}
+
 unsigned lowbit::lb::getLayoutBits(LayoutKind kind) {
   switch (kind) {
   case LayoutKind::int2_crumbs:
@@ -54,6 +70,24 @@ unsigned lowbit::lb::getLayoutBits(LayoutKind kind) {
     return 0;
   }
   return 0;
+}
+
+// LayoutKind and lib/Numerics' PackLayout name the same layouts with the same
+// values, so one converts to the other by value.
+static_assert(static_cast<int>(LayoutKind::int2_crumbs) ==
+                  static_cast<int>(lowbit::numerics::PackLayout::Int2Crumbs) &&
+              static_cast<int>(LayoutKind::int4_nibbles) ==
+                  static_cast<int>(lowbit::numerics::PackLayout::Int4Nibbles) &&
+              static_cast<int>(LayoutKind::int6_planes) ==
+                  static_cast<int>(lowbit::numerics::PackLayout::Int6Planes) &&
+              static_cast<int>(LayoutKind::int8_bytes) ==
+                  static_cast<int>(lowbit::numerics::PackLayout::Int8Bytes) &&
+              static_cast<int>(LayoutKind::bit_planes) ==
+                  static_cast<int>(lowbit::numerics::PackLayout::BitPlanes),
+              "LayoutKind and numerics::PackLayout must agree");
+
+static lowbit::numerics::PackLayout toNumericsLayout(LayoutKind kind) {
+  return static_cast<lowbit::numerics::PackLayout>(static_cast<int>(kind));
 }
 
 /// Storage width of a low-bit element type: a quant type's storage width or a
@@ -176,22 +210,7 @@ PackedType::verify(llvm::function_ref<InFlightDiagnostic()> emitError,
   std::string shapeError = checkQuantTypeShape(elementType, shape);
   if (!shapeError.empty())
     return emitError() << shapeError;
-  int64_t multiple = 1;
-  switch (layout) {
-  case LayoutKind::int2_crumbs:
-  case LayoutKind::int6_planes:
-    multiple = 4;
-    break;
-  case LayoutKind::int4_nibbles:
-    multiple = 2;
-    break;
-  case LayoutKind::int8_bytes:
-    multiple = 1;
-    break;
-  case LayoutKind::bit_planes:
-    multiple = 8;
-    break;
-  }
+  int64_t multiple = getLayoutRowMultiple(layout);
   if (shape.back() % multiple != 0)
     return emitError() << "last dimension " << shape.back()
                        << " must be a multiple of " << multiple << " for layout "
@@ -204,20 +223,10 @@ unsigned PackedType::getBitWidth() const {
 }
 
 int64_t PackedType::getRowBytes() const {
-  int64_t k = getShape().back();
-  switch (getLayout()) {
-  case LayoutKind::int2_crumbs:
-    return k / 4;
-  case LayoutKind::int4_nibbles:
-    return k / 2;
-  case LayoutKind::int6_planes:
-    return k / 2 + k / 4;
-  case LayoutKind::int8_bytes:
-    return k;
-  case LayoutKind::bit_planes:
-    return getBitWidth() * k / 8;
-  }
-  return 0;
+  std::string error;
+  return lowbit::numerics::packedRowBytes(toNumericsLayout(getLayout()),
+                                          getBitWidth(), getShape().back(),
+                                          error);
 }
 
 int64_t PackedType::getStorageBytes() const {
@@ -285,10 +294,6 @@ LogicalResult PackOp::verify() {
     return success();
   }
   return verifyPackPair(*this, input, packed);
-}
-
-static lowbit::numerics::PackLayout toNumericsLayout(LayoutKind kind) {
-  return static_cast<lowbit::numerics::PackLayout>(static_cast<int>(kind));
 }
 
 OpFoldResult PackOp::fold(FoldAdaptor adaptor) {

@@ -25,6 +25,9 @@
 namespace lowbit::lb {
 /// Bits per element a layout stores (bit_planes: 0, meaning "any").
 unsigned getLayoutBits(LayoutKind kind);
+/// A row length (last dimension) must be a multiple of this to fill whole
+/// bytes in the layout.
+int64_t getLayoutRowMultiple(LayoutKind kind);
 } // namespace lowbit::lb
 
 #endif // LOWBIT_DIALECTS_LOWBIT_LOWBITDIALECT_H

@@ -9,6 +9,7 @@
 #define LOWBIT_SUPPORT_TOSABUILDERS_H
 
 #include "mlir/Dialect/Arith/IR/Arith.h"
+#include "mlir/Dialect/Linalg/IR/Linalg.h"
 #include "mlir/Dialect/Tensor/IR/Tensor.h"
 #include "mlir/Dialect/Tosa/IR/TosaOps.h"
 #include "mlir/IR/Builders.h"
@@ -72,6 +73,29 @@ inline mlir::Value buildSplat(mlir::OpBuilder &b, mlir::Location loc,
     attr = b.getIntegerAttr(elemType, static_cast<int64_t>(value));
   return mlir::tosa::ConstOp::create(
       b, loc, type, mlir::SplatElementsAttr::get(type, attr));
+}
+
+/// A new tensor of `shape` whose element at index i is `input[map(i)]`: one
+/// parallel linalg.generic that only copies (gathers, strided or repeated
+/// reads, broadcasts).
+inline mlir::Value buildAffineCopy(mlir::OpBuilder &b, mlir::Location loc,
+                                   mlir::Value input, mlir::AffineMap map,
+                                   llvm::ArrayRef<int64_t> shape) {
+  auto elem = mlir::cast<mlir::RankedTensorType>(input.getType())
+                  .getElementType();
+  mlir::Value init = mlir::tensor::EmptyOp::create(b, loc, shape, elem);
+  unsigned rank = shape.size();
+  return mlir::linalg::GenericOp::create(
+             b, loc, mlir::TypeRange{init.getType()}, mlir::ValueRange{input},
+             mlir::ValueRange{init},
+             llvm::ArrayRef<mlir::AffineMap>{
+                 map, b.getMultiDimIdentityMap(rank)},
+             llvm::SmallVector<mlir::utils::IteratorType>(
+                 rank, mlir::utils::IteratorType::parallel),
+             [](mlir::OpBuilder &nb, mlir::Location l, mlir::ValueRange args) {
+               mlir::linalg::YieldOp::create(nb, l, args[0]);
+             })
+      .getResult(0);
 }
 
 /// Zero-pads the spatial dimensions of an NCHW tensor by ONNX-style `pads`

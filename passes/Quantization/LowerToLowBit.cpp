@@ -2,6 +2,7 @@
 #include "passes/Quantization/Passes.h"
 
 #include "dialects/NN/NNDialect.h"
+#include "lib/Numerics/Pack.h"
 #include "lib/Support/TosaBuilders.h"
 
 #include "mlir/Dialect/Linalg/IR/Linalg.h"
@@ -18,28 +19,14 @@ using namespace lowbit;
 
 namespace {
 
-/// The densest layout for `bits`, and whether a row of `k` values fits it.
+/// The densest layout for `bits` (bit planes for bit-serial kernels), if a
+/// row of `k` values fills whole bytes in it.
 std::optional<lb::LayoutKind> layoutFor(int64_t bits, int64_t k,
                                         bool bitSerial) {
-  lb::LayoutKind kind;
-  int64_t multiple;
-  if (bitSerial) {
-    kind = lb::LayoutKind::bit_planes;
-    multiple = 8;
-  } else if (bits <= 2) {
-    kind = lb::LayoutKind::int2_crumbs;
-    multiple = 4;
-  } else if (bits <= 4) {
-    kind = lb::LayoutKind::int4_nibbles;
-    multiple = 2;
-  } else if (bits <= 6) {
-    kind = lb::LayoutKind::int6_planes;
-    multiple = 4;
-  } else {
-    kind = lb::LayoutKind::int8_bytes;
-    multiple = 1;
-  }
-  if (k % multiple != 0)
+  auto kind = bitSerial ? lb::LayoutKind::bit_planes
+                        : static_cast<lb::LayoutKind>(
+                              numerics::defaultPackLayout(bits));
+  if (k % lb::getLayoutRowMultiple(kind) != 0)
     return std::nullopt;
   return kind;
 }
@@ -151,7 +138,6 @@ struct FormQConv : OpRewritePattern<nn::Conv2DOp> {
     int64_t m = n * oh * ow, kc = c * kh * kw;
     ArrayRef<int64_t> pads = op.getPads(), strides = op.getStrides(),
                       dil = op.getDilations();
-    Type i8 = rewriter.getI8Type();
 
     Value xq = buildTosaReshape(rewriter, loc, dqx.getQ(), xType.getShape());
     xq = buildNchwZeroPad(rewriter, loc, xq, pads);
@@ -164,38 +150,16 @@ struct FormQConv : OpRewritePattern<nn::Conv2DOp> {
         {dm.floorDiv(oh * ow), dk.floorDiv(kh * kw),
          rowH * strides[0] + colH * dil[0], rowW * strides[1] + colW * dil[1]},
         ctx);
-    Value patchesInit = tensor::EmptyOp::create(rewriter, loc,
-                                                ArrayRef<int64_t>{m, kc}, i8);
-    Value patches =
-        linalg::GenericOp::create(
-            rewriter, loc, TypeRange{patchesInit.getType()}, ValueRange{xq},
-            ValueRange{patchesInit},
-            ArrayRef<AffineMap>{gather,
-                                AffineMap::getMultiDimIdentityMap(2, ctx)},
-            {utils::IteratorType::parallel, utils::IteratorType::parallel},
-            [](OpBuilder &b, Location l, ValueRange args) {
-              linalg::YieldOp::create(b, l, args[0]);
-            })
-            .getResult(0);
+    Value patches = buildAffineCopy(rewriter, loc, xq, gather, {m, kc});
     // The per-tensor scale, repeated for every row.
-    Value scaleInit = tensor::EmptyOp::create(
-        rewriter, loc, ArrayRef<int64_t>{m, 1}, rewriter.getF32Type());
     Value scale1 = buildTosaReshape(rewriter, loc, dqx.getScale(), {1, 1});
-    Value xs =
-        linalg::GenericOp::create(
-            rewriter, loc, TypeRange{scaleInit.getType()}, ValueRange{scale1},
-            ValueRange{scaleInit},
-            ArrayRef<AffineMap>{
-                AffineMap::get(2, 0,
-                               {getAffineConstantExpr(0, ctx),
-                                getAffineConstantExpr(0, ctx)},
-                               ctx),
-                AffineMap::getMultiDimIdentityMap(2, ctx)},
-            {utils::IteratorType::parallel, utils::IteratorType::parallel},
-            [](OpBuilder &b, Location l, ValueRange args) {
-              linalg::YieldOp::create(b, l, args[0]);
-            })
-            .getResult(0);
+    Value xs = buildAffineCopy(
+        rewriter, loc, scale1,
+        AffineMap::get(2, 0,
+                       {getAffineConstantExpr(0, ctx),
+                        getAffineConstantExpr(0, ctx)},
+                       ctx),
+        {m, 1});
     Value w = packedIntegerPart(rewriter, dqw, bitSerial);
     Value y = lb::QLinearOp::create(
         rewriter, loc, RankedTensorType::get({m, f}, rewriter.getF32Type()),

@@ -187,7 +187,7 @@ LogicalResult QuantizeWeightsPass::quantizeLayer(Operation *op,
           << type.getElementType() << " and stays as it is";
     return success();
   }
-  std::optional<std::vector<float>> data = readFloatConstant(weight.get());
+  std::optional<FloatValues> data = readFloatConstant(weight.get());
   if (!data) {
     // A resource constant whose bytes are gone (elided when printed) must not
     // pass for "not a constant": that would silently leave a float layer.
@@ -216,7 +216,7 @@ LogicalResult QuantizeWeightsPass::quantizeLayer(Operation *op,
   nm::QuantizedWeights q;
   std::string error;
   bool ok = false;
-  const float *w = data->data();
+  const float *w = data->data;
   if (s.method == "rtn") {
     ok = nm::quantizeRtn(w, n, k, params, g, q, error);
   } else if (s.method == "gaussian-mse") {

@@ -24,7 +24,7 @@ std::string lowbit::getLayerName(Operation *op) {
   return fallback;
 }
 
-std::optional<std::vector<float>> lowbit::readFloatConstant(Value value) {
+std::optional<lowbit::FloatValues> lowbit::readFloatConstant(Value value) {
   auto constant = value.getDefiningOp<arith::ConstantOp>();
   if (!constant)
     return std::nullopt;
@@ -38,12 +38,18 @@ std::optional<std::vector<float>> lowbit::readFloatConstant(Value value) {
     ArrayRef<char> data = blob->getData();
     if (data.size() != static_cast<size_t>(type.getNumElements()) * 4)
       return std::nullopt;
-    const float *f = reinterpret_cast<const float *>(data.data());
-    return std::vector<float>(f, f + type.getNumElements());
+    FloatValues view;
+    view.data = reinterpret_cast<const float *>(data.data());
+    view.size = static_cast<size_t>(type.getNumElements());
+    return view;
   }
   if (auto dense = dyn_cast<DenseElementsAttr>(constant.getValue())) {
     auto values = dense.getValues<float>();
-    return std::vector<float>(values.begin(), values.end());
+    FloatValues copy;
+    copy.storage.assign(values.begin(), values.end());
+    copy.data = copy.storage.data();
+    copy.size = copy.storage.size();
+    return copy;
   }
   return std::nullopt;
 }

@@ -17,9 +17,17 @@ namespace lowbit {
 /// location, else "<op name>@<line>".
 std::string getLayerName(mlir::Operation *op);
 
-/// The f32 values of a constant tensor (arith.constant with dense or
-/// dense_resource data), or nullopt if `value` is not such a constant.
-std::optional<std::vector<float>> readFloatConstant(mlir::Value value);
+/// The f32 values of a constant tensor: a view into a dense_resource blob
+/// (no copy: weights can be large), or a copy of inline dense values.
+struct FloatValues {
+  const float *data = nullptr;
+  size_t size = 0;
+  std::vector<float> storage; ///< owns the values when they were copied
+};
+
+/// The values of an arith.constant with f32 dense or dense_resource data, or
+/// nullopt if `value` is not such a constant.
+std::optional<FloatValues> readFloatConstant(mlir::Value value);
 
 /// An arith.constant of `type` whose data (copied from `data`) lives in a
 /// dense_resource blob named after `name`.

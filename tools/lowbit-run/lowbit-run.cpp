@@ -399,8 +399,9 @@ int main(int argc, char **argv) {
     }
     if (!writeNpz(outputsPath, arrays, error))
       return fail(kError, error);
+    // The comparison below reads the outputs again: take them back.
     for (size_t i = 0; i < outSpecs.size(); ++i)
-      outputData[i] = arrays[i].data;
+      outputData[i] = std::move(arrays[i].data);
   }
 
   if (!testDataDir.empty()) {

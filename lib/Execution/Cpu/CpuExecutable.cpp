@@ -166,9 +166,8 @@ std::vector<int64_t> makeDescriptor(const void *data,
 
 } // namespace
 
-llvm::Error lowbit::getEntrySignature(ModuleOp module,
-                                      std::vector<TensorSpec> &inputs,
-                                      std::vector<TensorSpec> &outputs) {
+/// The module's single public function with a body: the entry point.
+static llvm::Expected<func::FuncOp> findEntryFunction(ModuleOp module) {
   SmallVector<func::FuncOp> funcs;
   for (auto f : module.getOps<func::FuncOp>())
     if (!f.isExternal() && f.isPublic())
@@ -177,7 +176,16 @@ llvm::Error lowbit::getEntrySignature(ModuleOp module,
     return makeError("the module must hold exactly one public function, it "
                      "holds " +
                      Twine(funcs.size()));
-  func::FuncOp func = funcs.front();
+  return funcs.front();
+}
+
+llvm::Error lowbit::getEntrySignature(ModuleOp module,
+                                      std::vector<TensorSpec> &inputs,
+                                      std::vector<TensorSpec> &outputs) {
+  auto entry = findEntryFunction(module);
+  if (!entry)
+    return entry.takeError();
+  func::FuncOp func = *entry;
   inputs.clear();
   outputs.clear();
   std::string error;
@@ -229,15 +237,10 @@ CpuExecutable::compile(ModuleOp module, const CpuCompileOptions &options) {
   });
 
   OwningOpRef<ModuleOp> copy(module.clone());
-  SmallVector<func::FuncOp> funcs;
-  for (auto f : copy->getOps<func::FuncOp>())
-    if (!f.isExternal() && f.isPublic())
-      funcs.push_back(f);
-  if (funcs.size() != 1)
-    return makeError("the module must hold exactly one public function, it "
-                     "holds " +
-                     Twine(funcs.size()));
-  func::FuncOp func = funcs.front();
+  auto entryOrError = findEntryFunction(*copy);
+  if (!entryOrError)
+    return entryOrError.takeError();
+  func::FuncOp func = *entryOrError;
 
   auto exe = std::unique_ptr<CpuExecutable>(new CpuExecutable());
   std::string entrySymbol = func.getName().str();

@@ -1453,17 +1453,9 @@ LogicalResult Importer::importResize(const ox::Node &node) {
   SmallVector<AffineExpr> exprs;
   for (int64_t d = 0; d < rank; ++d)
     exprs.push_back(builder.getAffineDimExpr(d).floorDiv(factors[d]));
-  SmallVector<AffineMap> maps = {AffineMap::get(rank, 0, exprs, ctx),
-                                 builder.getMultiDimIdentityMap(rank)};
-  Value init =
-      tensor::EmptyOp::create(builder, loc, outShape, tx.getElementType());
-  auto generic = linalg::GenericOp::create(
-      builder, loc, TypeRange{init.getType()}, ValueRange{x}, ValueRange{init},
-      maps, SmallVector<utils::IteratorType>(rank, utils::IteratorType::parallel),
-      [&](OpBuilder &b, Location l, ValueRange args) {
-        linalg::YieldOp::create(b, l, args[0]);
-      });
-  define(node, 0, generic.getResult(0));
+  define(node, 0,
+         buildAffineCopy(builder, loc, x, AffineMap::get(rank, 0, exprs, ctx),
+                         outShape));
   return success();
 }
 
@@ -2183,16 +2175,9 @@ LogicalResult Importer::importSlice(const ox::Node &node) {
   for (int64_t d = 0; d < rank; ++d)
     exprs.push_back(builder.getAffineConstantExpr(start[d]) +
                     builder.getAffineDimExpr(d) * step[d]);
-  SmallVector<AffineMap> maps = {AffineMap::get(rank, 0, exprs, ctx),
-                                 builder.getMultiDimIdentityMap(rank)};
-  Value init = tensor::EmptyOp::create(builder, loc, size, elem);
-  auto generic = linalg::GenericOp::create(
-      builder, loc, TypeRange{outType}, ValueRange{x}, ValueRange{init}, maps,
-      SmallVector<utils::IteratorType>(rank, utils::IteratorType::parallel),
-      [&](OpBuilder &b, Location l, ValueRange args) {
-        linalg::YieldOp::create(b, l, args[0]);
-      });
-  define(node, 0, generic.getResult(0));
+  define(node, 0,
+         buildAffineCopy(builder, loc, x, AffineMap::get(rank, 0, exprs, ctx),
+                         size));
   return success();
 }
 
@@ -3165,17 +3150,9 @@ LogicalResult Importer::importTile(const ox::Node &node) {
                                    tx.getElementType()));
     return success();
   }
-  SmallVector<AffineMap> maps = {AffineMap::get(rank, 0, exprs, ctx),
-                                 builder.getMultiDimIdentityMap(rank)};
-  Value init =
-      tensor::EmptyOp::create(builder, loc, outShape, tx.getElementType());
-  auto generic = linalg::GenericOp::create(
-      builder, loc, TypeRange{init.getType()}, ValueRange{x}, ValueRange{init},
-      maps, SmallVector<utils::IteratorType>(rank, utils::IteratorType::parallel),
-      [&](OpBuilder &b, Location l, ValueRange args) {
-        linalg::YieldOp::create(b, l, args[0]);
-      });
-  define(node, 0, generic.getResult(0));
+  define(node, 0,
+         buildAffineCopy(builder, loc, x, AffineMap::get(rank, 0, exprs, ctx),
+                         outShape));
   return success();
 }
 
