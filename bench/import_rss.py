@@ -39,9 +39,13 @@ HIDDEN = 4096
 
 def build_model(directory: Path, layers: int) -> Path:
     """x[1, 4096] -> MatMul(W_i) -> Relu ... with W_i stored externally."""
+    # One weights file per size: onnx.save appends to an existing file, so
+    # models of different sizes must not share one.
     path = directory / f"chain_{layers}x{HIDDEN}.onnx"
-    if path.exists() and (directory / "weights.bin").exists():
+    weights = directory / f"chain_{layers}x{HIDDEN}.bin"
+    if path.exists() and weights.exists():
         return path
+    weights.unlink(missing_ok=True)
     nodes, inits = [], []
     prev = "x"
     base = (np.arange(HIDDEN * HIDDEN, dtype=np.float32) % 251 - 125) / (125.0 * HIDDEN)
@@ -57,7 +61,7 @@ def build_model(directory: Path, layers: int) -> Path:
     model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", 17)])
     model.ir_version = 8
     onnx.save(model, path, save_as_external_data=True, all_tensors_to_one_file=True,
-              location="weights.bin", size_threshold=1024)
+              location=weights.name, size_threshold=1024)
     return path
 
 
@@ -88,7 +92,7 @@ def main() -> int:
     cache = Path(args.cache)
     cache.mkdir(parents=True, exist_ok=True)
     model = build_model(cache, layers)
-    weights = (cache / "weights.bin").stat().st_size
+    weights = model.with_suffix(".bin").stat().st_size
     x = cache / "x.npz"
     np.savez(x, x=np.ones((1, HIDDEN), np.float32))
 
