@@ -37,11 +37,12 @@ Equal, Where); eager attention (MatMul, Mul by 1/sqrt(head_dim), Add mask,
 Softmax, MatMul); SiLU as x * Sigmoid(x); the cache as Concat of past and
 new keys/values along the sequence axis.
 
-An empty cache (past = 0, a zero-sized dimension) is valid ONNX and
-onnxruntime runs it; lowbit supports it only as far as its importer accepts
-zero-element tensors (see docs/fusions.md). The saved inputs are therefore
-a prefill with a non-empty cache (past = PREFILL_PAST) and one decode step
-(seq = 1) that feeds the prefill's present tensors back as the past.
+An empty cache (past = 0, a zero-sized dimension) is valid ONNX: lowbit
+imports it (the Concat of an empty past with the new keys drops the empty
+operand) and runs it, so `--past 0` gives a plain prefill graph input set.
+The saved inputs are a prefill after a non-empty cache (past = PREFILL_PAST,
+the second row left-padded) and one decode step (seq = 1) that feeds the
+prefill's present tensors back as the past.
 
 --check runs onnxruntime on both steps and compares logits and present
 tensors with the float64 numpy reference in this file (reference(), a plain

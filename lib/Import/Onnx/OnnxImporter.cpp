@@ -1294,6 +1294,21 @@ LogicalResult Importer::importConcat(const ox::Node &node) {
                        " differ outside axis " + Twine(axis));
     shape[axis] += t.getDimSize(axis);
   }
+  // Zero-element inputs (an empty KV cache: past length 0) contribute
+  // nothing; TOSA rejects them, so they are dropped.
+  llvm::erase_if(inputs, [](Value v) {
+    return tensorType(v).getNumElements() == 0;
+  });
+  if (inputs.empty()) {
+    define(node, 0,
+           tensor::EmptyOp::create(builder, nodeLoc(node), shape,
+                                   t0.getElementType()));
+    return success();
+  }
+  if (inputs.size() == 1) {
+    define(node, 0, inputs[0]);
+    return success();
+  }
   Value y = tosa::ConcatOp::create(
       builder, nodeLoc(node), RankedTensorType::get(shape, t0.getElementType()),
       inputs, builder.getI32IntegerAttr(axis));
@@ -3463,7 +3478,8 @@ LogicalResult Importer::importNode(const ox::Node &node) {
   // TOSA rejects zero-element tensors; only constants (empty Resize roi,
   // folded shape values) and ops that never emit TOSA for them may see empty
   // inputs.
-  static const llvm::StringSet<> emptyOk = {"Shape", "Size", "Trilu"};
+  static const llvm::StringSet<> emptyOk = {"Shape", "Size", "Trilu",
+                                            "Concat"};
   for (size_t i = 0; i < node.inputs.size(); ++i) {
     if (!hasInput(node, i))
       continue;
