@@ -143,3 +143,28 @@ LogicalResult SoftmaxOp::verify() {
     return emitOpError("axis ") << axis << " out of range for rank " << rank;
   return success();
 }
+
+LogicalResult RMSNormOp::verify() {
+  auto x = getInput().getType();
+  int64_t axis = getAxis();
+  if (axis < 0 || axis >= x.getRank())
+    return emitOpError("axis ") << axis << " out of range for rank "
+                                << x.getRank();
+  if (failed(expectShape(*this, "scale", getScale().getType().getShape(),
+                         x.getShape().drop_front(axis))))
+    return failure();
+  if (getScale().getType().getElementType() != x.getElementType())
+    return emitOpError("scale element type differs from the input's");
+  if (getEpsilon().isNegative())
+    return emitOpError("epsilon must be >= 0");
+  if (getResult().getType() != x)
+    return emitOpError("result type must equal the input type");
+  return success();
+}
+
+LogicalResult GeluOp::verify() {
+  if (getApproximate() != "none" && getApproximate() != "tanh")
+    return emitOpError("approximate must be \"none\" or \"tanh\", got \"")
+           << getApproximate() << "\"";
+  return success();
+}

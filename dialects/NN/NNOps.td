@@ -118,4 +118,58 @@ def NN_SoftmaxOp : NN_Op<"softmax", [Pure, AllTypesMatch<["input", "result"]>]> 
   let hasVerifier = 1;
 }
 
+def NN_RMSNormOp : NN_Op<"rms_norm", [Pure]> {
+  let summary = "RMS normalisation over the dimensions from `axis` on (ONNX RMSNormalization)";
+  let description = [{
+    `y = x / sqrt(mean(x * x) + epsilon) * scale`, the mean taken over
+    dimensions `axis .. rank-1` (ONNX `RMSNormalization`, opset 23, and the
+    Llama `RMSNorm`); `scale` has the shape of those trailing dimensions.
+    `fuse-rms-norm` forms it from the exported Pow / ReduceMean / Add / Sqrt /
+    Reciprocal-or-Div / Mul chain. Example:
+
+    ```mlir
+    %y = nn.rms_norm %x, %g {axis = 2 : i64, epsilon = 1.0e-06 : f32} : (tensor<2x6x64xf32>, tensor<64xf32>) -> tensor<2x6x64xf32>
+    ```
+  }];
+  let arguments = (ins NN_FloatTensor:$input, NN_FloatTensor:$scale,
+                       I64Attr:$axis, F32Attr:$epsilon);
+  let results = (outs NN_FloatTensor:$result);
+  let assemblyFormat = [{
+    $input `,` $scale attr-dict `:` functional-type(operands, results)
+  }];
+  let hasVerifier = 1;
+}
+
+def NN_GeluOp : NN_Op<"gelu", [Pure, AllTypesMatch<["input", "result"]>]> {
+  let summary = "GELU activation (ONNX Gelu, opset 20)";
+  let description = [{
+    `approximate = "none"`: `y = 0.5 * x * (1 + erf(x / sqrt(2)))`;
+    `approximate = "tanh"`:
+    `y = 0.5 * x * (1 + tanh(sqrt(2 / pi) * (x + 0.044715 * x^3)))`,
+    as ONNX `Gelu`. `fuse-gelu` forms it from the decomposed Erf and Tanh
+    forms.
+  }];
+  let arguments = (ins NN_FloatTensor:$input,
+                       DefaultValuedStrAttr<StrAttr, "none">:$approximate);
+  let results = (outs NN_FloatTensor:$result);
+  let assemblyFormat = [{
+    $input attr-dict `:` type($input)
+  }];
+  let hasVerifier = 1;
+}
+
+def NN_SiluOp : NN_Op<"silu", [Pure, AllTypesMatch<["input", "result"]>]> {
+  let summary = "SiLU (swish) activation: x * sigmoid(x)";
+  let description = [{
+    `y = x * sigmoid(x) = x / (1 + exp(-x))`, element-wise (ONNX `Swish`
+    with alpha 1, opset 24; exporters write `Mul(x, Sigmoid(x))`, which
+    `fuse-silu` turns into this op).
+  }];
+  let arguments = (ins NN_FloatTensor:$input);
+  let results = (outs NN_FloatTensor:$result);
+  let assemblyFormat = [{
+    $input attr-dict `:` type($input)
+  }];
+}
+
 #endif // LOWBIT_NN_OPS

@@ -6,6 +6,8 @@
 
 #include "mlir/Transforms/DialectConversion.h"
 
+#include <cmath>
+
 namespace lowbit {
 #define GEN_PASS_DEF_CONVERTNNTOLINALGPASS
 #include "passes/Conversion/Passes.h.inc"
@@ -269,6 +271,88 @@ struct SoftmaxLowering : OpConversionPattern<nn::SoftmaxOp> {
   }
 };
 
+struct RMSNormLowering : OpConversionPattern<nn::RMSNormOp> {
+  using OpConversionPattern::OpConversionPattern;
+  LogicalResult
+  matchAndRewrite(nn::RMSNormOp op, OpAdaptor adaptor,
+                  ConversionPatternRewriter &rewriter) const override {
+    Location loc = op.getLoc();
+    Value x = adaptor.getInput();
+    auto type = tensorType(x);
+    Type elem = type.getElementType();
+    int64_t axis = op.getAxis(), rank = type.getRank();
+    int64_t count = 1;
+    for (int64_t d = axis; d < rank; ++d)
+      count *= type.getDimSize(d);
+    SmallVector<int64_t> ones(rank, 1);
+    // mean(x * x) + eps, then x / sqrt(.) * scale: the operations and order
+    // of the decomposed graph, so the fused op rounds the same way.
+    Value sq = buildTosaMul(rewriter, loc, type, x, x);
+    Value sum = reduceTrailing(rewriter, loc, sq, axis);
+    Value invCount = buildSplat(rewriter, loc, elem, ones, 1.0 / count);
+    Value mean = buildTosaMul(rewriter, loc, sum.getType(), sum, invCount);
+    Value eps = buildSplat(rewriter, loc, elem, ones,
+                           op.getEpsilon().convertToFloat());
+    Value var = tosa::AddOp::create(rewriter, loc, mean.getType(), mean, eps);
+    Value inv = tosa::RsqrtOp::create(rewriter, loc, var.getType(), var);
+    Value y = buildTosaMul(rewriter, loc, type, x, inv);
+    y = buildTosaMul(rewriter, loc, type, y,
+                     buildTosaExpandRank(rewriter, loc, adaptor.getScale(),
+                                         rank));
+    rewriter.replaceOp(op, y);
+    return success();
+  }
+};
+
+struct GeluLowering : OpConversionPattern<nn::GeluOp> {
+  using OpConversionPattern::OpConversionPattern;
+  LogicalResult
+  matchAndRewrite(nn::GeluOp op, OpAdaptor adaptor,
+                  ConversionPatternRewriter &rewriter) const override {
+    Location loc = op.getLoc();
+    Value x = adaptor.getInput();
+    auto type = tensorType(x);
+    Type elem = type.getElementType();
+    SmallVector<int64_t> ones(type.getRank(), 1);
+    auto splat = [&](double v) {
+      return buildSplat(rewriter, loc, elem, ones, v);
+    };
+    Value inner;
+    if (op.getApproximate() == "tanh") {
+      // tanh(sqrt(2/pi) * (x + 0.044715 * x^3))
+      Value x3 = buildTosaMul(rewriter, loc, type,
+                              buildTosaMul(rewriter, loc, type, x, x), x);
+      Value t = tosa::AddOp::create(
+          rewriter, loc, type, x,
+          buildTosaMul(rewriter, loc, type, x3, splat(0.044715)));
+      t = buildTosaMul(rewriter, loc, type, t, splat(std::sqrt(2.0 / M_PI)));
+      inner = tosa::TanhOp::create(rewriter, loc, type, t);
+    } else {
+      inner = tosa::ErfOp::create(
+          rewriter, loc, type,
+          buildTosaMul(rewriter, loc, type, x, splat(M_SQRT1_2)));
+    }
+    Value y = tosa::AddOp::create(rewriter, loc, type, inner, splat(1.0));
+    y = buildTosaMul(rewriter, loc, type, x, y);
+    rewriter.replaceOp(op, buildTosaMul(rewriter, loc, type, y, splat(0.5)));
+    return success();
+  }
+};
+
+struct SiluLowering : OpConversionPattern<nn::SiluOp> {
+  using OpConversionPattern::OpConversionPattern;
+  LogicalResult
+  matchAndRewrite(nn::SiluOp op, OpAdaptor adaptor,
+                  ConversionPatternRewriter &rewriter) const override {
+    Location loc = op.getLoc();
+    Value x = adaptor.getInput();
+    auto type = tensorType(x);
+    Value s = tosa::SigmoidOp::create(rewriter, loc, type, x);
+    rewriter.replaceOp(op, buildTosaMul(rewriter, loc, type, x, s));
+    return success();
+  }
+};
+
 struct ConvertNNToLinalgPass
     : lowbit::impl::ConvertNNToLinalgPassBase<ConvertNNToLinalgPass> {
   void runOnOperation() override {
@@ -278,7 +362,8 @@ struct ConvertNNToLinalgPass
     target.markUnknownOpDynamicallyLegal([](Operation *) { return true; });
     RewritePatternSet patterns(ctx);
     patterns.add<LinearLowering, MatMulLowering, Conv2DLowering,
-                 LayerNormLowering, SoftmaxLowering>(ctx);
+                 LayerNormLowering, SoftmaxLowering, RMSNormLowering,
+                 GeluLowering, SiluLowering>(ctx);
     if (failed(applyPartialConversion(getOperation(), target,
                                       std::move(patterns))))
       signalPassFailure();
