@@ -16,6 +16,7 @@
 //
 //===----------------------------------------------------------------------===//
 #include "passes/Conversion/Passes.h"
+#include "passes/Conversion/WinogradToLinalg.h"
 
 #include "dialects/LowBit/LowBitDialect.h"
 
@@ -489,6 +490,8 @@ bool isUniform(Type type) {
 
 /// Emits an error on `op` and fails when the pass cannot lower it.
 LogicalResult checkSupported(Operation *op) {
+  if (isWinogradTransformOp(op))
+    return success();
   if (!isa<PackedConstantOp, PackOp, UnpackOp, DequantizeWeightOp,
            QuantizeDynamicOp, DequantizeDynamicOp, QLinearOp, QuantizeOp,
            DequantizeOp>(op))
@@ -974,6 +977,7 @@ struct ConvertLowBitToLinalgPass
                  DequantizeWeightLowering, QuantizeDynamicLowering,
                  DequantizeDynamicLowering, QLinearLowering, QuantizeLowering,
                  DequantizeLowering>(converter, ctx);
+    populateWinogradToLinalgPatterns(converter, patterns);
     populateFunctionOpInterfaceTypeConversionPattern<func::FuncOp>(patterns,
                                                                    converter);
     populateReturnOpTypeConversionPattern(patterns, converter);

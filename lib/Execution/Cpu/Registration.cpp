@@ -6,6 +6,7 @@
 #include "dialects/NN/NNDialect.h"
 #include "passes/Conversion/Passes.h"
 #include "passes/Quantization/Passes.h"
+#include "passes/Winograd/Passes.h"
 
 #include "mlir/InitAllDialects.h"
 #include "mlir/InitAllExtensions.h"
@@ -27,6 +28,7 @@ void lowbit::registerAllPasses() {
     mlir::registerAllPasses();
     lowbit::registerLowbitConversionPasses();
     lowbit::registerLowbitQuantizationPasses();
+    lowbit::registerLowbitWinogradPasses();
     lowbit::registerCpuLoweringPipeline();
   });
 }
