@@ -1,0 +1,80 @@
+//===- Passes.td - lowbit graph fusion passes --------------*- tablegen -*-===//
+#ifndef LOWBIT_FUSION_PASSES
+#define LOWBIT_FUSION_PASSES
+
+include "mlir/Pass/PassBase.td"
+
+def FuseRMSNormPass : Pass<"fuse-rms-norm", "::mlir::func::FuncOp"> {
+  let summary = "Decomposed RMSNorm -> nn.rms_norm";
+  let description = [{
+    Finds `gamma * (x * 1 / sqrt(mean(x^2) + eps))` and
+    `gamma * (x / sqrt(mean(x^2) + eps))` over the last axis, in the form
+    the importer gives the exported Pow (or x * x) / ReduceMean / Add / Sqrt
+    / Reciprocal (or Div, or Rsqrt) / Mul / Mul chain, with the factors in
+    any order and nesting, and replaces it by
+    `nn.rms_norm x, gamma {axis = rank - 1, epsilon = eps}`. `gamma` is any
+    value of shape [N] or [1, ..., N] (N the last dimension). Left alone: a
+    mean over another axis, a square or normaliser of a different tensor,
+    an epsilon that is not a scalar constant, a norm without gamma.
+  }];
+  let dependentDialects = ["::lowbit::nn::NNDialect", "::mlir::tosa::TosaDialect"];
+}
+
+def FuseLayerNormPass : Pass<"fuse-layer-norm", "::mlir::func::FuncOp"> {
+  let summary = "Decomposed LayerNorm -> nn.layer_norm";
+  let description = [{
+    Finds `(x - mean(x)) / sqrt(mean((x - mean(x))^2) + eps) * gamma + beta`
+    over the last axis (the exported ReduceMean / Sub / Pow / ReduceMean /
+    Add / Sqrt / Div / Mul / Add chain of opset < 17 LayerNorm, also with
+    the division written as a product with a Reciprocal, and without beta)
+    and replaces it by `nn.layer_norm x, gamma, beta {axis = rank - 1}`.
+    Left alone: means over other axes, a centring by another tensor's mean,
+    a variance of a different tensor.
+  }];
+  let dependentDialects = ["::lowbit::nn::NNDialect", "::mlir::tosa::TosaDialect"];
+}
+
+def FuseGeluPass : Pass<"fuse-gelu", "::mlir::func::FuncOp"> {
+  let summary = "Erf and Tanh GELU -> nn.gelu";
+  let description = [{
+    Finds `0.5 * x * (1 + erf(x / sqrt(2)))` (also `x * (1 / sqrt(2))`) and
+    `0.5 * x * (1 + tanh(sqrt(2 / pi) * (x + 0.044715 * x^3)))` (x^3 as Pow
+    or x * x * x), factors in any order, and replaces them by `nn.gelu x`
+    with `approximate = "none"` or `"tanh"`. `forms` picks which forms are
+    fused (`all`, `erf` or `tanh`). Constants must match to a relative
+    1e-4. Left alone: a different scale inside erf, a missing 0.5, a product
+    with another tensor.
+  }];
+  let options = [
+    Option<"forms", "forms", "std::string", "\"all\"",
+           "which GELU forms to fuse: all | erf | tanh">,
+  ];
+  let dependentDialects = ["::lowbit::nn::NNDialect"];
+}
+
+def FuseSiluPass : Pass<"fuse-silu", "::mlir::func::FuncOp"> {
+  let summary = "x * sigmoid(x) -> nn.silu";
+  let description = [{
+    Replaces `Mul(x, Sigmoid(x))` (either operand order, same shape) by
+    `nn.silu x`. Left alone: `y * sigmoid(x)` for y != x (the gated MLP's
+    up-projection product), `x * sigmoid(a * x)` (QuickGELU).
+  }];
+  let dependentDialects = ["::lowbit::nn::NNDialect"];
+}
+
+def FoldBatchNormPass : Pass<"fold-batch-norm", "::mlir::func::FuncOp"> {
+  let summary = "Fold an inference BatchNormalization into the preceding conv";
+  let description = [{
+    The importer turns BatchNormalization with constant statistics into a
+    per-channel product and sum (`y * scale + shift`, both constants of
+    shape [1, F, 1, 1]). When that follows an `nn.conv2d` whose filter (and
+    bias, if any) are constants and whose result has no other use, the
+    scale is folded into the filter (`w[f] * scale[f]`) and the shift into
+    the bias (`b[f] * scale[f] + shift[f]`). Left alone: a conv whose result
+    is used elsewhere too, a non-constant filter, scales that are not
+    per-output-channel.
+  }];
+  let dependentDialects = ["::lowbit::nn::NNDialect"];
+}
+
+#endif // LOWBIT_FUSION_PASSES
