@@ -7,7 +7,8 @@ include(CMakePackageConfigHelpers)
 set(LOWBIT_INSTALL_LIBRARIES
   LowbitApi LowbitCpuExecution LowbitOnnxImport LowbitOnnxProto LowbitNN
   LowbitLowBit LowbitConversion LowbitSupport LowbitNumerics LowbitQuantization
-  LowbitWinogradPasses LowbitWinograd)
+  LowbitWinogradPasses LowbitWinograd
+  LowbitCalibration LowbitCalibrationPasses)
 target_include_directories(LowbitApi INTERFACE $<INSTALL_INTERFACE:include>)
 install(TARGETS ${LOWBIT_INSTALL_LIBRARIES}
   EXPORT lowbitTargets

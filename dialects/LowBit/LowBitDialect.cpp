@@ -501,3 +501,16 @@ LogicalResult UnpackOp::verify() {
   return verifyPackPair(*this, cast<RankedTensorType>(getResult().getType()),
                         getInput().getType());
 }
+
+LogicalResult ObserveOp::verify() {
+  int64_t rank = getInput().getType().getRank();
+  if (getName().empty())
+    return emitOpError("needs a non-empty name");
+  if (getChannelAxis() < 0 || getChannelAxis() >= rank)
+    return emitOpError("channel_axis ")
+           << getChannelAxis() << " is out of range for a rank-" << rank
+           << " input";
+  if (getHessian() && getChannelAxis() != rank - 1)
+    return emitOpError("hessian needs the channels in the last dimension");
+  return success();
+}

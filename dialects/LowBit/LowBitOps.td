@@ -164,5 +164,27 @@ def LowBit_UnpackOp : LowBit_Op<"unpack", [Pure]> {
   let hasVerifier = 1;
 }
 
+def LowBit_ObserveOp : LowBit_Op<"observe", [MemoryEffects<[MemWrite]>]> {
+  let summary = "calibration tap: records statistics of a tensor";
+  let description = [{
+    Marks `input` for calibration under the stable key `name` (the layer
+    name). `channel_axis` is the dimension whose entries are channels
+    (per-channel absmax / mean |x|; all other dimensions are samples);
+    `hessian` asks for the layer Hessian sum x xᵀ over those samples.
+    `insert-observers` adds the taps, `observers-to-results` turns them into
+    extra results of the function for a calibration run; elsewhere the op is
+    a no-op (the CPU lowering erases it). It has a write effect so that it
+    is not removed as dead code.
+
+    ```mlir
+    lowbit.observe %x {name = "fc1", channel_axis = 1 : i64, hessian} : tensor<4x8xf32>
+    ```
+  }];
+  let arguments = (ins RankedTensorOf<[F32]>:$input, StrAttr:$name,
+                       I64Attr:$channel_axis, UnitAttr:$hessian);
+  let assemblyFormat = "$input attr-dict `:` type($input)";
+  let hasVerifier = 1;
+}
+
 include "dialects/LowBit/LowBitWinogradOps.td"
 #endif // LOWBIT_LOWBIT_OPS

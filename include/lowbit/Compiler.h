@@ -19,6 +19,7 @@
 
 #include "llvm/Support/Error.h"
 
+#include <functional>
 #include <memory>
 #include <string>
 #include <system_error>
@@ -37,6 +38,28 @@ namespace lowbit {
 /// `invalid_argument` for malformed input, `io_error` for files.
 /// Whether `error` says "not supported"; `error` stays unconsumed.
 bool isUnsupported(llvm::Error &error);
+
+/// One named array: numpy dtype string ("f4", "f8", "i8", ...), shape (empty
+/// for a scalar) and C-order little-endian bytes.
+struct NamedArray {
+  std::string name;
+  std::string dtype;
+  std::vector<int64_t> shape;
+  std::vector<char> data;
+};
+
+struct CalibrationOptions {
+  /// Layer kinds whose inputs are tapped (insert-observers ops=).
+  std::string ops = "linear,conv2d";
+  /// Also accumulate the Hessian sum x xᵀ of every nn.linear input.
+  bool hessians = true;
+  /// Called after each sample with (samples done, total).
+  std::function<void(size_t, size_t)> progress;
+  /// Where to write the statistics sidecar (.npz); nothing written if empty.
+  std::string statsPath;
+  /// LLVM optimisation level of the calibration JIT.
+  unsigned optLevel = 2;
+};
 
 /// An MLIR module together with the context that owns it (and its weights).
 class Module {
@@ -76,6 +99,16 @@ public:
   /// module's weight blobs in place: keep this Module alive while using it.
   llvm::Expected<std::unique_ptr<CpuExecutable>>
   compileForCpu(const CpuCompileOptions &options = {}) const;
+
+  /// Calibration: runs a copy of the module, with lowbit.observe taps on
+  /// the layer inputs (insert-observers) turned into extra results, through
+  /// the CPU JIT on every sample and returns the accumulated statistics as
+  /// the sidecar's arrays ("<layer>/absmax", "<layer>/hessian", ...; see
+  /// docs/calibration.md). `samples[i][j]` points to dense data of input j
+  /// (order and shapes of inputs()) for sample i. The module is unchanged.
+  llvm::Expected<std::vector<NamedArray>>
+  calibrate(const std::vector<std::vector<const void *>> &samples,
+            const CalibrationOptions &options = {}) const;
 
   mlir::ModuleOp getOperation() const;
   mlir::MLIRContext *getContext() const { return context.get(); }

@@ -26,7 +26,72 @@ Recipe rtn(const char *name, int weightBits, int group, int act) {
   return {name, description, "func.func(" + passes + "), canonicalize"};
 }
 
+/// GPTQ / decoupleQ weights from the calibrated layer Hessians, weight-only.
+Recipe hessianBased(const char *name, const char *method, int weightBits,
+                    int group) {
+  std::string passes = std::string("quantize-weights{method=") + method +
+                       " bits=" + std::to_string(weightBits) +
+                       " group-size=" + std::to_string(group) +
+                       " indivisible=per-channel hessians=" +
+                       kRecipeStatsPlaceholder + "}, lower-to-lowbit";
+  Recipe r;
+  r.name = name;
+  r.description = std::string(method) + " W" + std::to_string(weightBits) +
+                  " in groups of " + std::to_string(group) +
+                  " from calibrated layer Hessians, float activations "
+                  "(needs calibration data)";
+  r.pipeline = "func.func(" + passes + "), canonicalize";
+  r.needsCalibration = true;
+  return r;
+}
+
+/// RTN weights per channel and static per-tensor activations whose scales
+/// come from the calibrated max |x|.
+Recipe rtnStatic(const char *name, int weightBits, int act) {
+  Recipe r;
+  r.name = name;
+  r.description = "round-to-nearest W" + std::to_string(weightBits) +
+                  " per output channel, static per-tensor A" +
+                  std::to_string(act) +
+                  " from calibrated max |x| (needs calibration data)";
+  r.pipeline = "func.func(quantize-weights{method=rtn bits=" +
+               std::to_string(weightBits) +
+               " group-size=0}, quantize-activations{bits=" +
+               std::to_string(act) + " mode=static stats=" +
+               kRecipeStatsPlaceholder + "}, lower-to-lowbit), canonicalize";
+  r.needsCalibration = true;
+  return r;
+}
+
 } // namespace
+
+llvm::Expected<std::string> lowbit::instantiateRecipe(const Recipe &recipe,
+                                                      llvm::StringRef statsPath) {
+  if (!recipe.needsCalibration) {
+    if (!statsPath.empty())
+      return llvm::createStringError(
+          std::make_error_code(std::errc::invalid_argument),
+          "recipe '" + recipe.name + "' takes no calibration data");
+    return recipe.pipeline;
+  }
+  if (statsPath.empty())
+    return llvm::createStringError(
+        std::make_error_code(std::errc::invalid_argument),
+        "recipe '" + recipe.name +
+            "' needs calibration data (lowbit-run --calibrate FILE.npz, or "
+            "lowbit.quantize(..., calibration=[{input: array}, ...]))");
+  if (statsPath.find_first_of(" ,{}") != llvm::StringRef::npos)
+    return llvm::createStringError(
+        std::make_error_code(std::errc::invalid_argument),
+        "statistics path '" + statsPath.str() +
+            "' cannot go into a pass option (no spaces, commas or braces)");
+  std::string pipeline = recipe.pipeline;
+  std::string placeholder = kRecipeStatsPlaceholder;
+  for (size_t at = pipeline.find(placeholder); at != std::string::npos;
+       at = pipeline.find(placeholder, at + statsPath.size()))
+    pipeline.replace(at, placeholder.size(), statsPath.str());
+  return pipeline;
+}
 
 const std::vector<Recipe> &lowbit::getRecipes() {
   static const std::vector<Recipe> recipes = {
@@ -34,6 +99,9 @@ const std::vector<Recipe> &lowbit::getRecipes() {
       rtn("rtn-w6a6", 6, 128, 6),        rtn("rtn-w4a8-g128", 4, 128, 8),
       rtn("rtn-w8a16", 8, 0, 0),         rtn("rtn-w4a16-g128", 4, 128, 0),
       rtn("rtn-w2a16-g64", 2, 64, 0),
+      hessianBased("gptq-w4a16-g128", "gptq", 4, 128),
+      hessianBased("decoupleq-w2a16-g64", "decoupleq", 2, 64),
+      rtnStatic("rtn-w8a8-static", 8, 8),
   };
   return recipes;
 }

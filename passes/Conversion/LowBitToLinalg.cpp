@@ -494,7 +494,7 @@ LogicalResult checkSupported(Operation *op) {
     return success();
   if (!isa<PackedConstantOp, PackOp, UnpackOp, DequantizeWeightOp,
            QuantizeDynamicOp, DequantizeDynamicOp, QLinearOp, QuantizeOp,
-           DequantizeOp>(op))
+           DequantizeOp, ObserveOp>(op))
     return op->emitOpError("has no lowering to linalg");
   for (Type type :
        llvm::concat<Type>(op->getOperandTypes(), op->getResultTypes())) {
@@ -893,6 +893,32 @@ struct QuantizeLowering : OpConversionPattern<QuantizeOp> {
   }
 };
 
+/// quant.scast of a quantized tensor to its storage integers (static
+/// activations in front of lowbit.qlinear): the converted operand already
+/// is that tensor.
+struct StorageCastLowering : OpConversionPattern<quant::StorageCastOp> {
+  using OpConversionPattern::OpConversionPattern;
+  LogicalResult
+  matchAndRewrite(quant::StorageCastOp op, OpAdaptor adaptor,
+                  ConversionPatternRewriter &rewriter) const override {
+    if (adaptor.getInput().getType() != op.getResult().getType())
+      return rewriter.notifyMatchFailure(op, "not a cast to the storage type");
+    rewriter.replaceOp(op, adaptor.getInput());
+    return success();
+  }
+};
+
+/// A calibration tap left in an ordinary compilation records nothing.
+struct ObserveLowering : OpConversionPattern<ObserveOp> {
+  using OpConversionPattern::OpConversionPattern;
+  LogicalResult
+  matchAndRewrite(ObserveOp op, OpAdaptor,
+                  ConversionPatternRewriter &rewriter) const override {
+    rewriter.eraseOp(op);
+    return success();
+  }
+};
+
 struct DequantizeLowering : OpConversionPattern<DequantizeOp> {
   using OpConversionPattern::OpConversionPattern;
   LogicalResult
@@ -969,14 +995,16 @@ struct ConvertLowBitToLinalgPass
       return converter.isSignatureLegal(op.getFunctionType()) &&
              converter.isLegal(&op.getBody());
     });
-    target.addDynamicallyLegalOp<func::ReturnOp, func::CallOp>(
+    target.addDynamicallyLegalOp<func::ReturnOp, func::CallOp,
+                                 quant::StorageCastOp>(
         [&](Operation *op) { return converter.isLegal(op); });
 
     RewritePatternSet patterns(ctx);
     patterns.add<PackedConstantLowering, PackLowering, UnpackLowering,
                  DequantizeWeightLowering, QuantizeDynamicLowering,
                  DequantizeDynamicLowering, QLinearLowering, QuantizeLowering,
-                 DequantizeLowering>(converter, ctx);
+                 DequantizeLowering, ObserveLowering, StorageCastLowering>(
+        converter, ctx);
     populateWinogradToLinalgPatterns(converter, patterns);
     populateFunctionOpInterfaceTypeConversionPattern<func::FuncOp>(patterns,
                                                                    converter);

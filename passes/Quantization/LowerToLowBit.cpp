@@ -53,6 +53,50 @@ Value packedIntegerPart(PatternRewriter &rewriter, lb::DequantizeWeightOp dq,
   return lb::PackOp::create(rewriter, dq.getLoc(), packedType, q);
 }
 
+/// A static activation QDQ pair (quantize-activations mode=static):
+/// lowbit.dequantize(lowbit.quantize(x)) with a symmetric per-tensor
+/// !quant.uniform<i8<-qmax:qmax>:f32, s> type, qmax = 2^(bits-1)-1.
+struct StaticActivation {
+  lb::QuantizeOp quantize;
+  float scale = 1.0f;
+  int64_t bits = 0;
+};
+
+std::optional<StaticActivation> matchStaticActivation(Value x) {
+  auto dq = x.getDefiningOp<lb::DequantizeOp>();
+  auto q = dq ? dq.getInput().getDefiningOp<lb::QuantizeOp>() : nullptr;
+  if (!q)
+    return std::nullopt;
+  auto type = dyn_cast<quant::UniformQuantizedType>(
+      cast<RankedTensorType>(q.getResult().getType()).getElementType());
+  if (!type || type.getZeroPoint() != 0 || !type.isSigned() ||
+      type.getStorageTypeIntegralWidth() != 8 ||
+      type.getStorageTypeMin() != -type.getStorageTypeMax())
+    return std::nullopt;
+  for (int64_t bits = 2; bits <= 8; ++bits)
+    if (type.getStorageTypeMax() == (int64_t(1) << (bits - 1)) - 1)
+      return StaticActivation{q, static_cast<float>(type.getScale()), bits};
+  return std::nullopt;
+}
+
+/// The i8 integer part of a static pair, shaped like the quantized tensor.
+Value staticIntegerPart(PatternRewriter &rewriter, Location loc,
+                        StaticActivation a) {
+  auto type = cast<RankedTensorType>(a.quantize.getResult().getType());
+  return quant::StorageCastOp::create(
+      rewriter, loc,
+      RankedTensorType::get(type.getShape(), rewriter.getI8Type()),
+      a.quantize.getResult());
+}
+
+/// A [m, 1] f32 constant holding `scale`.
+Value scaleColumn(PatternRewriter &rewriter, Location loc, int64_t m,
+                  float scale) {
+  auto type = RankedTensorType::get({m, 1}, rewriter.getF32Type());
+  return arith::ConstantOp::create(rewriter, loc,
+                                   DenseElementsAttr::get(type, scale));
+}
+
 /// Weight-only layers: make dequantize_weight read packed storage.
 struct PackWeightOnly : OpRewritePattern<lb::DequantizeWeightOp> {
   PackWeightOnly(MLIRContext *ctx, bool bitSerial)
@@ -79,23 +123,34 @@ struct FormQLinear : OpRewritePattern<nn::LinearOp> {
   LogicalResult matchAndRewrite(nn::LinearOp op,
                                 PatternRewriter &rewriter) const override {
     auto dqx = op.getInput().getDefiningOp<lb::DequantizeDynamicOp>();
+    std::optional<StaticActivation> sx = matchStaticActivation(op.getInput());
     auto dqw = op.getWeight().getDefiningOp<lb::DequantizeWeightOp>();
-    if (!dqx || !dqw)
+    if ((!dqx && !sx) || !dqw)
       return rewriter.notifyMatchFailure(op, "not a quantized linear");
     if (dqw.getZero() && dqw.getZeroKind() != "integer")
       return rewriter.notifyMatchFailure(op, "float offsets need float math");
     Location loc = op.getLoc();
-    auto xType = cast<RankedTensorType>(dqx.getQ().getType());
+    auto xType = op.getInput().getType();
     int64_t k = xType.getShape().back();
     int64_t m = xType.getNumElements() / k;
-    Value xq = buildTosaReshape(rewriter, loc, dqx.getQ(), {m, k});
-    Value xs = buildTosaReshape(rewriter, loc, dqx.getScale(), {m, 1});
+    Value xq, xs;
+    int64_t aBits;
+    if (dqx) {
+      xq = buildTosaReshape(rewriter, loc, dqx.getQ(), {m, k});
+      xs = buildTosaReshape(rewriter, loc, dqx.getScale(), {m, 1});
+      aBits = dqx.getBits();
+    } else {
+      xq = buildTosaReshape(rewriter, loc, staticIntegerPart(rewriter, loc, *sx),
+                            {m, k});
+      xs = scaleColumn(rewriter, loc, m, sx->scale);
+      aBits = sx->bits;
+    }
     Value w = packedIntegerPart(rewriter, dqw, bitSerial);
     int64_t n = op.getType().getShape().back();
     auto resultType = RankedTensorType::get({m, n}, rewriter.getF32Type());
     Value y = lb::QLinearOp::create(
         rewriter, loc, resultType, xq, xs, w, dqw.getScale(), dqw.getZero(),
-        op.getBias(), rewriter.getI64IntegerAttr(dqx.getBits()),
+        op.getBias(), rewriter.getI64IntegerAttr(aBits),
         rewriter.getI64IntegerAttr(dqw.getBits()),
         rewriter.getI64IntegerAttr(dqw.getGroupSize()));
     rewriter.replaceOp(op, buildTosaReshape(rewriter, loc, y,
@@ -117,12 +172,13 @@ struct FormQConv : OpRewritePattern<nn::Conv2DOp> {
     auto dqx = inReshape
                    ? inReshape.getInput1().getDefiningOp<lb::DequantizeDynamicOp>()
                    : nullptr;
+    std::optional<StaticActivation> sx = matchStaticActivation(op.getInput());
     auto wReshape = op.getFilter().getDefiningOp<tosa::ReshapeOp>();
     auto dqw = wReshape
                    ? wReshape.getInput1().getDefiningOp<lb::DequantizeWeightOp>()
                    : nullptr;
-    if (!dqx || !dqw || op.getGroups() != 1 ||
-        dqx.getScale().getType().getNumElements() != 1)
+    if ((!dqx && !sx) || !dqw || op.getGroups() != 1 ||
+        (dqx && dqx.getScale().getType().getNumElements() != 1))
       return rewriter.notifyMatchFailure(op, "not a quantized dense conv");
     if (dqw.getZero() && dqw.getZeroKind() != "integer")
       return rewriter.notifyMatchFailure(op, "float offsets need float math");
@@ -139,7 +195,9 @@ struct FormQConv : OpRewritePattern<nn::Conv2DOp> {
     ArrayRef<int64_t> pads = op.getPads(), strides = op.getStrides(),
                       dil = op.getDilations();
 
-    Value xq = buildTosaReshape(rewriter, loc, dqx.getQ(), xType.getShape());
+    Value xq = dqx ? buildTosaReshape(rewriter, loc, dqx.getQ(),
+                                      xType.getShape())
+                   : staticIntegerPart(rewriter, loc, *sx);
     xq = buildNchwZeroPad(rewriter, loc, xq, pads);
     // Patches: row m = (n, oh, ow), column kk = (c, kh, kw).
     AffineExpr dm = getAffineDimExpr(0, ctx), dk = getAffineDimExpr(1, ctx);
@@ -152,19 +210,23 @@ struct FormQConv : OpRewritePattern<nn::Conv2DOp> {
         ctx);
     Value patches = buildAffineCopy(rewriter, loc, xq, gather, {m, kc});
     // The per-tensor scale, repeated for every row.
-    Value scale1 = buildTosaReshape(rewriter, loc, dqx.getScale(), {1, 1});
-    Value xs = buildAffineCopy(
-        rewriter, loc, scale1,
-        AffineMap::get(2, 0,
-                       {getAffineConstantExpr(0, ctx),
-                        getAffineConstantExpr(0, ctx)},
-                       ctx),
-        {m, 1});
+    Value xs;
+    if (dqx) {
+      Value scale1 = buildTosaReshape(rewriter, loc, dqx.getScale(), {1, 1});
+      xs = buildAffineCopy(rewriter, loc, scale1,
+                           AffineMap::get(2, 0,
+                                          {getAffineConstantExpr(0, ctx),
+                                           getAffineConstantExpr(0, ctx)},
+                                          ctx),
+                           {m, 1});
+    } else {
+      xs = scaleColumn(rewriter, loc, m, sx->scale);
+    }
     Value w = packedIntegerPart(rewriter, dqw, bitSerial);
     Value y = lb::QLinearOp::create(
         rewriter, loc, RankedTensorType::get({m, f}, rewriter.getF32Type()),
         patches, xs, w, dqw.getScale(), dqw.getZero(), op.getBias(),
-        rewriter.getI64IntegerAttr(dqx.getBits()),
+        rewriter.getI64IntegerAttr(dqx ? dqx.getBits() : sx->bits),
         rewriter.getI64IntegerAttr(dqw.getBits()),
         rewriter.getI64IntegerAttr(dqw.getGroupSize()));
     y = buildTosaReshape(rewriter, loc, y, {n, oh, ow, f});

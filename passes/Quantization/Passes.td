@@ -33,8 +33,9 @@ def QuantizeWeightsPass : Pass<"quantize-weights", "::mlir::func::FuncOp"> {
            "per-layer settings: GLOB:key=value,...;GLOB:skip (keys: bits, "
            "group-size, method, symmetric)">,
     Option<"hessians", "hessians", "std::string", "\"\"",
-           ".npz of per-layer Hessians X·Xᵀ ([K, K], keyed by layer name; "
-           "needed by gptq and decoupleq)">,
+           ".npz of per-layer Hessians X·Xᵀ ([K, K], keyed by layer name, or "
+           "a calibration sidecar with '<layer>/hessian' entries; needed by "
+           "gptq and decoupleq)">,
     Option<"fakeQuant", "fake-quant", "bool", "false",
            "replace weights by their quantize-dequantize float values">,
   ];
@@ -44,7 +45,7 @@ def QuantizeWeightsPass : Pass<"quantize-weights", "::mlir::func::FuncOp"> {
 }
 
 def QuantizeActivationsPass : Pass<"quantize-activations", "::mlir::func::FuncOp"> {
-  let summary = "Quantize the inputs of nn.linear (per token) and nn.conv2d (per tensor)";
+  let summary = "Quantize the inputs of nn.linear and nn.conv2d (dynamic or calibrated static scales)";
   let description = [{
     Inserts `lowbit.quantize_dynamic` + `lowbit.dequantize_dynamic` in front
     of each `nn.linear` (symmetric, one scale per token = per row, computed at
@@ -53,15 +54,30 @@ def QuantizeActivationsPass : Pass<"quantize-activations", "::mlir::func::FuncOp
     `lower-to-lowbit` turns the pair and a quantized weight into
     `lowbit.qlinear`. `overrides` sets bits per layer by glob
     (`"*down_proj*:8;*:6"`, first match wins; bits 0 = leave the layer float).
-    Static per-tensor / per-channel activation scales need calibration
-    statistics and come with the `calibrate` pass.
+
+    `mode=static` uses one scale per tensor fixed at compile time from the
+    calibration sidecar `stats=FILE.npz` (lib/Calibration/Statistics.h):
+    `scale = clip / (2^(bits-1)-1)` with `clip` the layer's calibrated max
+    |x| (`percentile=100`) or the given percentile of |x|; the pair is then
+    `lowbit.quantize` / `lowbit.dequantize` with a symmetric
+    `!quant.uniform<i8<-qmax:qmax>:f32, scale>` (values beyond the clip
+    saturate), and `lower-to-lowbit` forms the same exact `lowbit.qlinear`.
+    A layer without statistics in the file is an error.
   }];
   let options = [
     Option<"bits", "bits", "int64_t", "8", "activation bit width, 2..8">,
     Option<"overrides", "overrides", "std::string", "\"\"",
            "per-layer bits: GLOB:BITS;... (0 leaves the layer float)">,
+    Option<"mode", "mode", "std::string", "\"dynamic\"",
+           "dynamic (runtime per-token / per-tensor scales) | static "
+           "(calibrated per-tensor scales from stats=)">,
+    Option<"stats", "stats", "std::string", "\"\"",
+           "calibration sidecar .npz (mode=static)">,
+    Option<"percentile", "percentile", "double", "100.0",
+           "mode=static: clip at this percentile of |x| (100 = max |x|)">,
   ];
-  let dependentDialects = ["::lowbit::lb::LowBitDialect"];
+  let dependentDialects = ["::lowbit::lb::LowBitDialect",
+                           "::mlir::quant::QuantDialect"];
 }
 
 def LowerToLowBitPass : Pass<"lower-to-lowbit", "::mlir::func::FuncOp"> {
@@ -71,6 +87,10 @@ def LowerToLowBitPass : Pass<"lower-to-lowbit", "::mlir::func::FuncOp"> {
       s[, zero]))` with an integer zero (or none) becomes `lowbit.qlinear` on
       the packed weight (int32 accumulation, one dequantization per output
       and group); a following bias is folded into it.
+    * the same with a static `lowbit.dequantize(lowbit.quantize(x))` pair of
+      a symmetric per-tensor `!quant.uniform` type (quantize-activations
+      mode=static): the integer part comes through `quant.scast`, the scale
+      is a constant column.
     * `nn.conv2d` (groups = 1) with a per-tensor quantized input and a
       quantized filter becomes an int8 im2col, `lowbit.qlinear` and a
       transpose back to NCHW.
@@ -88,7 +108,8 @@ def LowerToLowBitPass : Pass<"lower-to-lowbit", "::mlir::func::FuncOp"> {
   let dependentDialects = ["::lowbit::lb::LowBitDialect",
                            "::mlir::tosa::TosaDialect",
                            "::mlir::linalg::LinalgDialect",
-                           "::mlir::tensor::TensorDialect"];
+                           "::mlir::tensor::TensorDialect",
+                           "::mlir::quant::QuantDialect"];
 }
 
 def WeightMemoryReportPass : Pass<"weight-memory-report", "::mlir::ModuleOp"> {

@@ -1,9 +1,12 @@
-//===- QuantizeActivations.cpp - dynamic per-token activation QDQ ---------===//
+//===- QuantizeActivations.cpp - dynamic or static activation QDQ ---------===//
 #include "passes/Quantization/Passes.h"
 #include "passes/Quantization/WeightUtils.h"
 
 #include "dialects/NN/NNDialect.h"
+#include "lib/Calibration/Statistics.h"
 #include "lib/Support/TosaBuilders.h"
+
+#include <cmath>
 
 namespace lowbit {
 #define GEN_PASS_DEF_QUANTIZEACTIVATIONSPASS
@@ -29,9 +32,49 @@ Value buildQdq(OpBuilder &b, Location loc, Value x, int64_t bits) {
                                          b.getI64IntegerAttr(bits));
 }
 
+/// lowbit.quantize + lowbit.dequantize of `x` with one static scale: the
+/// symmetric grid [-qmax, qmax] in i8 storage, qmax = 2^(bits-1)-1.
+Value buildStaticQdq(OpBuilder &b, Location loc, Value x, int64_t bits,
+                     float scale) {
+  auto type = cast<RankedTensorType>(x.getType());
+  int64_t qmax = (int64_t(1) << (bits - 1)) - 1;
+  auto elem = quant::UniformQuantizedType::get(
+      quant::QuantizationFlags::Signed, b.getI8Type(), b.getF32Type(), scale,
+      /*zeroPoint=*/0, -qmax, qmax);
+  Value q = lb::QuantizeOp::create(
+      b, loc, RankedTensorType::get(type.getShape(), elem), x);
+  return lb::DequantizeOp::create(b, loc, type, q);
+}
+
+/// Whether `v` is already the result of an activation QDQ pair.
+bool isQuantizedActivation(Value v) {
+  if (v.getDefiningOp<lb::DequantizeDynamicOp>() ||
+      v.getDefiningOp<lb::DequantizeOp>())
+    return true;
+  auto reshape = v.getDefiningOp<tosa::ReshapeOp>();
+  return reshape &&
+         reshape.getInput1().getDefiningOp<lb::DequantizeDynamicOp>();
+}
+
 struct QuantizeActivationsPass
     : lowbit::impl::QuantizeActivationsPassBase<QuantizeActivationsPass> {
   using QuantizeActivationsPassBase::QuantizeActivationsPassBase;
+
+  calibration::Statistics statistics;
+
+  /// The static scale of layer `name`, or failure (diagnosed on `op`).
+  FailureOr<float> staticScale(Operation *op, const std::string &name,
+                               int64_t layerBits) {
+    auto it = statistics.find(name);
+    if (it == statistics.end())
+      return op->emitError("quantize-activations: layer '")
+             << name << "' has no statistics in '" << stats
+             << "' (calibrate the model with taps named after its layers)";
+    double clip = it->second.percentile(percentile);
+    double qmax = double((int64_t(1) << (layerBits - 1)) - 1);
+    // An all-zero input keeps scale 1, like quantize_dynamic's zero rows.
+    return clip > 0 ? static_cast<float>(clip / qmax) : 1.0f;
+  }
 
   int64_t bitsFor(const std::string &name,
                   ArrayRef<std::pair<std::string, int64_t>> rules) {
@@ -62,23 +105,61 @@ struct QuantizeActivationsPass
           << static_cast<int64_t>(bits);
       return signalPassFailure();
     }
+    bool isStatic = mode == "static";
+    if (!isStatic && mode != "dynamic") {
+      func.emitError("quantize-activations: mode must be dynamic or static, "
+                     "got '")
+          << mode << "'";
+      return signalPassFailure();
+    }
+    if (isStatic) {
+      if (stats.empty()) {
+        func.emitError("quantize-activations: mode=static needs "
+                       "stats=FILE.npz (a calibration sidecar)");
+        return signalPassFailure();
+      }
+      if (!(percentile > 0.0 && percentile <= 100.0)) {
+        func.emitError("quantize-activations: percentile must be in (0, "
+                       "100], got ")
+            << static_cast<double>(percentile);
+        return signalPassFailure();
+      }
+      std::string error;
+      statistics.clear();
+      if (!calibration::readStatistics(stats, statistics, error)) {
+        func.emitError("quantize-activations: stats: ") << error;
+        return signalPassFailure();
+      }
+    } else if (!stats.empty() || percentile != 100.0) {
+      func.emitError("quantize-activations: stats= and percentile= apply to "
+                     "mode=static only");
+      return signalPassFailure();
+    }
+    bool failedLayer = false;
     // Convolutions: one dynamic scale for the whole input (per tensor); the
     // rows lower-to-lowbit multiplies are im2col patches, not tokens.
     func.walk([&](nn::Conv2DOp op) {
-      if (op.getInput().getDefiningOp<tosa::ReshapeOp>() &&
-          op.getInput()
-              .getDefiningOp<tosa::ReshapeOp>()
-              .getInput1()
-              .getDefiningOp<lb::DequantizeDynamicOp>())
+      if (isQuantizedActivation(op.getInput()))
         return;
       auto xType = op.getInput().getType();
       if (!xType.getElementType().isF32())
         return;
-      int64_t layerBits = bitsFor(getLayerName(op), rules);
+      std::string name = getLayerName(op);
+      int64_t layerBits = bitsFor(name, rules);
       if (layerBits == 0)
         return;
       OpBuilder b(op);
       Location loc = op.getLoc();
+      if (isStatic) {
+        FailureOr<float> scale = staticScale(op, name, layerBits);
+        if (failed(scale)) {
+          failedLayer = true;
+          return;
+        }
+        op.getInputMutable().assign(
+            buildStaticQdq(b, loc, op.getInput(), layerBits, *scale));
+        return;
+      }
       Value x = buildTosaReshape(b, loc, op.getInput(),
                                  {1, xType.getNumElements()});
       op.getInputMutable().assign(buildTosaReshape(
@@ -86,16 +167,29 @@ struct QuantizeActivationsPass
     });
     func.walk([&](nn::LinearOp op) {
       // Already quantized, or not f32 (quantize_dynamic reads f32): leave it.
-      if (op.getInput().getDefiningOp<lb::DequantizeDynamicOp>() ||
+      if (isQuantizedActivation(op.getInput()) ||
           !op.getInput().getType().getElementType().isF32())
         return;
-      int64_t layerBits = bitsFor(getLayerName(op), rules);
+      std::string name = getLayerName(op);
+      int64_t layerBits = bitsFor(name, rules);
       if (layerBits == 0)
         return;
       OpBuilder b(op);
+      if (isStatic) {
+        FailureOr<float> scale = staticScale(op, name, layerBits);
+        if (failed(scale)) {
+          failedLayer = true;
+          return;
+        }
+        op.getInputMutable().assign(
+            buildStaticQdq(b, op.getLoc(), op.getInput(), layerBits, *scale));
+        return;
+      }
       Value x = buildQdq(b, op.getLoc(), op.getInput(), layerBits);
       op.getInputMutable().assign(x);
     });
+    if (failedLayer)
+      signalPassFailure();
   }
 };
 

@@ -3,6 +3,7 @@
 #include "passes/Quantization/WeightUtils.h"
 
 #include "dialects/NN/NNDialect.h"
+#include "lib/Calibration/Statistics.h"
 #include "lib/Numerics/ClipSearch.h"
 #include "lib/Numerics/DecoupleQ.h"
 #include "lib/Numerics/Gptq.h"
@@ -154,7 +155,27 @@ LogicalResult QuantizeWeightsPass::loadHessians(Location loc) {
   std::string error;
   if (!readNpz(hessians, arrays, error))
     return emitError(loc, "quantize-weights: hessians: ") << error;
+  // Calibration sidecars (lib/Calibration/Statistics.h) hold
+  // "<layer>/hessian" = sum x xᵀ next to "<layer>/count" = n and other
+  // statistics; plain "<layer>" entries are Hessians as they are.
+  std::map<std::string, double> counts;
   for (NpyArray &a : arrays) {
+    std::string layer, stat;
+    if (calibration::splitStatisticsKey(a.name, layer, stat) &&
+        stat == "count" && a.numElements() == 1 && a.dtype == "i8")
+      counts[layer] = double(*reinterpret_cast<const int64_t *>(a.data.data()));
+  }
+  for (NpyArray &a : arrays) {
+    std::string layer, stat;
+    double factor = 1.0;
+    if (calibration::splitStatisticsKey(a.name, layer, stat)) {
+      if (stat != "hessian")
+        continue;
+      auto it = counts.find(layer);
+      if (it != counts.end() && it->second > 0)
+        factor = 2.0 / it->second; // H = 2/n sum x xᵀ, as nm::Hessian
+      a.name = layer;
+    }
     if (a.shape.size() != 2 || a.shape[0] != a.shape[1] ||
         (a.dtype != "f4" && a.dtype != "f8"))
       return emitError(loc, "quantize-weights: hessian '")
@@ -164,8 +185,10 @@ LogicalResult QuantizeWeightsPass::loadHessians(Location loc) {
     h.samples = 1;
     h.h.resize(h.k * h.k);
     for (int64_t i = 0; i < h.k * h.k; ++i)
-      h.h[i] = a.dtype == "f4" ? reinterpret_cast<const float *>(a.data.data())[i]
-                               : reinterpret_cast<const double *>(a.data.data())[i];
+      h.h[i] = factor *
+               (a.dtype == "f4"
+                    ? reinterpret_cast<const float *>(a.data.data())[i]
+                    : reinterpret_cast<const double *>(a.data.data())[i]);
     hessianTable[a.name] = std::move(h);
   }
   return success();

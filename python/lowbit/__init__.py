@@ -12,12 +12,14 @@ from __future__ import annotations
 
 import json
 import os
+import sys
 import tempfile
 from typing import Mapping, Sequence
 
 import numpy as np
 
 from ._lowbit import Executable, LowbitError, Module, UnsupportedError
+from ._lowbit import recipe_pipeline as _recipe_pipeline
 from ._lowbit import recipes as _recipes
 from ._lowbit import supported_onnx_ops as _supported_onnx_ops
 
@@ -26,6 +28,7 @@ __all__ = [
     "LowbitError",
     "Module",
     "UnsupportedError",
+    "calibrate",
     "import_onnx",
     "parse_mlir",
     "quantize",
@@ -61,34 +64,116 @@ def run(module: Module, feeds, opt_level: int = 3) -> dict[str, np.ndarray]:
     return module.compile(opt_level).run(feeds)
 
 
-def recipes() -> dict[str, dict[str, str]]:
-    """Named quantization recipes: name -> {'description', 'pipeline'}."""
+def recipes() -> dict[str, dict]:
+    """Named quantization recipes: name -> {'description', 'pipeline',
+    'needs_calibration'}."""
     return dict(_recipes())
 
 
+def _calibration_samples(module: Module, calibration) -> list[dict[str, np.ndarray]]:
+    """A list of per-run feeds from `calibration`: a list of {input: array}
+    dicts (one model run each), or one dict whose arrays carry a leading
+    sample dimension ([S, *input_shape])."""
+    if isinstance(calibration, Mapping):
+        specs = {spec["name"]: tuple(spec["shape"]) for spec in module.inputs}
+        counts = set()
+        for name, shape in specs.items():
+            if name not in calibration:
+                raise ValueError(f"calibration: input '{name}' is missing")
+            array = np.asarray(calibration[name])
+            if array.shape[1:] != shape:
+                raise ValueError(f"calibration: input '{name}' expects [S, {', '.join(map(str, shape))}], "
+                                 f"got {list(array.shape)}")
+            counts.add(array.shape[0])
+        if len(counts) != 1:
+            raise ValueError(f"calibration: inputs hold different sample counts {sorted(counts)}")
+        n = counts.pop()
+        return [{name: np.ascontiguousarray(calibration[name][i]) for name in specs} for i in range(n)]
+    samples = list(calibration)
+    if not samples:
+        raise ValueError("calibration: no samples given")
+    return [{k: np.ascontiguousarray(v) for k, v in s.items()} if isinstance(s, Mapping) else s
+            for s in samples]
+
+
+def _progress_bar(done: int, total: int) -> None:
+    width = 30
+    filled = width * done // total
+    print(f"\rcalibrate [{'#' * filled}{'.' * (width - filled)}] {done}/{total}",
+          end="\n" if done == total else "", file=sys.stderr, flush=True)
+
+
+def calibrate(model, calibration, *, ops: str = "linear,conv2d", hessians: bool = True,
+              stats_path: str | os.PathLike | None = None, progress: bool = False,
+              input_shapes: Mapping[str, Sequence[int]] | None = None) -> dict[str, dict[str, np.ndarray]]:
+    """Runs `model` (a Module, or anything import_onnx takes) on calibration
+    data through the CPU JIT, with taps on the inputs of the layers named in
+    `ops` (linear, conv2d, matmul), and returns the statistics per layer:
+    {layer: {'absmax', 'mean_abs', 'count', 'histogram', 'histogram_max',
+    'percentiles', 'percentile_levels'[, 'hessian']}} (see
+    docs/calibration.md). `calibration` is a list of {input: array} feeds or
+    one dict of arrays with a leading sample dimension. `stats_path` also
+    writes the sidecar .npz that quantize-weights{hessians=} and
+    quantize-activations{mode=static stats=} read. The model is unchanged."""
+    module = model if isinstance(model, Module) else import_onnx(model, input_shapes)
+    samples = _calibration_samples(module, calibration)
+    flat = module.calibrate(samples, ops=ops, hessians=hessians,
+                            stats_path=os.fspath(stats_path) if stats_path else "",
+                            progress=_progress_bar if progress else None)
+    stats: dict[str, dict[str, np.ndarray]] = {}
+    for key, value in flat.items():
+        layer, _, stat = key.rpartition("/")
+        stats.setdefault(layer, {})[stat] = value
+    return stats
+
+
 def quantize(model, recipe: str, calibration=None,
-             input_shapes: Mapping[str, Sequence[int]] | None = None) -> tuple[Module, dict]:
+             input_shapes: Mapping[str, Sequence[int]] | None = None,
+             stats_path: str | os.PathLike | None = None,
+             progress: bool = False) -> tuple[Module, dict]:
     """Quantizes `model` (a Module, or anything import_onnx takes) with a named
     recipe and returns (module, report). The report is the weight memory
     report: {'layers': [{'layer', 'shape', 'storage', 'f32_bytes',
-    'stored_bytes'}, ...], 'total_f32_bytes', 'total_stored_bytes'}.
+    'stored_bytes'}, ...], 'total_f32_bytes', 'total_stored_bytes'}, plus
+    'calibration': {'samples', 'layers'} for calibrated recipes.
 
-    The recipes available today (round-to-nearest family) need no
-    calibration data; `calibration` is rejected rather than ignored.
-    """
+    Recipes with needs_calibration (gptq-*, decoupleq-*, *-static) run
+    calibrate() on `calibration` (a list of {input: array} feeds, or a dict
+    of arrays with a leading sample dimension) first, or read an existing
+    sidecar from `stats_path` when `calibration` is None; without either
+    they raise ValueError. The round-to-nearest recipes reject calibration
+    data rather than ignore it."""
     table = _recipes()
     if recipe not in table:
         raise ValueError(f"unknown recipe '{recipe}' (known: {', '.join(table)})")
-    if calibration is not None:
-        raise ValueError(f"recipe '{recipe}' takes no calibration data "
-                         "(calibrated recipes come with the calibrate pass)")
+    needs = table[recipe]["needs_calibration"]
+    if not needs and (calibration is not None or stats_path is not None):
+        raise ValueError(f"recipe '{recipe}' takes no calibration data")
+    if needs and calibration is None and stats_path is None:
+        raise ValueError(f"recipe '{recipe}' needs calibration data: "
+                         "quantize(model, recipe, calibration=[{input: array}, ...])")
     module = model if isinstance(model, Module) else import_onnx(model, input_shapes)
-    module.run_pipeline(table[recipe]["pipeline"])
     with tempfile.TemporaryDirectory() as tmp:
+        calibration_report = None
+        stats = ""
+        if needs:
+            if calibration is not None:
+                stats = os.fspath(stats_path) if stats_path else os.path.join(tmp, "stats.npz")
+                layers = calibrate(module, calibration, stats_path=stats, progress=progress)
+                calibration_report = {"samples": len(_calibration_samples(module, calibration)),
+                                      "layers": sorted(layers)}
+            else:
+                stats = os.fspath(stats_path)
+                if not os.path.exists(stats):
+                    raise ValueError(f"stats_path '{stats}' does not exist")
+                calibration_report = {"samples": None, "stats_path": stats}
+        module.run_pipeline(_recipe_pipeline(recipe, stats))
         path = os.path.join(tmp, "report.json")
         module.run_pipeline(f"weight-memory-report{{output={path} print=false}}")
         with open(path) as f:
             report = json.load(f)
+    if calibration_report is not None:
+        report["calibration"] = calibration_report
     return module, report
 
 

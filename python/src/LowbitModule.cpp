@@ -115,6 +115,100 @@ nb::dict specToDict(const lowbit::TensorSpec &spec) {
 using Array = nb::ndarray<nb::numpy, nb::c_contig, nb::device::cpu>;
 using InputArray = nb::ndarray<nb::c_contig, nb::device::cpu>;
 
+/// `value` as a C-contiguous CPU array of exactly `spec`'s dtype and shape.
+InputArray toInputArray(nb::handle value, const lowbit::TensorSpec &spec) {
+  InputArray a;
+  if (!nb::try_cast(value, a))
+    throw nb::type_error(("input '" + spec.name +
+                          "' must be a C-contiguous numpy array")
+                             .c_str());
+  std::vector<int64_t> shape(a.shape_ptr(), a.shape_ptr() + a.ndim());
+  if (a.dtype() != toDlpack(spec.type) || shape != spec.shape)
+    throw nb::value_error(("input '" + spec.name + "' expects " +
+                           lowbit::numpyDtype(spec.type) + " " +
+                           shapeString(spec.shape) + ", got " +
+                           dtypeName(a.dtype()) + " " + shapeString(shape))
+                              .c_str());
+  return a;
+}
+
+/// A fresh numpy array holding a copy of `array`.
+nb::object toNumpy(const lowbit::NamedArray &array) {
+  nb::dlpack::dtype dtype;
+  if (array.dtype == "f4")
+    dtype = nb::dtype<float>();
+  else if (array.dtype == "f8")
+    dtype = nb::dtype<double>();
+  else if (array.dtype == "i8")
+    dtype = nb::dtype<int64_t>();
+  else
+    throw LowbitError("array '" + array.name + "' has unexpected dtype " +
+                      array.dtype);
+  size_t bytes = array.data.size();
+  char *buffer = new char[bytes > 0 ? bytes : 1];
+  std::memcpy(buffer, array.data.data(), bytes);
+  nb::capsule owner(buffer, [](void *p) noexcept {
+    delete[] static_cast<char *>(p);
+  });
+  std::vector<size_t> shape(array.shape.begin(), array.shape.end());
+  return Array(buffer, shape.size(), shape.data(), owner, nullptr, dtype)
+      .cast();
+}
+
+/// Runs calibration on `samples` (each a dict input name -> array, or a
+/// sequence in input order); returns {"<layer>/<statistic>": array}.
+nb::dict calibrateModule(lowbit::Module &self, nb::sequence samples,
+                         const std::string &ops, bool hessians,
+                         const std::string &statsPath, nb::object progress) {
+  std::vector<lowbit::TensorSpec> specs = unwrap(self.inputs());
+  std::vector<InputArray> keep;
+  std::vector<std::vector<const void *>> pointers;
+  size_t index = 0;
+  for (nb::handle sample : samples) {
+    std::vector<const void *> row;
+    if (nb::isinstance<nb::dict>(sample)) {
+      nb::dict d = nb::borrow<nb::dict>(sample);
+      for (const auto &spec : specs) {
+        if (!d.contains(spec.name.c_str()))
+          throw nb::value_error(("calibration sample " +
+                                 std::to_string(index) + ": input '" +
+                                 spec.name + "' is missing")
+                                    .c_str());
+        keep.push_back(toInputArray(d[spec.name.c_str()], spec));
+        row.push_back(keep.back().data());
+      }
+    } else {
+      nb::sequence seq = nb::borrow<nb::sequence>(sample);
+      if (nb::len(seq) != specs.size())
+        throw nb::value_error(("calibration sample " + std::to_string(index) +
+                               " has " + std::to_string(nb::len(seq)) +
+                               " inputs, the model takes " +
+                               std::to_string(specs.size()))
+                                  .c_str());
+      for (size_t i = 0; i < specs.size(); ++i) {
+        keep.push_back(toInputArray(seq[i], specs[i]));
+        row.push_back(keep.back().data());
+      }
+    }
+    pointers.push_back(std::move(row));
+    ++index;
+  }
+  lowbit::CalibrationOptions options;
+  options.ops = ops;
+  options.hessians = hessians;
+  options.statsPath = statsPath;
+  if (!progress.is_none())
+    options.progress = [progress](size_t done, size_t total) {
+      progress(done, total);
+    };
+  std::vector<lowbit::NamedArray> arrays =
+      unwrap(self.calibrate(pointers, options));
+  nb::dict result;
+  for (const auto &a : arrays)
+    result[a.name.c_str()] = toNumpy(a);
+  return result;
+}
+
 /// A compiled model. Inputs are read in place (no copy); each output is a
 /// fresh numpy array that the compiled code writes into directly.
 class Executable {
@@ -201,20 +295,7 @@ public:
 
 private:
   static InputArray toInput(nb::handle value, const lowbit::TensorSpec &spec) {
-    InputArray a;
-    if (!nb::try_cast(value, a))
-      throw nb::type_error(("input '" + spec.name +
-                            "' must be a C-contiguous numpy array")
-                               .c_str());
-    std::vector<int64_t> shape(a.shape_ptr(), a.shape_ptr() + a.ndim());
-    if (a.dtype() != toDlpack(spec.type) || shape != spec.shape)
-      throw nb::value_error(("input '" + spec.name + "' expects " +
-                             lowbit::numpyDtype(spec.type) + " " +
-                             shapeString(spec.shape) + ", got " +
-                             dtypeName(a.dtype()) +
-                             " " + shapeString(shape))
-                                .c_str());
-    return a;
+    return toInputArray(value, spec);
   }
 
   std::unique_ptr<lowbit::CpuExecutable> exe;
@@ -301,6 +382,11 @@ NB_MODULE(_lowbit, m) {
                        l.append(specToDict(spec));
                      return l;
                    })
+      .def("calibrate", &calibrateModule, "samples"_a,
+           "ops"_a = "linear,conv2d", "hessians"_a = true,
+           "stats_path"_a = "", "progress"_a = nb::none(),
+           "Runs the model on calibration samples with taps on the layer "
+           "inputs; returns {'<layer>/<statistic>': array}.")
       .def(
           "compile",
           [](nb::handle self, unsigned optLevel) {
@@ -319,8 +405,16 @@ NB_MODULE(_lowbit, m) {
       nb::dict entry;
       entry["description"] = r.description;
       entry["pipeline"] = r.pipeline;
+      entry["needs_calibration"] = r.needsCalibration;
       d[r.name.c_str()] = entry;
     }
     return d;
   });
+  m.def(
+      "recipe_pipeline",
+      [](const std::string &name, const std::string &statsPath) {
+        lowbit::Recipe r = unwrap(lowbit::getRecipe(name));
+        return unwrap(lowbit::instantiateRecipe(r, statsPath));
+      },
+      "name"_a, "stats_path"_a = "");
 }

@@ -11,6 +11,8 @@
 #include "lib/Import/Onnx/OnnxModel.h"
 #include "lib/Support/NpyIO.h"
 
+#include "llvm/ADT/ScopeExit.h"
+#include "llvm/ADT/SmallString.h"
 #include "llvm/ADT/StringExtras.h"
 #include "llvm/Support/CommandLine.h"
 #include "llvm/Support/FileSystem.h"
@@ -23,6 +25,7 @@
 #include <chrono>
 #include <cmath>
 #include <cstring>
+#include <optional>
 
 using namespace llvm;
 using namespace lowbit;
@@ -65,6 +68,27 @@ cl::opt<std::string> recipe(
     cl::desc("Quantize with a named recipe before --pipeline (see "
              "--list-recipes)"),
     cl::value_desc("name"));
+cl::list<std::string> calibrateFiles(
+    "calibrate",
+    cl::desc("Calibrate on these .npz files before --recipe / --pipeline: "
+             "one entry per graph input, shaped like the input (one sample), "
+             "[S, ...input shape] (S samples) or with S times the input's "
+             "first dimension (S batches concatenated); comma-separated or "
+             "repeated"),
+    cl::value_desc("file.npz"), cl::CommaSeparated);
+cl::opt<std::string> statsOut(
+    "stats-out",
+    cl::desc("Write the calibration statistics sidecar (.npz) here"),
+    cl::value_desc("file"));
+cl::opt<std::string> statsIn(
+    "stats-in",
+    cl::desc("Calibration statistics sidecar (.npz) written earlier by "
+             "--stats-out, for a calibrated --recipe"),
+    cl::value_desc("file"));
+cl::opt<std::string> calibrateOps(
+    "calibrate-ops",
+    cl::desc("Layer kinds tapped by --calibrate: linear, conv2d, matmul"),
+    cl::init("linear,conv2d"));
 cl::opt<bool> listRecipes("list-recipes",
                           cl::desc("Print the quantization recipes and exit"));
 cl::opt<bool> importOnly(
@@ -101,6 +125,75 @@ std::string shapeString(const std::vector<int64_t> &shape) {
   for (size_t i = 0; i < shape.size(); ++i)
     s += (i ? "x" : "") + std::to_string(shape[i]);
   return s + "]";
+}
+
+/// Splits the calibration file `path` into samples of `specs` (see
+/// --calibrate), appending pointers into `storage` to `samples`.
+bool readCalibrationSamples(const std::string &path,
+                            const std::vector<TensorSpec> &specs,
+                            std::vector<std::vector<NpyArray>> &storage,
+                            std::vector<std::vector<const void *>> &samples,
+                            std::string &error) {
+  storage.emplace_back();
+  std::vector<NpyArray> &arrays = storage.back();
+  if (!readNpz(path, arrays, error))
+    return false;
+  int64_t count = -1;
+  std::vector<const NpyArray *> perInput;
+  for (const TensorSpec &spec : specs) {
+    auto it = llvm::find_if(
+        arrays, [&](const NpyArray &a) { return a.name == spec.name; });
+    if (it == arrays.end()) {
+      error = "--calibrate: input '" + spec.name + "' is missing from " + path;
+      return false;
+    }
+    int64_t n = -1;
+    const std::vector<int64_t> &s = it->shape;
+    if (s == spec.shape)
+      n = 1;
+    else if (s.size() == spec.shape.size() + 1 &&
+             std::equal(spec.shape.begin(), spec.shape.end(), s.begin() + 1))
+      n = s[0];
+    else if (!s.empty() && s.size() == spec.shape.size() &&
+             spec.shape[0] > 0 && s[0] % spec.shape[0] == 0 &&
+             std::equal(spec.shape.begin() + 1, spec.shape.end(),
+                        s.begin() + 1))
+      n = s[0] / spec.shape[0];
+    if (n < 0 || it->dtype != numpyDtype(spec.type)) {
+      error = "--calibrate: input '" + spec.name + "' expects " +
+              numpyDtype(spec.type) + " " + shapeString(spec.shape) +
+              " (or a leading sample dimension), " + path + " has " +
+              it->dtype + " " + shapeString(s);
+      return false;
+    }
+    if (count >= 0 && n != count) {
+      error = "--calibrate: " + path + " holds " + std::to_string(count) +
+              " samples of one input and " + std::to_string(n) + " of '" +
+              spec.name + "'";
+      return false;
+    }
+    count = n;
+    perInput.push_back(&*it);
+  }
+  if (specs.empty())
+    count = 1;
+  for (int64_t i = 0; i < count; ++i) {
+    std::vector<const void *> sample;
+    for (size_t j = 0; j < specs.size(); ++j)
+      sample.push_back(perInput[j]->data.data() + i * specs[j].byteSize());
+    samples.push_back(std::move(sample));
+  }
+  return true;
+}
+
+/// A progress bar on stderr, redrawn per sample.
+void printProgress(size_t done, size_t total) {
+  const int width = 30;
+  int filled = total ? static_cast<int>(width * done / total) : width;
+  errs() << "\rcalibrate [" << std::string(filled, '#')
+         << std::string(width - filled, '.') << "] " << done << "/" << total;
+  if (done == total)
+    errs() << "\n";
 }
 
 bool onnxTypeMatches(int32_t onnxType, ElementType type) {
@@ -236,13 +329,19 @@ int main(int argc, char **argv) {
       outs() << r.name << "\t" << r.description << "\n";
     return kOk;
   }
-  std::string recipePipeline;
+  std::optional<Recipe> chosenRecipe;
   if (!recipe.empty()) {
     auto r = getRecipe(recipe);
     if (!r)
       return fail(kError, "--recipe: " + toString(r.takeError()));
-    recipePipeline = r->pipeline;
+    chosenRecipe = *r;
   }
+  if (!statsIn.empty() && !calibrateFiles.empty())
+    return fail(kError, "--stats-in and --calibrate are mutually exclusive");
+  if (!statsOut.empty() && calibrateFiles.empty())
+    return fail(kError, "--stats-out needs --calibrate");
+  if (!statsIn.empty() && !sys::fs::exists(statsIn))
+    return fail(kError, "--stats-in: '" + statsIn + "' does not exist");
   if (modelPath.empty())
     return fail(kError, "no model given (usage: lowbit-run MODEL.onnx ...)");
   if (!sys::fs::exists(modelPath))
@@ -276,6 +375,50 @@ int main(int argc, char **argv) {
     int code = isUnsupported(err) ? kUnsupported : kError;
     return fail(code, toString(std::move(err)));
   }
+  // Calibration, before any pass changes the layers.
+  std::string statsPath = statsIn;
+  SmallString<128> tempStats;
+  auto removeTempStats = llvm::make_scope_exit([&] {
+    if (!tempStats.empty())
+      sys::fs::remove(tempStats);
+  });
+  if (!calibrateFiles.empty()) {
+    auto specs = module->inputs();
+    if (!specs)
+      return fail(kError, toString(specs.takeError()));
+    std::vector<std::vector<NpyArray>> storage;
+    std::vector<std::vector<const void *>> samples;
+    std::string error;
+    for (const std::string &file : calibrateFiles)
+      if (!readCalibrationSamples(file, *specs, storage, samples, error))
+        return fail(kError, error);
+    CalibrationOptions options;
+    options.ops = calibrateOps;
+    options.progress = printProgress;
+    if (statsOut.empty()) {
+      if (std::error_code ec =
+              sys::fs::createTemporaryFile("lowbit-stats", "npz", tempStats))
+        return fail(kError, "cannot create a temporary file: " + ec.message());
+      options.statsPath = tempStats.str().str();
+    } else {
+      options.statsPath = statsOut;
+    }
+    auto stats = module->calibrate(samples, options);
+    if (!stats)
+      return fail(kError, toString(stats.takeError()));
+    statsPath = options.statsPath;
+  }
+  std::string recipePipeline;
+  if (chosenRecipe) {
+    auto p = instantiateRecipe(
+        *chosenRecipe,
+        chosenRecipe->needsCalibration || !statsIn.empty() ? statsPath : "");
+    if (!p)
+      return fail(kError, "--recipe: " + toString(p.takeError()));
+    recipePipeline = *p;
+  } else if (!statsIn.empty()) {
+    return fail(kError, "--stats-in applies to a calibrated --recipe only");
+  }
   for (const std::string &passes : {recipePipeline, pipeline.getValue()})
     if (!passes.empty())
       if (Error err = module->runPipeline(passes))
@@ -283,6 +426,11 @@ int main(int argc, char **argv) {
   double importMs = millisecondsSince(start);
   size_t opCount = 0;
   module->getOperation()->walk([&](mlir::Operation *) { ++opCount; });
+
+  // Calibrating (and quantizing) without anything to run: done.
+  if (!calibrateFiles.empty() && inputsPath.empty() && testDataDir.empty() &&
+      !report)
+    return kOk;
 
   if (importOnly) {
     outs() << formatv("import: {0} ops, {1:f1} ms\n", opCount, importMs);

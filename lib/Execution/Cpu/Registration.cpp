@@ -4,6 +4,7 @@
 
 #include "dialects/LowBit/LowBitDialect.h"
 #include "dialects/NN/NNDialect.h"
+#include "passes/Calibration/Passes.h"
 #include "passes/Conversion/Passes.h"
 #include "passes/Quantization/Passes.h"
 #include "passes/Winograd/Passes.h"
@@ -28,6 +29,7 @@ void lowbit::registerAllPasses() {
     mlir::registerAllPasses();
     lowbit::registerLowbitConversionPasses();
     lowbit::registerLowbitQuantizationPasses();
+    lowbit::registerLowbitCalibrationPasses();
     lowbit::registerLowbitWinogradPasses();
     lowbit::registerCpuLoweringPipeline();
   });

@@ -1,0 +1,92 @@
+//===- Statistics.h - calibration statistics and their sidecar file -------===//
+//
+// What a calibration run records for each tapped tensor (a lowbit.observe
+// named after its layer), accumulated batch by batch:
+//
+//   * per channel (the tap's channel axis; every other dimension counts as
+//     samples): max |x| and the sum of |x| (mean |x| = sum / count);
+//   * per tensor: a histogram of |x| with kHistogramBins bins over
+//     [0, histogramMax); the range doubles (adjacent bins merge) whenever a
+//     batch holds a larger value, so percentiles of |x| over all data seen
+//     are known to one bin width;
+//   * optionally (nn.linear inputs) the Hessian sum over samples of x xᵀ,
+//     [C, C] in double, with `count` = the number of samples n.
+//
+// The sidecar is an .npz whose keys are "<layer>/<statistic>" (layer names
+// may themselves contain '/'; the statistic is the part after the last one):
+//   absmax [C] f4, mean_abs [C] f4, count () i8, histogram [B] f8,
+//   histogram_max () f8, percentiles [P] f4 with percentile_levels [P] f8
+//   (informative: 99, 99.9, 99.99, 99.999; recomputed from the histogram on
+//   read), hessian [C, C] f8 (the plain sum; GPTQ's 2/n scaling is applied by
+//   quantize-weights when it reads the file).
+//
+//===----------------------------------------------------------------------===//
+#ifndef LOWBIT_LIB_CALIBRATION_STATISTICS_H
+#define LOWBIT_LIB_CALIBRATION_STATISTICS_H
+
+#include "lib/Support/NpyIO.h"
+
+#include <cstdint>
+#include <map>
+#include <string>
+#include <vector>
+
+namespace lowbit {
+namespace calibration {
+
+constexpr int64_t kHistogramBins = 2048;
+
+/// Statistics of one tapped tensor.
+struct TensorStatistics {
+  int64_t channels = 0;
+  int64_t channelAxis = -1;
+  int64_t count = 0;             ///< samples seen (elements / channels)
+  std::vector<float> absMax;     ///< [C]
+  std::vector<double> sumAbs;    ///< [C]
+  std::vector<double> histogram; ///< [kHistogramBins] counts of |x|
+  double histogramMax = 0.0;     ///< upper edge of the last bin
+  std::vector<double> hessian;   ///< [C, C] sum x xᵀ, empty if not asked for
+
+  /// max |x| over all channels.
+  float tensorAbsMax() const;
+  /// mean |x| per channel.
+  std::vector<float> meanAbs() const;
+  /// The p-th percentile (0 < p <= 100) of |x| over all elements seen: the
+  /// upper edge of the histogram bin where the cumulative count reaches
+  /// p% (never more than tensorAbsMax(); p = 100 gives tensorAbsMax()).
+  double percentile(double p) const;
+};
+
+/// Adds one batch: `x` is a dense row-major tensor of `shape`; channels run
+/// along `channelAxis`. `hessian` (needs channelAxis == rank - 1) also adds
+/// x xᵀ for every row. The first batch fixes channels / axis / hessian; later
+/// ones must agree. Fails on non-finite values and shape mismatches.
+bool accumulate(TensorStatistics &stats, const float *x,
+                const std::vector<int64_t> &shape, int64_t channelAxis,
+                bool hessian, std::string &error);
+
+/// Statistics of every tap, keyed by tap (layer) name.
+using Statistics = std::map<std::string, TensorStatistics>;
+
+/// The percentiles written (informatively) to the sidecar.
+const std::vector<double> &defaultPercentileLevels();
+
+/// Splits a sidecar key "<layer>/<statistic>" where <statistic> is one of
+/// the names above; false for any other key.
+bool splitStatisticsKey(const std::string &key, std::string &layer,
+                        std::string &statistic);
+
+/// The sidecar's entries for `stats` (see the file comment), layers in name
+/// order.
+std::vector<NpyArray> toArrays(const Statistics &stats);
+
+/// Writes / reads the sidecar .npz (see the file comment).
+bool writeStatistics(const std::string &path, const Statistics &stats,
+                     std::string &error);
+bool readStatistics(const std::string &path, Statistics &stats,
+                    std::string &error);
+
+} // namespace calibration
+} // namespace lowbit
+
+#endif // LOWBIT_LIB_CALIBRATION_STATISTICS_H
