@@ -119,12 +119,6 @@ KernelSpec chooseSpec(const std::string &gpu, CudaArch arch, int wBits,
         return t;
     }
   const bool decode = m <= 16;
-  const bool bitSerialFits = aBits != 16 && wSigned && wBits * aBits <= 16 &&
-                             arch != CudaArch::Sm90a && !decode;
-  s.path = bitSerialFits ? KernelPath::BitSerial : KernelPath::Unpack;
-  if (s.path == KernelPath::BitSerial &&
-      !checkProblem(s, m, n, k, groupSize, ignored))
-    s.path = KernelPath::Unpack; // e.g. K or G not a multiple of 128
   if (decode) {
     s.warpsM = 1;
     s.warpsN = 4;
@@ -138,8 +132,17 @@ KernelSpec chooseSpec(const std::string &gpu, CudaArch arch, int wBits,
     s.warpTileN = 2;
     s.stages = 1;
   }
+  const bool bitSerialFits = aBits != 16 && wSigned && wBits * aBits <= 16 &&
+                             arch != CudaArch::Sm90a && !decode;
+  s.path = bitSerialFits ? KernelPath::BitSerial : KernelPath::Unpack;
   if (groupSize > 0 && groupSize % (int64_t(s.kStep()) * s.stages) != 0)
     s.stages = 1;
+  if (s.path == KernelPath::BitSerial &&
+      !checkProblem(s, m, n, k, groupSize, ignored)) {
+    s.path = KernelPath::Unpack; // e.g. K or G not a multiple of 128
+    if (groupSize > 0 && groupSize % (int64_t(s.kStep()) * s.stages) != 0)
+      s.stages = 1;
+  }
   return s;
 }
 
