@@ -18,6 +18,7 @@ llvm_config.use_default_substitutions()
 llvm_config.with_environment("PATH", config.llvm_tools_dir, append_path=True)
 llvm_config.add_tool_substitutions(
     ["lowbit-opt", "lowbit-run"], [config.lowbit_tools_dir])
+llvm_config.add_tool_substitutions(["lowbit-nova"], [config.lowbit_tools_dir])
 config.substitutions.append(("%python", config.python_executable))
 config.substitutions.append(
     ("%make_onnx", config.python_executable + " "
