@@ -77,11 +77,11 @@ struct FoldPattern : OpRewritePattern<tosa::AddOp> {
         rewriter.setInsertionPoint(conv);
         Value newFilter = createResourceConstant(
             rewriter, loc, fType, w.data(), w.size() * sizeof(float),
-            name + "_bn_filter");
+            name + "_folded_filter");
         Value newBias = createResourceConstant(
             rewriter, loc,
             RankedTensorType::get({channels}, rewriter.getF32Type()), b.data(),
-            b.size() * sizeof(float), name + "_bn_bias");
+            b.size() * sizeof(float), name + "_folded_bias");
         rewriter.replaceOpWithNewOp<nn::Conv2DOp>(
             add, add.getType(), conv.getInput(), newFilter, newBias,
             conv.getStridesAttr(), conv.getPadsAttr(), conv.getDilationsAttr(),

@@ -67,12 +67,16 @@ def FoldBatchNormPass : Pass<"fold-batch-norm", "::mlir::func::FuncOp"> {
   let description = [{
     The importer turns BatchNormalization with constant statistics into a
     per-channel product and sum (`y * scale + shift`, both constants of
-    shape [1, F, 1, 1]). When that follows an `nn.conv2d` whose filter (and
-    bias, if any) are constants and whose result has no other use, the
-    scale is folded into the filter (`w[f] * scale[f]`) and the shift into
-    the bias (`b[f] * scale[f] + shift[f]`). Left alone: a conv whose result
-    is used elsewhere too, a non-constant filter, scales that are not
-    per-output-channel.
+    shape [1, F, 1, 1]). When such a product and sum (any constant
+    per-output-channel or scalar `scale` and `shift`: BatchNorm, and the
+    learned affine scales of re-parameterised blocks such as PP-OCR's
+    MobileOne) follow an `nn.conv2d` whose filter (and bias, if any) are f32
+    constants and whose result has no other use, the scale is folded into
+    the filter (`w[f] * scale[f]`) and the shift into the bias
+    (`b[f] * scale[f] + shift[f]`); the new constants are named
+    `<conv>_folded_filter` / `_folded_bias`. Left alone: a conv whose result
+    is used elsewhere too, a non-constant filter, a scale or shift that is
+    not per output channel, an affine map after anything but a conv.
   }];
   let dependentDialects = ["::lowbit::nn::NNDialect"];
 }
