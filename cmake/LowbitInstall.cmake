@@ -8,7 +8,8 @@ set(LOWBIT_INSTALL_LIBRARIES
   LowbitApi LowbitCpuExecution LowbitOnnxImport LowbitOnnxProto LowbitNN
   LowbitLowBit LowbitConversion LowbitSupport LowbitNumerics LowbitQuantization
   LowbitWinogradPasses LowbitWinograd
-  LowbitCalibration LowbitCalibrationPasses)
+  LowbitCalibration LowbitCalibrationPasses
+  LowbitFusion)
 target_include_directories(LowbitApi INTERFACE $<INSTALL_INTERFACE:include>)
 install(TARGETS ${LOWBIT_INSTALL_LIBRARIES}
   EXPORT lowbitTargets

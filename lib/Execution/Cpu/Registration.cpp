@@ -6,6 +6,7 @@
 #include "dialects/NN/NNDialect.h"
 #include "passes/Calibration/Passes.h"
 #include "passes/Conversion/Passes.h"
+#include "passes/Fusion/Passes.h"
 #include "passes/Quantization/Passes.h"
 #include "passes/Winograd/Passes.h"
 
@@ -29,6 +30,7 @@ void lowbit::registerAllPasses() {
     mlir::registerAllPasses();
     lowbit::registerLowbitConversionPasses();
     lowbit::registerLowbitQuantizationPasses();
+    lowbit::registerFusionPassesAndPipeline();
     lowbit::registerLowbitCalibrationPasses();
     lowbit::registerLowbitWinogradPasses();
     lowbit::registerCpuLoweringPipeline();
