@@ -7,10 +7,12 @@
 //===----------------------------------------------------------------------===//
 
 #include "lib/Numerics/Winograd.h"
+#include "lib/Numerics/WinogradSearch.h"
 
 #include <gtest/gtest.h>
 
 #include <cmath>
+#include <cstring>
 #include <random>
 #include <string>
 #include <vector>
@@ -100,7 +102,10 @@ TEST(Winograd, ShippedSetsAreExactAndMatchDirectConvolution) {
       {PointSet::Standard, 6, 3}, {PointSet::Standard, 8, 3},
       {PointSet::Standard, 2, 5}, {PointSet::Standard, 4, 5},
       {PointSet::Nova, 4, 3},     {PointSet::Nova, 6, 3},
-      {PointSet::Nova, 8, 3}};
+      {PointSet::Nova, 8, 3},     {PointSet::Ours, 2, 3},
+      {PointSet::Ours, 4, 3},     {PointSet::Ours, 6, 3},
+      {PointSet::Ours, 8, 3},     {PointSet::Ours, 2, 5},
+      {PointSet::Ours, 4, 5}};
   std::mt19937 gen(7);
   std::uniform_real_distribution<double> u(-1, 1);
   for (const Case &c : cases)
@@ -154,6 +159,184 @@ TEST(Winograd, BadInputGivesErrors) {
   EXPECT_FALSE(getShippedPoints(PointSet::Nova, 2, 3, p, error));
   EXPECT_NE(error.find("no nova point set for F(2,3)"), std::string::npos)
       << error;
+}
+
+// NOVA's published kappa2 of the finite Vandermonde, reproduced within 0.1%.
+TEST(Winograd, KappaReproducesNovaTable) {
+  struct Case {
+    PointSet set;
+    int m;
+    double kappa;
+  };
+  for (const Case &c : std::vector<Case>{{PointSet::Standard, 4, 42.47},
+                                         {PointSet::Nova, 4, 14.55},
+                                         {PointSet::Standard, 6, 2074.5},
+                                         {PointSet::Nova, 6, 76.64},
+                                         {PointSet::Standard, 8, 196899.7},
+                                         {PointSet::Nova, 8, 474.10}}) {
+    std::vector<Rational> p;
+    std::string error;
+    ASSERT_TRUE(getShippedPoints(c.set, c.m, 3, p, error)) << error;
+    EXPECT_NEAR(vandermondeKappa2(p), c.kappa, 1e-3 * c.kappa)
+        << "F(" << c.m << ",3) set " << int(c.set);
+  }
+}
+
+TEST(Winograd, ErrorMeasuresOfF23ByHand) {
+  // From the hand-derived F(2,3) matrices above: squared norms per point
+  // (A col, G row, BT row) = (1,1,2), (2,3/4,2), (2,3/4,2), (1,1,2) -> 10;
+  // the 1D bound: rows of |AT| times |G_j|_1 |BT_j|_1 = (2,3,3,2) -> 8.
+  // Both are invariant under the balancing.
+  for (bool balanced : {false, true}) {
+    Transforms t;
+    std::string error;
+    ASSERT_TRUE(buildTransforms(2, 3, pts({{0, 1}, {1, 1}, {-1, 1}}),
+                                balanced, t, error));
+    EXPECT_DOUBLE_EQ(errorModel2D(t), 10.0);
+    EXPECT_DOUBLE_EQ(errorBound1D(t), 8.0);
+  }
+}
+
+TEST(Winograd, RoundToHalfMatchesIeee) {
+  // Hand-picked: ties to even, subnormals, overflow.
+  EXPECT_EQ(roundToHalf(1.0f + 0x1p-11f), 1.0f);               // tie -> even
+  EXPECT_EQ(roundToHalf(1.0f + 3 * 0x1p-11f), 1.0f + 0x1p-9f); // tie -> even
+  EXPECT_EQ(roundToHalf(1.0f + 0x1p-11f + 0x1p-20f), 1.0f + 0x1p-10f);
+  EXPECT_EQ(roundToHalf(0x1p-25f), 0.0f);          // tie with 0 -> 0
+  EXPECT_EQ(roundToHalf(0x1.8p-25f), 0x1p-24f);    // smallest subnormal
+  EXPECT_EQ(roundToHalf(3 * 0x1p-25f), 0x1p-23f);  // 1.5 quanta: tie -> 2
+  EXPECT_EQ(roundToHalf(65504.0f), 65504.0f);
+  EXPECT_EQ(roundToHalf(65519.0f), 65504.0f);
+  EXPECT_TRUE(std::isinf(roundToHalf(65520.0f)));
+  EXPECT_EQ(roundToHalf(-2.5f), -2.5f);
+  EXPECT_EQ(roundToHalf(0.1f), 0.0999755859375f);
+#ifdef __FLT16_MAX__
+  // The compiler's float -> _Float16 conversion (IEEE, round to nearest
+  // even) on many values across the whole range.
+  std::mt19937 gen(3);
+  std::uniform_int_distribution<uint32_t> bits;
+  for (int q = 0; q < 200000; ++q) {
+    uint32_t b = bits(gen);
+    float x;
+    std::memcpy(&x, &b, 4);
+    if (std::isnan(x))
+      continue; // NaN payloads are not specified to survive the conversion
+    // Concentrate on the fp16 range: exponents -30 .. 17.
+    int e = 0;
+    x = std::ldexp(std::frexp(x, &e), int(b % 48) - 30);
+    float want = float(_Float16(x));
+    float got = roundToHalf(x);
+    ASSERT_EQ(std::memcmp(&want, &got, 4), 0) << x;
+  }
+#endif
+}
+
+TEST(Winograd, SimulationAgreesWithPublishedFp16Errors) {
+  // The numbers: F(6,3) about 7e-3 with {0,±1,±2,±1/2} and about
+  // 5e-2 with NOVA's points (fp16 storage, fp32 arithmetic).
+  std::vector<Rational> wincnn, nova;
+  std::string error;
+  ASSERT_TRUE(getWincnnPoints(6, 3, wincnn, error)) << error;
+  ASSERT_TRUE(getShippedPoints(PointSet::Nova, 6, 3, nova, error));
+  Transforms tw, tn;
+  ASSERT_TRUE(buildTransforms(6, 3, wincnn, true, tw, error));
+  ASSERT_TRUE(buildTransforms(6, 3, nova, true, tn, error));
+  double ew = simulateRelError(tw, SimPrecision::FP16, 2000, 5);
+  double en = simulateRelError(tn, SimPrecision::FP16, 2000, 5);
+  EXPECT_GT(ew, 5e-3);
+  EXPECT_LT(ew, 1e-2);
+  EXPECT_GT(en, 3e-2);
+  EXPECT_LT(en, 8e-2);
+  // fp32 storage: orders of magnitude smaller.
+  EXPECT_LT(simulateRelError(tw, SimPrecision::FP32, 500, 5), 1e-5);
+  // A transform with one wrong entry must show up as a large error.
+  Transforms bad = tw;
+  bad.bt[3] += 0.25;
+  EXPECT_GT(simulateRelError(bad, SimPrecision::FP32, 200, 5), 1e-2);
+}
+
+TEST(Winograd, OursNotWorseThanStandardOrNovaInFp16) {
+  for (int m : {4, 6, 8}) {
+    SCOPED_TRACE("F(" + std::to_string(m) + ",3)");
+    std::string error;
+    auto err = [&](PointSet set) {
+      std::vector<Rational> p;
+      Transforms t;
+      EXPECT_TRUE(getShippedPoints(set, m, 3, p, error)) << error;
+      EXPECT_TRUE(buildTransforms(m, 3, p, true, t, error)) << error;
+      return simulateRelError(t, SimPrecision::FP16, 1000, 11);
+    };
+    double ours = err(PointSet::Ours);
+    EXPECT_LT(ours, err(PointSet::Standard));
+    EXPECT_LT(ours, err(PointSet::Nova));
+  }
+}
+
+TEST(Winograd, SearchIsDeterministicAndReachesNovaKappa) {
+  SearchOptions o;
+  o.m = 4;
+  o.r = 3;
+  o.objective = Objective::Kappa;
+  o.restarts = 3;
+  o.generations = 60;
+  o.seed = 9;
+  SearchResult a, b;
+  std::string error;
+  ASSERT_TRUE(searchPoints(o, a, error)) << error;
+  ASSERT_TRUE(searchPoints(o, b, error)) << error;
+  ASSERT_EQ(a.finite.size(), 5u);
+  for (size_t q = 0; q < a.finite.size(); ++q) {
+    EXPECT_EQ(a.finite[q].num, b.finite[q].num);
+    EXPECT_EQ(a.finite[q].den, b.finite[q].den);
+  }
+  EXPECT_LE(vandermondeKappa2(a.finite), 14.55 * 1.001);
+  Transforms t;
+  EXPECT_TRUE(buildTransforms(4, 3, a.finite, true, t, error)) << error;
+}
+
+TEST(Winograd, Fp16SearchBeatsStandardPoints) {
+  SearchOptions o;
+  o.m = 4;
+  o.r = 3;
+  o.objective = Objective::FP16;
+  o.restarts = 2;
+  o.generations = 40;
+  o.simTiles = 100;
+  SearchResult res;
+  std::string error;
+  ASSERT_TRUE(searchPoints(o, res, error)) << error;
+  std::vector<Rational> standard;
+  ASSERT_TRUE(getShippedPoints(PointSet::Standard, 4, 3, standard, error));
+  PointReport found, base;
+  ASSERT_TRUE(evaluatePoints(4, 3, res.finite, 1000, 21, found, error));
+  ASSERT_TRUE(evaluatePoints(4, 3, standard, 1000, 21, base, error));
+  EXPECT_TRUE(found.verified);
+  // Standard {0,±1,±2}: about 3.8e-3; the search finds about 1.7e-3.
+  EXPECT_LT(found.fp16Error, 0.6 * base.fp16Error);
+}
+
+TEST(Winograd, ParsePoints) {
+  std::vector<Rational> p;
+  std::string error;
+  ASSERT_TRUE(parsePoints(" 0, 1/2,-1/2 ,4/2", p, error)) << error;
+  ASSERT_EQ(p.size(), 4u);
+  EXPECT_EQ(p[1].num, 1);
+  EXPECT_EQ(p[1].den, 2);
+  EXPECT_EQ(p[2].num, -1);
+  EXPECT_EQ(p[3].num, 2); // reduced
+  EXPECT_EQ(p[3].den, 1);
+  EXPECT_FALSE(parsePoints("0,,1", p, error));
+  EXPECT_NE(error.find("empty entry"), std::string::npos) << error;
+  EXPECT_FALSE(parsePoints("1/-2", p, error));
+  EXPECT_FALSE(parsePoints("0.5", p, error));
+  EXPECT_FALSE(parsePoints("3/0", p, error));
+  EXPECT_NE(error.find("zero denominator"), std::string::npos) << error;
+  std::vector<Rational> w;
+  ASSERT_TRUE(getWincnnPoints(6, 3, w, error));
+  ASSERT_TRUE(parsePoints("0,1,-1,2,-2,1/2,-1/2", p, error));
+  ASSERT_EQ(w.size(), p.size());
+  for (size_t q = 0; q < w.size(); ++q)
+    EXPECT_TRUE(w[q].num == p[q].num && w[q].den == p[q].den) << q;
 }
 
 } // namespace
