@@ -19,6 +19,7 @@ llvm_config.with_environment("PATH", config.llvm_tools_dir, append_path=True)
 llvm_config.add_tool_substitutions(
     ["lowbit-opt", "lowbit-run"], [config.lowbit_tools_dir])
 llvm_config.add_tool_substitutions(["lowbit-nova"], [config.lowbit_tools_dir])
+llvm_config.add_tool_substitutions(["lowbit-cuda-emit"], [config.lowbit_tools_dir])
 config.substitutions.append(("%python", config.python_executable))
 config.substitutions.append(
     ("%make_onnx", config.python_executable + " "

@@ -9,6 +9,10 @@
 //                                                GPU vs CPU reference
 //   lowbit-cuda-emit --bench --m=1,16 --nk=4096x4096 [SPEC...] [--iters=N]
 //                                                kernel times, JSON lines
+//   lowbit-cuda-emit --from-mlir=FILE [--arch=A] [--gpu-name=NAME]
+//                    [--tuning=TABLE] [--compile] [-o FILE]
+//                                                the kernels of every
+//                                                lowbit.qlinear in FILE
 // SPEC: --path=bitserial|unpack --wbits=N --abits=N [--unsigned]
 //       [--tiles=WMxWNxTMxTN] [--stages=N] [--f32] [--bias]
 // Exit codes: 0 ok, 1 error or mismatch, 77 skipped (--skip-without-*).
@@ -18,8 +22,20 @@
 #include "lib/Target/Cuda/Compile.h"
 #include "lib/Target/Cuda/CudaRuntime.h"
 #include "lib/Target/Cuda/KernelSpec.h"
+#include "lib/Target/Cuda/QLinearPlan.h"
 #include "lib/Target/Cuda/Reference.h"
 #include "lib/Target/Cuda/TuningTable.h"
+
+#include "dialects/LowBit/LowBitDialect.h"
+
+#include "mlir/Dialect/Arith/IR/Arith.h"
+#include "mlir/Dialect/Func/IR/FuncOps.h"
+#include "mlir/Dialect/Quant/IR/Quant.h"
+#include "mlir/Dialect/Tensor/IR/Tensor.h"
+#include "mlir/IR/BuiltinOps.h"
+#include "mlir/IR/MLIRContext.h"
+#include "mlir/Parser/Parser.h"
+#include "llvm/Support/SourceMgr.h"
 
 #include <algorithm>
 #include <chrono>
@@ -78,7 +94,7 @@ struct Options {
   KernelSpec spec;
   bool specGiven = false, all = false, list = false, compile = false,
        check = false, bench = false, skipNoNvcc = false, skipNoGpu = false;
-  std::string out, arch = "sm_80";
+  std::string out, arch = "sm_80", fromMlir, gpuName = "unknown", tuning;
   uint64_t seed = 0;
   bool seedGiven = false;
   std::vector<int> ms;
@@ -114,6 +130,12 @@ bool parseArgs(int argc, char **argv, Options &o, std::string &error) {
       o.out = argv[++i];
     else if (startsWith(a, "--arch=", v))
       o.arch = v;
+    else if (startsWith(a, "--from-mlir=", v))
+      o.fromMlir = v;
+    else if (startsWith(a, "--gpu-name=", v))
+      o.gpuName = v;
+    else if (startsWith(a, "--tuning=", v))
+      o.tuning = v;
     else if (startsWith(a, "--path=", v)) {
       if (!parsePath(v, o.spec.path)) {
         error = "--path must be bitserial or unpack, got '" + v + "'";
@@ -430,6 +452,97 @@ int runBench(const Options &o) {
   return 0;
 }
 
+// ---- kernels of a module's lowbit.qlinear ops -------------------------------
+
+bool compileAndReport(const std::vector<KernelSpec> &specs, CudaArch arch,
+                      const std::string &outPrefix, std::string &error);
+
+int runFromMlir(const Options &o, CudaArch arch) {
+  std::string error;
+  TuningTable table;
+  if (!o.tuning.empty() && !table.load(o.tuning, error))
+    return fail(error);
+  mlir::DialectRegistry registry;
+  registry.insert<mlir::func::FuncDialect, mlir::arith::ArithDialect,
+                  mlir::tensor::TensorDialect, mlir::quant::QuantDialect,
+                  lowbit::lb::LowBitDialect>();
+  mlir::MLIRContext ctx(registry);
+  llvm::SourceMgr sourceMgr;
+  mlir::SourceMgrDiagnosticHandler handler(sourceMgr, &ctx);
+  mlir::OwningOpRef<mlir::ModuleOp> module =
+      mlir::parseSourceFile<mlir::ModuleOp>(o.fromMlir, sourceMgr, &ctx);
+  if (!module)
+    return 1; // the parser reported the error
+  std::vector<KernelSpec> specs;
+  bool failed = false;
+  int count = 0;
+  module->walk([&](lowbit::lb::QLinearOp op) {
+    QLinearPlan plan;
+    if (mlir::failed(planQLinear(op, o.gpuName, arch,
+                                 o.tuning.empty() ? nullptr : &table, plan))) {
+      failed = true;
+      return;
+    }
+    ++count;
+    std::string loc;
+    llvm::raw_string_ostream os(loc);
+    op.getLoc().print(os);
+    std::printf("// qlinear %s: M=%lld N=%lld K=%lld G=%lld W%dA%d -> %s "
+                "(weights %s%s)\n",
+                loc.c_str(), (long long)plan.m, (long long)plan.n,
+                (long long)plan.k, (long long)plan.groupSize, plan.spec.wBits,
+                plan.spec.aBits, kernelName(plan.spec).c_str(),
+                numerics::packLayoutName(plan.storedLayout),
+                plan.storedLayout == plan.spec.layout()
+                    ? ""
+                    : (std::string(", repacked to ") +
+                       numerics::packLayoutName(plan.spec.layout()))
+                          .c_str());
+    specs.push_back(plan.spec);
+  });
+  if (failed)
+    return 1;
+  std::printf("// %d lowbit.qlinear op(s), %s\n", count, archName(arch));
+  if (specs.empty())
+    return 0;
+  if (o.compile) {
+    if (!compileAndReport(specs, arch, o.out, error))
+      return fail(error);
+    return 0;
+  }
+  std::string source;
+  if (!emitCudaSource(specs, source, error))
+    return fail(error);
+  if (o.out.empty()) {
+    std::cout << source;
+    return 0;
+  }
+  std::ofstream f(o.out);
+  f << source;
+  return f ? 0 : fail("cannot write " + o.out);
+}
+
+bool compileAndReport(const std::vector<KernelSpec> &specs, CudaArch arch,
+                      const std::string &outPrefix, std::string &error) {
+  std::string source;
+  std::vector<char> cubin;
+  const auto t0 = std::chrono::steady_clock::now();
+  if (!emitCudaSource(specs, source, error) ||
+      !compileToCubin(source, arch, cubin, error))
+    return false;
+  const double sec =
+      std::chrono::duration<double>(std::chrono::steady_clock::now() - t0)
+          .count();
+  std::printf("%s: %zu kernels compiled, cubin %zu bytes, %.1f s\n",
+              archName(arch), specs.size(), cubin.size(), sec);
+  if (!outPrefix.empty()) {
+    std::ofstream f(outPrefix + "." + archName(arch) + ".cubin",
+                    std::ios::binary);
+    f.write(cubin.data(), std::streamsize(cubin.size()));
+  }
+  return true;
+}
+
 } // namespace
 
 int main(int argc, char **argv) {
@@ -457,25 +570,17 @@ int main(int argc, char **argv) {
       }
       return fail("no CUDA toolkit found: nvcc is not on PATH (set LOWBIT_NVCC)");
     }
-    for (CudaArch arch : arches) {
-      const std::vector<KernelSpec> specs = specsFor(o, arch);
-      std::string source;
-      std::vector<char> cubin;
-      const auto t0 = std::chrono::steady_clock::now();
-      if (!emitCudaSource(specs, source, error) ||
-          !compileToCubin(source, arch, cubin, error))
+    for (CudaArch arch : arches)
+      if (o.fromMlir.empty() &&
+          !compileAndReport(specsFor(o, arch), arch, o.out, error))
         return fail(error);
-      const double sec = std::chrono::duration<double>(
-                             std::chrono::steady_clock::now() - t0)
-                             .count();
-      std::printf("%s: %zu kernels compiled, cubin %zu bytes, %.1f s\n",
-                  archName(arch), specs.size(), cubin.size(), sec);
-      if (!o.out.empty()) {
-        std::ofstream f(o.out + "." + archName(arch) + ".cubin", std::ios::binary);
-        f.write(cubin.data(), std::streamsize(cubin.size()));
-      }
-    }
-    return 0;
+    if (o.fromMlir.empty())
+      return 0;
+  }
+  if (!o.fromMlir.empty()) {
+    if (arches.size() != 1)
+      return fail("--from-mlir takes one --arch");
+    return runFromMlir(o, arches.front());
   }
   std::string source;
   if (!emitCudaSource(specsFor(o, arches.front()), source, error))
