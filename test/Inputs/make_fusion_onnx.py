@@ -35,7 +35,7 @@ def i64(name, v):
 
 def rms_norm_forms():
     """RMSNorm: y1 = g * (x * 1/sqrt(mean(x^2) + eps)) (Pow, Reciprocal),
-    y2 = (x / sqrt(mean(x*x) + eps)) * g (Mul square, Div). Left alone:
+    y2 = (x / sqrt(mean(x*x) + eps)) * g2 (Mul square, Div). Left alone:
     y3 (mean over axis 1), y4 (the norm of w scales x), y5 (no gamma)."""
     r = rng(11)
     nodes = []
@@ -54,7 +54,7 @@ def rms_norm_forms():
     nodes += [node("Reciprocal", [std], ["a_inv"]), node("Mul", ["x", "a_inv"], ["a_n"]),
               node("Mul", ["g", "a_n"], ["y1"])]
     std = inv_rms("x", "b", square="mul")
-    nodes += [node("Div", ["x", std], ["b_n"]), node("Mul", ["b_n", "g"], ["y2"])]
+    nodes += [node("Div", ["x", std], ["b_n"]), node("Mul", ["b_n", "g2"], ["y2"])]
     std = inv_rms("x", "c", axes=(1,))
     nodes += [node("Reciprocal", [std], ["c_inv"]), node("Mul", ["x", "c_inv"], ["c_n"]),
               node("Mul", ["g", "c_n"], ["y3"])]
@@ -65,7 +65,8 @@ def rms_norm_forms():
     nodes += [node("Reciprocal", [std], ["e_inv"]), node("Mul", ["x", "e_inv"], ["y5"])]
     return model(nodes, [value("x", [2, 4, 8]), value("w", [2, 4, 8])],
                  [value(n, [2, 4, 8]) for n in ("y1", "y2", "y3", "y4", "y5")],
-                 [f32("two", 2.0), f32("eps", EPS), const("g", 1 + 0.1 * randn(r, 8))])
+                 [f32("two", 2.0), f32("eps", EPS), const("g", 1 + 0.1 * randn(r, 8)),
+                  const("g2", 1 + 0.1 * randn(r, 8))])
 
 
 def layer_norm_decomposed():
@@ -101,24 +102,24 @@ def layer_norm_decomposed():
 
 def gelu_forms():
     """GELU: y1 = x * (erf(x / 1.4142135) + 1) * 0.5 (torch, MiniLM),
-    y2 = (0.5 * x) * (1 + erf(x * 0.70710678)), y3 = tanh form with
-    Pow(x, 3), y4 = tanh form with x * x * x. Left alone: y5 (erf(x / 2)),
+    y2 = (0.5 * w) * (1 + erf(w * 0.70710678)), y3 = tanh form with
+    Pow(x, 3), y4 = tanh form of w with w * w * w. Left alone: y5 (erf(x / 2)),
     y6 (no 0.5), y7 (0.5 * w * (1 + erf(x / sqrt 2)), w != x)."""
     nodes = [
         node("Div", ["x", "sqrt2"], ["a_s"]), node("Erf", ["a_s"], ["a_e"]),
         node("Add", ["a_e", "one"], ["a_p"]), node("Mul", ["x", "a_p"], ["a_m"]),
         node("Mul", ["a_m", "half"], ["y1"]),
-        node("Mul", ["x", "inv_sqrt2"], ["b_s"]), node("Erf", ["b_s"], ["b_e"]),
-        node("Add", ["one", "b_e"], ["b_p"]), node("Mul", ["half", "x"], ["b_h"]),
+        node("Mul", ["w", "inv_sqrt2"], ["b_s"]), node("Erf", ["b_s"], ["b_e"]),
+        node("Add", ["one", "b_e"], ["b_p"]), node("Mul", ["half", "w"], ["b_h"]),
         node("Mul", ["b_h", "b_p"], ["y2"]),
         node("Pow", ["x", "three"], ["c_x3"]), node("Mul", ["c_x3", "k"], ["c_k"]),
         node("Add", ["x", "c_k"], ["c_in"]), node("Mul", ["c_in", "sqrt2pi"], ["c_t"]),
         node("Tanh", ["c_t"], ["c_th"]), node("Add", ["c_th", "one"], ["c_p"]),
         node("Mul", ["x", "half"], ["c_h"]), node("Mul", ["c_h", "c_p"], ["y3"]),
-        node("Mul", ["x", "x"], ["d_x2"]), node("Mul", ["d_x2", "x"], ["d_x3"]),
-        node("Mul", ["k", "d_x3"], ["d_k"]), node("Add", ["d_k", "x"], ["d_in"]),
+        node("Mul", ["w", "w"], ["d_x2"]), node("Mul", ["d_x2", "w"], ["d_x3"]),
+        node("Mul", ["k", "d_x3"], ["d_k"]), node("Add", ["d_k", "w"], ["d_in"]),
         node("Mul", ["sqrt2pi", "d_in"], ["d_t"]), node("Tanh", ["d_t"], ["d_th"]),
-        node("Add", ["one", "d_th"], ["d_p"]), node("Mul", ["x", "d_p"], ["d_m"]),
+        node("Add", ["one", "d_th"], ["d_p"]), node("Mul", ["w", "d_p"], ["d_m"]),
         node("Mul", ["half", "d_m"], ["y4"]),
         node("Div", ["x", "two"], ["e_s"]), node("Erf", ["e_s"], ["e_e"]),
         node("Add", ["e_e", "one"], ["e_p"]), node("Mul", ["x", "e_p"], ["e_m"]),
@@ -137,11 +138,12 @@ def gelu_forms():
 
 
 def silu_forms():
-    """SiLU: y1 = x * Sigmoid(x), y2 = Sigmoid(x) * x. Left alone: y3 =
+    """SiLU: y1 = x * Sigmoid(x), y2 = Sigmoid(w) * w. Left alone: y3 =
     w * Sigmoid(x) (the gated MLP product), y4 = x * Sigmoid(1.702 * x)
     (QuickGELU)."""
     nodes = [node("Sigmoid", ["x"], ["s"]), node("Mul", ["x", "s"], ["y1"]),
-             node("Mul", ["s", "x"], ["y2"]), node("Mul", ["w", "s"], ["y3"]),
+             node("Sigmoid", ["w"], ["sw"]), node("Mul", ["sw", "w"], ["y2"]),
+             node("Mul", ["w", "s"], ["y3"]),
              node("Mul", ["x", "c"], ["xc"]), node("Sigmoid", ["xc"], ["sc"]),
              node("Mul", ["x", "sc"], ["y4"])]
     return model(nodes, [value("x", [2, 16]), value("w", [2, 16])],
