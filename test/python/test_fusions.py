@@ -1,0 +1,120 @@
+"""The graph fusions (lowbit-fuse: fold-batch-norm, fuse-layer-norm,
+fuse-rms-norm, fuse-gelu, fuse-silu) keep the numbers: lowbit-run with
+--pipeline lowbit-fuse against onnxruntime at max|a - b| / max|b| <= 1e-4
+on the small pattern models of test/Inputs/make_fusion_onnx.py, the Llama
+decoder (prefill), PP-OCRv4 det and all-MiniLM-L6-v2. Each test also
+checks, with lowbit-opt, that the fused ops are really formed, so a pass
+that silently stops matching fails here too."""
+
+from __future__ import annotations
+
+import importlib.util
+import re
+import subprocess
+import sys
+
+import numpy as np
+import onnx
+import pytest
+
+from conftest import REPO_ROOT
+
+MAX_RELATIVE_ERROR = 1e-4
+MAKE = REPO_ROOT / "test" / "Inputs" / "make_fusion_onnx.py"
+
+# model -> the ops lowbit-fuse must form, with their counts
+PATTERN_MODELS = {
+    "rms_norm_forms": {"nn.rms_norm": 2},
+    "layer_norm_decomposed": {"nn.layer_norm": 2},
+    "gelu_forms": {"nn.gelu": 4},
+    "silu_forms": {"nn.silu": 2},
+    "conv_bn": {"_folded_filter> :": 2},
+}
+
+
+def load_script(name):
+    spec = importlib.util.spec_from_file_location(name, REPO_ROOT / "scripts" / f"{name}.py")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def describe(proc) -> str:
+    return f"exit code {proc.returncode}\nstdout:\n{proc.stdout[-3000:]}\nstderr:\n{proc.stderr[-3000:]}"
+
+
+def run_onnxruntime(model, feeds):
+    import onnxruntime as ort
+
+    session = ort.InferenceSession(str(model), providers=["CPUExecutionProvider"])
+    names = [o.name for o in session.get_outputs()]
+    return dict(zip(names, session.run(names, feeds)))
+
+
+def check_fused(lowbit_opt, model, expected, *shape_args):
+    proc = lowbit_opt(model, *shape_args, "--lowbit-fuse")
+    assert proc.returncode == 0, describe(proc)
+    for op, count in expected.items():
+        found = len(re.findall(re.escape(op), proc.stdout))
+        assert found == count, f"{model.name}: {found} x {op} after lowbit-fuse, expected {count}"
+
+
+def check_parity(lowbit_run, model, feeds, tmp_path, *shape_args):
+    inputs, outputs = tmp_path / "in.npz", tmp_path / "out.npz"
+    np.savez(inputs, **feeds)
+    proc = lowbit_run(model, *shape_args, "--inputs", inputs, "--outputs", outputs,
+                      "--pipeline", "lowbit-fuse")
+    assert proc.returncode == 0, describe(proc)
+    expected = run_onnxruntime(model, feeds)
+    with np.load(outputs) as got:
+        assert sorted(got.files) == sorted(expected), describe(proc)
+        for name, ref in expected.items():
+            ref = ref.astype(np.float64)
+            err = float(np.max(np.abs(got[name] - ref)) / np.max(np.abs(ref)))
+            assert err <= MAX_RELATIVE_ERROR, f"{model.name} {name}: fused lowbit vs onnxruntime {err:.3e}"
+
+
+@pytest.mark.parametrize("name", sorted(PATTERN_MODELS))
+def test_pattern_model(name, lowbit_opt, lowbit_run, tmp_path):
+    model = tmp_path / f"{name}.onnx"
+    subprocess.run([sys.executable, str(MAKE), name, "-o", str(model)], check=True)
+    check_fused(lowbit_opt, model, PATTERN_MODELS[name])
+    r = np.random.default_rng(7)
+    feeds = {}
+    for i in onnx.load(str(model)).graph.input:
+        shape = [d.dim_value for d in i.type.tensor_type.shape.dim]
+        feeds[i.name] = r.standard_normal(shape).astype(np.float32)
+    check_parity(lowbit_run, model, feeds, tmp_path)
+
+
+def test_llama_decoder_fused(lowbit_opt, lowbit_run, tmp_path):
+    """The prefill (the decode step runs the same fused ops on S = 1; it is
+    compared unfused in test_llama_decoder.py)."""
+    llama = load_script("build_llama")
+    paths = llama.build(tmp_path)
+    with np.load(paths.prefill) as data:
+        feeds = {k: data[k] for k in data.files}
+    shapes = llama.input_shapes(feeds)
+    check_fused(lowbit_opt, paths.model, {"nn.rms_norm": 5, "nn.silu": 2}, *shapes)
+    check_parity(lowbit_run, paths.model, feeds, tmp_path, *shapes)
+
+
+def test_ppocr_det_folded(lowbit_opt, lowbit_run, tmp_path):
+    """PP-OCRv4 det with its BatchNorms and MobileOne scales folded into the
+    convolutions (30 of them)."""
+    model = tmp_path / "det.onnx"
+    subprocess.run([sys.executable, str(REPO_ROOT / "test" / "Inputs" / "find_model.py"),
+                    str(model)], check=True)
+    shape = "--input-shape=x=1x3x64x64"
+    check_fused(lowbit_opt, model, {"_folded_filter> :": 30}, shape)
+    x = np.random.default_rng(3).random((1, 3, 64, 64), dtype=np.float32)
+    check_parity(lowbit_run, model, {"x": x}, tmp_path, shape)
+
+
+def test_minilm_fused(lowbit_opt, lowbit_run, tmp_path):
+    minilm = load_script("build_minilm")
+    paths = minilm.build(tmp_path, seq_len=16, batch=1)
+    check_fused(lowbit_opt, paths.model, {"nn.gelu": 6, "nn.layer_norm": 13})
+    with np.load(paths.inputs) as data:
+        feeds = {k: data[k] for k in data.files}
+    check_parity(lowbit_run, paths.model, feeds, tmp_path)
