@@ -599,6 +599,12 @@ bool searchPoints(const SearchOptions &o, SearchResult &result,
     error = "restarts, generations, lambda, max-den and tiles must be >= 1";
     return false;
   }
+  if (o.maxDen > 64) {
+    error = "max-den " + std::to_string(o.maxDen) +
+            " is too large (at most 64: the snapping step enumerates all "
+            "fractions up to it)";
+    return false;
+  }
   Searcher s(o);
   if (s.pairs == 0) {
     error = "F(" + std::to_string(o.m) + "," + std::to_string(o.r) +

@@ -122,7 +122,7 @@ struct SearchOptions {
   int restarts = 12;     ///< independent ES runs from random starts
   int generations = 200; ///< per restart
   int lambda = 10;       ///< offspring per generation
-  int maxDen = 12;       ///< snapping: denominators 1..maxDen
+  int maxDen = 12;       ///< snapping: denominators 1..maxDen (<= 64)
   int simTiles = 500;    ///< tiles of the fp16 confirmation step
   SimPrecision precision = SimPrecision::FP16; ///< of the fp16 objective
 };
