@@ -168,3 +168,43 @@ LogicalResult GeluOp::verify() {
            << getApproximate() << "\"";
   return success();
 }
+
+LogicalResult AttentionOp::verify() {
+  auto q = getQuery().getType(), k = getKey().getType(),
+       v = getValue().getType();
+  if (q.getRank() != 4 || k.getRank() != 4 || v.getRank() != 4)
+    return emitOpError("query, key and value must have rank 4 "
+                       "([B, H, S, D]), got ")
+           << q.getRank() << ", " << k.getRank() << " and " << v.getRank();
+  Type elem = q.getElementType();
+  if (k.getElementType() != elem || v.getElementType() != elem)
+    return emitOpError("query, key and value element types differ");
+  int64_t b = q.getDimSize(0), hq = q.getDimSize(1), s = q.getDimSize(2),
+          d = q.getDimSize(3);
+  int64_t hkv = k.getDimSize(1), t = k.getDimSize(2);
+  if (failed(expectShape(*this, "key", k.getShape(), {b, hkv, t, d})))
+    return failure();
+  if (hkv < 1 || hq % hkv != 0)
+    return emitOpError("query heads ")
+           << hq << " are not a multiple of key/value heads " << hkv;
+  int64_t dv = v.getDimSize(3);
+  if (failed(expectShape(*this, "value", v.getShape(), {b, hkv, t, dv})))
+    return failure();
+  if (Value mask = getMask()) {
+    auto m = cast<RankedTensorType>(mask.getType());
+    SmallVector<int64_t> full = {b, hq, s, t};
+    if (m.getRank() != 4 || m.getElementType() != elem)
+      return emitOpError("mask must be a rank-4 tensor of the query's "
+                         "element type");
+    for (int i = 0; i < 4; ++i)
+      if (m.getDimSize(i) != 1 && m.getDimSize(i) != full[i]) {
+        auto diag = emitOpError("mask of shape [");
+        llvm::interleave(m.getShape(), diag, "x");
+        diag << "] does not broadcast to [";
+        llvm::interleave(full, diag, "x");
+        return diag << "]";
+      }
+  }
+  return expectShape(*this, "result", getResult().getType().getShape(),
+                     {b, hq, s, dv});
+}

@@ -172,4 +172,32 @@ def NN_SiluOp : NN_Op<"silu", [Pure, AllTypesMatch<["input", "result"]>]> {
   }];
 }
 
+def NN_AttentionOp : NN_Op<"attention", [Pure]> {
+  let summary = "scaled dot-product attention with grouped key/value heads";
+  let description = [{
+    `result = softmax(q · kᵀ * scale + mask, axis = -1) · v` per batch and
+    query head, where query head `h` reads key/value head
+    `h / (Hq / Hkv)` (grouped-query attention; Hkv = Hq is multi-head
+    attention). Shapes: `q` [B, Hq, S, D], `k` [B, Hkv, T, D], `v`
+    [B, Hkv, T, Dv], the optional additive `mask` broadcastable to
+    [B, Hq, S, T] (each dimension 1 or equal), the result [B, Hq, S, Dv].
+    `fuse-attention` forms it from the MatMul / Mul-or-Div / Add / Softmax /
+    MatMul chain of eager attention; the projections, RoPE, the KV-cache
+    concatenation and the mask construction stay outside as the ops that
+    produce `q`, `k`, `v` and `mask`, so passes see them. Example:
+
+    ```mlir
+    %o = nn.attention %q, %k, %v, %m {scale = 2.500000e-01 : f32} : (tensor<2x4x6x16xf32>, tensor<2x2x9x16xf32>, tensor<2x2x9x16xf32>, tensor<2x1x6x9xf32>) -> tensor<2x4x6x16xf32>
+    ```
+  }];
+  let arguments = (ins NN_FloatTensor:$query, NN_FloatTensor:$key,
+                       NN_FloatTensor:$value, Optional<NN_FloatTensor>:$mask,
+                       F32Attr:$scale);
+  let results = (outs NN_FloatTensor:$result);
+  let assemblyFormat = [{
+    $query `,` $key `,` $value (`,` $mask^)? attr-dict `:` functional-type(operands, results)
+  }];
+  let hasVerifier = 1;
+}
+
 #endif // LOWBIT_NN_OPS

@@ -353,6 +353,65 @@ struct SiluLowering : OpConversionPattern<nn::SiluOp> {
   }
 };
 
+/// Repeats each of the Hkv heads of `x` [B, Hkv, R, C] `rep` times:
+/// [B, Hkv * rep, R, C], head h reading head h / rep.
+Value repeatHeads(OpBuilder &b, Location loc, Value x, int64_t rep) {
+  if (rep == 1)
+    return x;
+  auto t = tensorType(x);
+  SmallVector<int64_t> shape5 = {t.getDimSize(0), t.getDimSize(1), rep,
+                                 t.getDimSize(2), t.getDimSize(3)};
+  Value empty = tensor::EmptyOp::create(b, loc, shape5, t.getElementType());
+  Value wide = linalg::BroadcastOp::create(b, loc, x, empty,
+                                           ArrayRef<int64_t>{2})
+                   .getResult()[0];
+  return buildTosaReshape(b, loc, wide,
+                          {t.getDimSize(0), t.getDimSize(1) * rep,
+                           t.getDimSize(2), t.getDimSize(3)});
+}
+
+/// The decomposed attention: the same matmul / scale / mask / softmax /
+/// matmul ops (and so the same rounding) as the unfused graph; the nn ops
+/// it creates are lowered by the patterns above.
+struct AttentionLowering : OpConversionPattern<nn::AttentionOp> {
+  using OpConversionPattern::OpConversionPattern;
+  LogicalResult
+  matchAndRewrite(nn::AttentionOp op, OpAdaptor adaptor,
+                  ConversionPatternRewriter &rewriter) const override {
+    Location loc = op.getLoc();
+    Value q = adaptor.getQuery(), k = adaptor.getKey(), v = adaptor.getValue();
+    auto qt = tensorType(q), kt = tensorType(k);
+    Type elem = qt.getElementType();
+    int64_t rep = qt.getDimSize(1) / kt.getDimSize(1);
+    auto kT = tosa::TransposeOp::create(
+        rewriter, loc,
+        RankedTensorType::get({kt.getDimSize(0), kt.getDimSize(1),
+                               kt.getDimSize(3), kt.getDimSize(2)},
+                              elem),
+        k, rewriter.getDenseI32ArrayAttr({0, 1, 3, 2}));
+    Value keys = repeatHeads(rewriter, loc, kT, rep);
+    Value values = repeatHeads(rewriter, loc, v, rep);
+    auto scoresType = RankedTensorType::get(
+        {qt.getDimSize(0), qt.getDimSize(1), qt.getDimSize(2),
+         kt.getDimSize(2)},
+        elem);
+    Value scores = nn::MatMulOp::create(rewriter, loc, scoresType, q, keys);
+    float scale = op.getScale().convertToFloat();
+    if (scale != 1.0f)
+      scores = buildTosaMul(rewriter, loc, scoresType, scores,
+                            buildSplat(rewriter, loc, elem, {1, 1, 1, 1},
+                                       scale));
+    if (Value mask = adaptor.getMask())
+      scores = tosa::AddOp::create(rewriter, loc, scoresType, scores, mask);
+    Value probs = nn::SoftmaxOp::create(rewriter, loc, scoresType, scores,
+                                        rewriter.getI64IntegerAttr(3));
+    rewriter.replaceOp(op, nn::MatMulOp::create(rewriter, loc, op.getType(),
+                                                probs, values)
+                               .getResult());
+    return success();
+  }
+};
+
 struct ConvertNNToLinalgPass
     : lowbit::impl::ConvertNNToLinalgPassBase<ConvertNNToLinalgPass> {
   void runOnOperation() override {
@@ -363,7 +422,7 @@ struct ConvertNNToLinalgPass
     RewritePatternSet patterns(ctx);
     patterns.add<LinearLowering, MatMulLowering, Conv2DLowering,
                  LayerNormLowering, SoftmaxLowering, RMSNormLowering,
-                 GeluLowering, SiluLowering>(ctx);
+                 GeluLowering, SiluLowering, AttentionLowering>(ctx);
     if (failed(applyPartialConversion(getOperation(), target,
                                       std::move(patterns))))
       signalPassFailure();

@@ -81,4 +81,23 @@ def FoldBatchNormPass : Pass<"fold-batch-norm", "::mlir::func::FuncOp"> {
   let dependentDialects = ["::lowbit::nn::NNDialect"];
 }
 
+def FuseAttentionPass : Pass<"fuse-attention", "::mlir::func::FuncOp"> {
+  let summary = "Eager attention (Q·Kᵀ, scale, mask, Softmax, ·V) -> nn.attention";
+  let description = [{
+    Finds `MatMul(Softmax(MatMul(q, kᵀ) * c + mask, axis = -1), v)` on rank-4
+    tensors (the scale as a product with, or a division by, a scalar
+    constant, or absent; the additive mask optional and broadcastable),
+    every intermediate used once, and replaces it by
+    `nn.attention q, k, v, mask {scale}`. `k` is the source of the `kᵀ`
+    transpose (a transpose is inserted when there is none). When K and V
+    are both the exported repeat_kv of grouped-query attention
+    (Unsqueeze / Expand / Reshape of [B, Hkv, T, D]), the un-repeated
+    tensors become the operands. Everything that produces q, k, v and the
+    mask (projections, RoPE, the KV-cache Concat, the mask construction)
+    stays visible. Left alone: a softmax over another axis, a score or
+    probability tensor used elsewhere too, a scale that is not a constant.
+  }];
+  let dependentDialects = ["::lowbit::nn::NNDialect", "::mlir::tosa::TosaDialect"];
+}
+
 #endif // LOWBIT_FUSION_PASSES

@@ -14,6 +14,7 @@ void lowbit::addFusionPasses(OpPassManager &pm) {
   f.addPass(createFuseRMSNormPass());
   f.addPass(createFuseGeluPass());
   f.addPass(createFuseSiluPass());
+  f.addPass(createFuseAttentionPass());
 }
 
 void lowbit::registerFusionPassesAndPipeline() {
@@ -21,6 +22,6 @@ void lowbit::registerFusionPassesAndPipeline() {
   PassPipelineRegistration<>(
       "lowbit-fuse",
       "Every graph fusion: fold-batch-norm, fuse-layer-norm, fuse-rms-norm, "
-      "fuse-gelu, fuse-silu (on each func.func)",
+      "fuse-gelu, fuse-silu, fuse-attention (on each func.func)",
       [](OpPassManager &pm) { addFusionPasses(pm); });
 }

@@ -175,9 +175,42 @@ def conv_bn():
                  [value("y1", [1, 4, 8, 8]), value("y2", [1, 6, 3, 3]), value("y3", [1, 4, 8, 8]),
                   value("z", [1, 4, 8, 8])], inits)
 
+def attention_forms():
+    """Eager attention: y1 = grouped-query (4 query heads over 2 key/value
+    heads repeated by Unsqueeze/Expand/Reshape), K transposed, * 0.35, + mask,
+    Softmax, * V; y2 = multi-head with kᵀ given (no transpose), / 2.0, no
+    mask. Left alone: y3 (Softmax over axis 2), y4 (its scores are also the
+    output s4)."""
+    nodes = []
+
+    def repeat(src, tag):
+        nodes.extend([node("Unsqueeze", [src, "ax2"], [f"{tag}_u"]),
+                      node("Expand", [f"{tag}_u", "shape5"], [f"{tag}_e"]),
+                      node("Reshape", [f"{tag}_e", "shape4"], [f"{tag}_r"])])
+        return f"{tag}_r"
+
+    kr, vr = repeat("k", "k"), repeat("v", "v")
+    nodes += [node("Transpose", [kr], ["kt1"], perm=[0, 1, 3, 2]),
+              node("MatMul", ["q", "kt1"], ["s1"]), node("Mul", ["s1", "scale"], ["m1"]),
+              node("Add", ["m1", "mask"], ["a1"]), node("Softmax", ["a1"], ["p1"], axis=-1),
+              node("MatMul", ["p1", vr], ["y1"])]
+    nodes += [node("MatMul", ["q", "kt"], ["s2"]), node("Div", ["s2", "two"], ["m2"]),
+              node("Softmax", ["m2"], ["p2"], axis=-1), node("MatMul", ["p2", "vh"], ["y2"])]
+    nodes += [node("MatMul", ["q", "kt"], ["s3"]), node("Softmax", ["s3"], ["p3"], axis=2),
+              node("MatMul", ["p3", "vh"], ["y3"])]
+    nodes += [node("MatMul", ["q", "kt"], ["s4"]), node("Softmax", ["s4"], ["p4"], axis=-1),
+              node("MatMul", ["p4", "vh"], ["y4"])]
+    return model(nodes,
+                 [value("q", [1, 4, 3, 8]), value("k", [1, 2, 5, 8]), value("v", [1, 2, 5, 8]),
+                  value("mask", [1, 1, 3, 5]), value("kt", [1, 4, 8, 5]), value("vh", [1, 4, 5, 8])],
+                 [value("y1", [1, 4, 3, 8]), value("y2", [1, 4, 3, 8]), value("y3", [1, 4, 3, 8]),
+                  value("y4", [1, 4, 3, 8]), value("s4", [1, 4, 3, 5])],
+                 [i64("ax2", [2]), i64("shape5", [1, 2, 2, 5, 8]), i64("shape4", [1, 4, 5, 8]),
+                  f32("scale", 0.35), f32("two", 2.0)])
+
 
 MODELS = {f.__name__: f for f in [rms_norm_forms, layer_norm_decomposed, gelu_forms,
-                                   silu_forms, conv_bn]}
+                                   silu_forms, conv_bn, attention_forms]}
 
 
 def main(argv=None) -> int:

@@ -1,6 +1,7 @@
 """The graph fusions (lowbit-fuse: fold-batch-norm, fuse-layer-norm,
-fuse-rms-norm, fuse-gelu, fuse-silu) keep the numbers: lowbit-run with
---pipeline lowbit-fuse against onnxruntime at max|a - b| / max|b| <= 1e-4
+fuse-rms-norm, fuse-gelu, fuse-silu, fuse-attention) keep the numbers:
+lowbit-run with --pipeline lowbit-fuse against onnxruntime at
+max|a - b| / max|b| <= 1e-4
 on the small pattern models of test/Inputs/make_fusion_onnx.py, the Llama
 decoder (prefill), PP-OCRv4 det and all-MiniLM-L6-v2. Each test also
 checks, with lowbit-opt, that the fused ops are really formed, so a pass
@@ -29,6 +30,7 @@ PATTERN_MODELS = {
     "gelu_forms": {"nn.gelu": 4},
     "silu_forms": {"nn.silu": 2},
     "conv_bn": {"_folded_filter> :": 2},
+    "attention_forms": {"nn.attention": 2},
 }
 
 
@@ -95,7 +97,7 @@ def test_llama_decoder_fused(lowbit_opt, lowbit_run, tmp_path):
     with np.load(paths.prefill) as data:
         feeds = {k: data[k] for k in data.files}
     shapes = llama.input_shapes(feeds)
-    check_fused(lowbit_opt, paths.model, {"nn.rms_norm": 5, "nn.silu": 2}, *shapes)
+    check_fused(lowbit_opt, paths.model, {"nn.rms_norm": 5, "nn.silu": 2, "nn.attention": 2}, *shapes)
     check_parity(lowbit_run, paths.model, feeds, tmp_path, *shapes)
 
 
@@ -114,7 +116,7 @@ def test_ppocr_det_folded(lowbit_opt, lowbit_run, tmp_path):
 def test_minilm_fused(lowbit_opt, lowbit_run, tmp_path):
     minilm = load_script("build_minilm")
     paths = minilm.build(tmp_path, seq_len=16, batch=1)
-    check_fused(lowbit_opt, paths.model, {"nn.gelu": 6, "nn.layer_norm": 13})
+    check_fused(lowbit_opt, paths.model, {"nn.gelu": 6, "nn.layer_norm": 13, "nn.attention": 6})
     with np.load(paths.inputs) as data:
         feeds = {k: data[k] for k in data.files}
     check_parity(lowbit_run, paths.model, feeds, tmp_path)

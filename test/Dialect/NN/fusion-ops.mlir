@@ -1,5 +1,6 @@
 // Round trip of the ops the fusion passes form: rms_norm, gelu (both
-// approximations, the default printed elided) and silu.
+// approximations, the default printed elided), silu and attention (with and
+// without a mask).
 
 // RUN: lowbit-opt %s | lowbit-opt | FileCheck %s
 // RUN: lowbit-opt %s --mlir-print-op-generic | lowbit-opt | FileCheck %s
@@ -29,4 +30,13 @@ func.func @gelu(%x: tensor<4x8xf32>) -> (tensor<4x8xf32>, tensor<4x8xf32>, tenso
 func.func @silu(%x: tensor<2x172xbf16>) -> tensor<2x172xbf16> {
   %0 = nn.silu %x : tensor<2x172xbf16>
   return %0 : tensor<2x172xbf16>
+}
+
+// CHECK-LABEL: func.func @attention
+// CHECK: nn.attention %{{.*}}, %{{.*}}, %{{.*}}, %{{.*}} {scale = 2.500000e-01 : f32} : (tensor<2x4x6x16xf32>, tensor<2x2x9x16xf32>, tensor<2x2x9x8xf32>, tensor<2x1x6x9xf32>) -> tensor<2x4x6x8xf32>
+// CHECK: nn.attention %{{.*}}, %{{.*}}, %{{.*}} {scale = 1.000000e+00 : f32} : (tensor<2x4x6x16xf32>, tensor<2x2x9x16xf32>, tensor<2x2x9x8xf32>) -> tensor<2x4x6x8xf32>
+func.func @attention(%q: tensor<2x4x6x16xf32>, %k: tensor<2x2x9x16xf32>, %v: tensor<2x2x9x8xf32>, %m: tensor<2x1x6x9xf32>) -> (tensor<2x4x6x8xf32>, tensor<2x4x6x8xf32>) {
+  %0 = nn.attention %q, %k, %v, %m {scale = 0.25 : f32} : (tensor<2x4x6x16xf32>, tensor<2x2x9x16xf32>, tensor<2x2x9x8xf32>, tensor<2x1x6x9xf32>) -> tensor<2x4x6x8xf32>
+  %1 = nn.attention %q, %k, %v {scale = 1.0 : f32} : (tensor<2x4x6x16xf32>, tensor<2x2x9x16xf32>, tensor<2x2x9x8xf32>) -> tensor<2x4x6x8xf32>
+  return %0, %1 : tensor<2x4x6x8xf32>, tensor<2x4x6x8xf32>
 }
