@@ -48,6 +48,12 @@ std::string getCpuLoweringPipeline();
 /// Registers `lowbit-cpu-lowering` as a named pipeline for lowbit-opt.
 void registerCpuLoweringPipeline();
 
+/// Registers lowbit-cpu-fuse-elementwise, lowbit-cpu-tile-vectorize and
+/// lowbit-cpu-hoist-transfers, the passes of that pipeline that keep
+/// contractions whole and give matmuls and convolutions a register-tiled,
+/// vectorised inner kernel.
+void registerCpuVectorizationPasses();
+
 struct CpuCompileOptions {
   /// LLVM optimisation level for the JIT (0..3).
   unsigned optLevel = 3;

@@ -9,7 +9,7 @@
 // RUN:   --implicit-check-not=linalg. --implicit-check-not=tensor. \
 // RUN:   --implicit-check-not=memref. --implicit-check-not=func.func \
 // RUN:   --implicit-check-not=unrealized_conversion_cast --implicit-check-not=scf. \
-// RUN:   --implicit-check-not=llvm.call
+// RUN:   --implicit-check-not=llvm.call --implicit-check-not=llvm.fmul
 
 // Expanded memref descriptors: x (2-D: 7 values), w (2-D: 7), b (1-D: 5),
 // then the out-param for the 2x4 result (2-D: %arg19 .. %arg25).
@@ -24,12 +24,14 @@
 // CHECK: %[[P1:.*]] = llvm.extractvalue %[[OUT]][1]
 // CHECK: %[[G1:.*]] = llvm.getelementptr {{.*}}%[[P1]][
 // CHECK: llvm.store %{{.*}}, %[[G1]] : f32, !llvm.ptr
-// ... then the multiply-accumulate of the reduction loop.
-// CHECK: llvm.fmul
-// CHECK: %[[SUM:.*]] = llvm.fadd
+// ... then the register-tiled multiply-accumulate (lowbit-cpu-tile-vectorize:
+// the whole 2x4x8 contraction is one tile, one 4-wide FMA chain per row,
+// k = 8 steps each) is stored back as rows of four.
+// CHECK-COUNT-16: llvm.intr.fmuladd({{.*}}) : (vector<4xf32>, vector<4xf32>, vector<4xf32>) -> vector<4xf32>
 // CHECK: %[[P2:.*]] = llvm.extractvalue %[[OUT]][1]
 // CHECK: %[[G2:.*]] = llvm.getelementptr {{.*}}%[[P2]][
-// CHECK: llvm.store %[[SUM]], %[[G2]] : f32, !llvm.ptr
+// CHECK: llvm.store %{{.*}}, %[[G2]] {alignment = 4 : i64} : vector<4xf32>, !llvm.ptr
+// CHECK: llvm.store %{{.*}} : vector<4xf32>, !llvm.ptr
 // CHECK: llvm.return{{$}}
 // CHECK-NEXT: }
 func.func @main(%x: tensor<2x8xf32>, %w: tensor<4x8xf32>, %b: tensor<4xf32>) -> tensor<2x4xf32> {

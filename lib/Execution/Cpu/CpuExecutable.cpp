@@ -77,18 +77,23 @@ std::string lowbit::getCpuLoweringPipeline() {
          "tosa-to-linalg-named, "
          "tosa-to-linalg, tosa-to-arith, tosa-to-tensor),"
          "canonicalize, cse,"
-         "func.func(linalg-fuse-elementwise-ops),"
+         "func.func(lowbit-cpu-fuse-elementwise, lowbit-cpu-tile-vectorize),"
+         "canonicalize, cse,"
          "one-shot-bufferize{bufferize-function-boundaries "
          "function-boundary-type-conversion=identity-layout-map},"
          "buffer-results-to-out-params{hoist-static-allocs=true "
          "modify-public-functions=true},"
          "buffer-deallocation-pipeline,"
-         "func.func(lowbit-expand-strided-copies, convert-linalg-to-loops),"
-         "lower-affine, convert-scf-to-cf, expand-strided-metadata,"
+         "func.func(lowbit-cpu-hoist-transfers, canonicalize,"
+         " lowbit-expand-strided-copies, convert-vector-to-scf{full-unroll=true},"
+         " convert-linalg-to-loops),"
+         "expand-strided-metadata, lower-affine, convert-scf-to-cf,"
          "convert-math-to-funcs, convert-math-to-llvm, convert-math-to-libm,"
+         "convert-vector-to-llvm{vector-contract-lowering=outerproduct "
+         "vector-transpose-lowering=shuffle1d},"
          "finalize-memref-to-llvm, convert-arith-to-llvm,"
          "convert-index-to-llvm, convert-func-to-llvm, convert-cf-to-llvm,"
-         "reconcile-unrealized-casts";
+         "convert-ub-to-llvm, reconcile-unrealized-casts";
 }
 
 void lowbit::registerCpuLoweringPipeline() {

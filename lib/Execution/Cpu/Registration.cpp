@@ -31,8 +31,9 @@ void lowbit::registerAllPasses() {
     lowbit::registerLowbitConversionPasses();
     lowbit::registerLowbitQuantizationPasses();
     lowbit::registerFusionPassesAndPipeline();
-    lowbit::registerLowbitCalibrationPasses();
     lowbit::registerLowbitWinogradPasses();
+    lowbit::registerLowbitCalibrationPasses();
+    lowbit::registerCpuVectorizationPasses();
     lowbit::registerCpuLoweringPipeline();
   });
 }
