@@ -42,6 +42,18 @@ TEST(CudaSpec, RejectsUnsupportedCombinations) {
   s.wSigned = false;
   EXPECT_FALSE(validateSpec(s, error));
   EXPECT_TRUE(validateSpec(KernelSpec(), error)) << error;
+  // wgmma: sm_90a, unpack, integer activations, fixed tiles.
+  s = wgmmaTiles(KernelSpec());
+  EXPECT_FALSE(validateSpec(s, error)); // arch sm_80
+  EXPECT_EQ(error, "wgmma kernels are unpack-path, integer-activation, sm_90a only");
+  s.arch = CudaArch::Sm90a;
+  EXPECT_TRUE(validateSpec(s, error)) << error;
+  EXPECT_EQ(s.blockM(), 128);
+  EXPECT_EQ(s.blockN(), 64);
+  EXPECT_EQ(s.threads(), 256);
+  s.stages = 2;
+  EXPECT_FALSE(validateSpec(s, error));
+  EXPECT_NE(error.find("wgmma tiles are fixed"), std::string::npos);
 }
 
 TEST(CudaSpec, ChecksProblemShapes) {
@@ -92,6 +104,8 @@ TEST(CudaEmitter, EveryVariantHasOneUniqueEntryPoint) {
           "lowbit_qgemm_unpack_w4a8_s_t1x4x1x2_st2_f16",
           "lowbit_qgemm_unpack_w2a8_s_t1x4x1x2_st2_f16"})
       EXPECT_TRUE(names.count(n)) << n;
+    EXPECT_EQ(names.count("lowbit_qgemm_unpack_w4a8_s_t2x1x1x8_st1_f16_wgmma"),
+              arch == CudaArch::Sm90a ? 1u : 0u);
     std::string source, error;
     ASSERT_TRUE(emitCudaSource(specs, source, error)) << error;
     for (const KernelSpec &s : specs)
@@ -155,10 +169,19 @@ TEST(CudaTuning, BucketsAndLookup) {
   EXPECT_FALSE(t.parse("gpu 4 8 16 1 1 unpack 1 1 1\n", "bad.txt", error));
   EXPECT_EQ(error.rfind("bad.txt:1: expected 12 fields", 0), 0u) << error;
   EXPECT_FALSE(t.parse("\ngpu 4 8 16 1 1 fast 1 1 1 1 1\n", "bad.txt", error));
-  EXPECT_EQ(error, "bad.txt:2: unknown path 'fast' (bitserial or unpack)");
+  EXPECT_EQ(error,
+            "bad.txt:2: unknown path 'fast' (bitserial, unpack or unpack_wgmma)");
   EXPECT_FALSE(t.parse("gpu 4 8 5 1 1 unpack 1 1 1 1 1\n", "bad.txt", error));
   EXPECT_NE(error.find("M bucket 5"), std::string::npos);
   EXPECT_FALSE(t.load("/nonexistent/table.txt", error));
+  TuningTable h;
+  ASSERT_TRUE(h.parse("H100 4 8 1024 4096 4096 unpack_wgmma 2 1 1 8 1\n", "h.txt",
+                      error))
+      << error;
+  KernelSpec s = chooseSpec("H100", CudaArch::Sm90a, 4, 8, true, 1000, 4096,
+                            4096, 128, true, false, &h);
+  EXPECT_TRUE(s.wgmma);
+  EXPECT_EQ(kernelName(s), "lowbit_qgemm_unpack_w4a8_s_t2x1x1x8_st1_f16_wgmma");
 }
 
 TEST(CudaTuning, HeuristicAndTableChoice) {

@@ -16,6 +16,7 @@
 #include <gtest/gtest.h>
 
 #include <cmath>
+#include <set>
 #include <random>
 
 using namespace lowbit;
@@ -295,6 +296,46 @@ TEST(CudaKernelCode, UnpackFp16EqualsReference) {
   unpackF16Case<lbk::kNibbles, 4, true>(22);
   unpackF16Case<lbk::kInt6, 6, true>(23);
   unpackF16Case<lbk::kNibbles, 4, false>(24);
+}
+
+template <int LAYOUT, int W, int A, bool SIGNED> void wgmmaCase(uint64_t seed) {
+  KernelSpec s = specOf(KernelPath::Unpack, W, A, SIGNED, true, false, 1);
+  s.arch = CudaArch::Sm90a;
+  s = wgmmaTiles(s);
+  expectMatchesReference(s, 70, 100, 256, 64, seed, [](lbk::GemmParams q) {
+    emulateUnpackWgmma<LAYOUT, SIGNED, true, false>(q, 2);
+  });
+  s.outF16 = false;
+  s.hasBias = true;
+  expectMatchesReference(s, 130, 64, 128, 128, seed + 1, [](lbk::GemmParams q) {
+    emulateUnpackWgmma<LAYOUT, SIGNED, false, true>(q, 2);
+  });
+}
+
+TEST(CudaKernelCode, WgmmaEqualsReference) {
+  // sm_90a: unpacked weight tile in shared memory (no-swizzle K-major core
+  // matrices, read back through the emulated wgmma descriptor).
+  wgmmaCase<lbk::kNibbles, 4, 8, true>(31);
+  wgmmaCase<lbk::kCrumbs, 2, 8, true>(32);
+  wgmmaCase<lbk::kInt6, 6, 6, true>(33);
+  wgmmaCase<lbk::kBytes, 8, 8, true>(34);
+  wgmmaCase<lbk::kNibbles, 4, 8, false>(35);
+}
+
+TEST(CudaKernelCode, WgmmaDescriptorEncodesTheTileLayout) {
+  // Start address >> 4 in bits 0-13, LBO >> 4 in 16-29, SBO >> 4 in 32-45,
+  // no swizzle: what wgmma reads is what the threads wrote.
+  const uint64_t d = lbk::wg_desc(0x1230);
+  EXPECT_EQ(d & 0x3FFF, 0x123u);
+  EXPECT_EQ((d >> 16) & 0x3FFF, 128u >> 4);
+  EXPECT_EQ((d >> 32) & 0x3FFF, 256u >> 4);
+  EXPECT_EQ(d >> 62, 0u);
+  std::set<int> offsets;
+  for (int n = 0; n < 64; ++n)
+    for (int k = 0; k < 32; ++k)
+      offsets.insert(lbk::wg_b_offset(n, k));
+  EXPECT_EQ(offsets.size(), size_t(lbk::kWgSmemBytes));
+  EXPECT_EQ(*offsets.rbegin(), lbk::kWgSmemBytes - 1);
 }
 
 TEST(CudaKernelCode, ComparisonCatchesAWrongKernel) {

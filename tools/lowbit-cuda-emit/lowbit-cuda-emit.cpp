@@ -442,7 +442,7 @@ int runBench(const Options &o) {
                     "\"warpsN\": %d, \"warpTileM\": %d, \"warpTileN\": %d, "
                     "\"stages\": %d, \"median_ms\": %.6f, \"min_ms\": %.6f}\n",
                     dev->name().c_str(), archName(dev->arch()),
-                    kernelName(s).c_str(), pathName(s.path), s.wBits, s.aBits,
+                    kernelName(s).c_str(), s.variantName().c_str(), s.wBits, s.aBits,
                     m, n, k, g, s.warpsM, s.warpsN, s.warpTileM, s.warpTileN,
                     s.stages, ms[ms.size() / 2], ms.front());
         std::fflush(stdout);

@@ -123,6 +123,17 @@ void emulateUnpackF16(const lbk::GemmParams &p, int warpsM, int warpsN) {
   });
 }
 
+/// The sm_90a wgmma kernel: each warpgroup (128 lanes at once) in turn, its
+/// shared tile a host buffer addressed from 0.
+template <int LAYOUT, bool WSIGNED, bool OUT_F16, bool HAS_BIAS>
+void emulateUnpackWgmma(const lbk::GemmParams &p, int warpgroups) {
+  std::vector<uint8_t> smem(lbk::kWgSmemBytes, 0xA5);
+  forEachWarp(p.M, p.N, warpgroups, 1, 64, 64, [&](int r, int c) {
+    lbk::gemm_wgmma_s8_wg<128, LAYOUT, WSIGNED, OUT_F16, HAS_BIAS>(
+        p, r, c, smem.data(), 0u);
+  });
+}
+
 } // namespace cuda
 } // namespace lowbit
 

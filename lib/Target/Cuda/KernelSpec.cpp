@@ -89,7 +89,11 @@ bool KernelSpec::operator==(const KernelSpec &o) const {
          wSigned == o.wSigned && warpsM == o.warpsM && warpsN == o.warpsN &&
          warpTileM == o.warpTileM && warpTileN == o.warpTileN &&
          stages == o.stages && outF16 == o.outF16 && hasBias == o.hasBias &&
-         arch == o.arch;
+         arch == o.arch && wgmma == o.wgmma;
+}
+
+std::string KernelSpec::variantName() const {
+  return wgmma ? "unpack_wgmma" : pathName(path);
 }
 
 bool validateSpec(const KernelSpec &s, std::string &error) {
@@ -130,6 +134,19 @@ bool validateSpec(const KernelSpec &s, std::string &error) {
       !inRange(s.warpTileN, 1, 8, "warpTileN") ||
       !inRange(s.stages, 1, 4, "stages"))
     return false;
+  if (s.wgmma) {
+    if (s.path != KernelPath::Unpack || s.aBits == 16 ||
+        s.arch != CudaArch::Sm90a) {
+      error = "wgmma kernels are unpack-path, integer-activation, sm_90a only";
+      return false;
+    }
+    if (s.warpsM > 2 || s.warpsN != 1 || s.warpTileM != 1 ||
+        s.warpTileN != 8 || s.stages != 1) {
+      error = "wgmma tiles are fixed: warpsM 1..2 warpgroups, warpsN 1, "
+              "warp tile 1x8 (64x64 per warpgroup), 1 stage";
+      return false;
+    }
+  }
   if (s.threads() > 1024) {
     error = "block of " + std::to_string(s.threads()) + " threads exceeds 1024";
     return false;
@@ -175,7 +192,8 @@ std::string kernelName(const KernelSpec &s) {
   os << "lowbit_qgemm_" << pathName(s.path) << "_w" << s.wBits << "a" << s.aBits
      << (s.wSigned ? "_s" : "_u") << "_t" << s.warpsM << "x" << s.warpsN << "x"
      << s.warpTileM << "x" << s.warpTileN << "_st" << s.stages
-     << (s.outF16 ? "_f16" : "_f32") << (s.hasBias ? "_bias" : "");
+     << (s.outF16 ? "_f16" : "_f32") << (s.hasBias ? "_bias" : "")
+     << (s.wgmma ? "_wgmma" : "");
   return os.str();
 }
 
@@ -197,6 +215,16 @@ static KernelSpec prefillTiles(KernelSpec s) {
   s.warpsN = 2;
   s.warpTileM = 2;
   s.warpTileN = 2;
+  s.stages = 1;
+  return s;
+}
+
+KernelSpec wgmmaTiles(KernelSpec s) {
+  s.wgmma = true;
+  s.warpsM = 2;
+  s.warpsN = 1;
+  s.warpTileM = 1;
+  s.warpTileN = 8;
   s.stages = 1;
   return s;
 }
@@ -235,6 +263,9 @@ std::vector<KernelSpec> allVariants(CudaArch arch) {
   for (const KernelSpec &f : forms) {
     out.push_back(decodeTiles(f));
     out.push_back(prefillTiles(f));
+    if (arch == CudaArch::Sm90a && f.path == KernelPath::Unpack &&
+        f.aBits != 16)
+      out.push_back(wgmmaTiles(f));
   }
   return out;
 }
@@ -259,19 +290,27 @@ static void emitGemmKernel(std::ostream &os, const KernelSpec &s) {
   const int warpRows = s.warpTileM * s.mmaM(), warpCols = s.warpTileN * 8;
   const char *b = s.outF16 ? "true" : "false";
   const char *bias = s.hasBias ? "true" : "false";
-  os << "\n// " << pathName(s.path) << " W" << s.wBits << "A" << s.aBits
+  os << "\n// " << s.variantName() << " W" << s.wBits << "A" << s.aBits
      << (s.wSigned ? " signed" : " unsigned+zero") << ", layout "
      << numerics::packLayoutName(s.layout()) << ", block " << s.blockM() << "x"
-     << s.blockN() << ", " << s.warpsM * s.warpsN << " warps, stages "
+     << s.blockN() << ", " << s.threads() / 32 << " warps, stages "
      << s.stages << "\n";
   os << "extern \"C\" __global__ void __launch_bounds__(" << s.threads() << ") "
      << kernelName(s) << "(lbk::GemmParams p) {\n"
      << "  int row0, col0;\n"
      << "  lbk::warp_origin(int(blockIdx.x), int(blockIdx.y), int(threadIdx.x) / "
-        "32, "
+     << (s.wgmma ? 128 : 32) << ", "
      << s.warpsN << ", " << s.blockM() << ", " << s.blockN() << ", " << warpRows
      << ", " << warpCols << ", row0, col0);\n";
-  if (s.path == KernelPath::BitSerial) {
+  if (s.wgmma) {
+    os << "  __shared__ __align__(128) uint8_t smem[" << s.warpsM
+       << "][lbk::kWgSmemBytes];\n"
+       << "  const int wg = int(threadIdx.x) / 128;\n"
+       << "  lbk::gemm_wgmma_s8_wg<1, " << layoutConstant(s.layout()) << ", "
+       << (s.wSigned ? "true" : "false") << ", " << b << ", " << bias
+       << ">(p, row0, col0, smem[wg], "
+          "uint32_t(__cvta_generic_to_shared(smem[wg])));\n";
+  } else if (s.path == KernelPath::BitSerial) {
     os << "  lbk::gemm_bitserial_warp<1, " << s.aBits << ", " << s.wBits << ", "
        << s.warpTileM << ", " << s.warpTileN << ", " << s.stages << ", " << b
        << ", " << bias << ">(p, row0, col0);\n";

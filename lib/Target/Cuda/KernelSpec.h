@@ -13,6 +13,10 @@
 //              (activations of 2..8 bits: mma.sync m16n8k32 s8) or to fp16
 //              (aBits = 16: mma.sync m16n8k16 f16, fp32 accumulation).
 //
+// Unpack on sm_90a may instead use wgmma (spec.wgmma, integer activations
+// only): a block of warpsM warpgroups, each 64 x 64 outputs, the unpacked
+// weight tile in shared memory, wgmma.mma_async m64n64k32 s8.
+//
 // Tiles: a block has warpsM x warpsN warps; each warp computes warpTileM x
 // warpTileN MMA tiles (8x8 for bit-serial, 16x8 otherwise); `stages` k steps
 // are loaded before the first is multiplied (register pipelining). The code
@@ -58,16 +62,23 @@ struct KernelSpec {
   bool outF16 = true;   ///< fp16 output (the issue's contract); false: fp32
   bool hasBias = false;
   CudaArch arch = CudaArch::Sm80;
+  /// Unpack path with wgmma (sm_90a, aBits <= 8): warpsM warpgroups along
+  /// M, warpsN = warpTileM = stages = 1, warpTileN = 8 (64 columns).
+  bool wgmma = false;
 
   /// The packed layout the kernel reads: bit_planes (BitSerial) or the
   /// smallest slot layout holding wBits (Unpack).
   numerics::PackLayout layout() const;
-  int mmaM() const { return path == KernelPath::BitSerial ? 8 : 16; }
+  int mmaM() const {
+    return wgmma ? 64 : path == KernelPath::BitSerial ? 8 : 16;
+  }
   /// k consumed by one MMA: 128 (b1), 32 (s8), 16 (f16).
   int kStep() const;
   int blockM() const { return warpsM * warpTileM * mmaM(); }
   int blockN() const { return warpsN * warpTileN * 8; }
-  int threads() const { return 32 * warpsM * warpsN; }
+  int threads() const { return (wgmma ? 128 : 32) * warpsM * warpsN; }
+  /// "bitserial", "unpack" or "unpack_wgmma" (tuning tables, benchmarks).
+  std::string variantName() const;
   bool operator==(const KernelSpec &o) const;
 };
 
@@ -89,6 +100,9 @@ std::string xplanesKernelName(int aBits);
 /// W2/W4/W6 x A16, unsigned-with-zero forms, fp32-output-with-bias forms
 /// unpacked) for `arch`, with the default tiles.
 std::vector<KernelSpec> allVariants(CudaArch arch);
+
+/// `s` with the wgmma tiles (2 warpgroups, 128 x 64 per block).
+KernelSpec wgmmaTiles(KernelSpec s);
 
 /// CUDA C++ source holding the shared device code (LowbitDevice.cuh) and one
 /// `extern "C" __global__` entry per spec (plus the plane kernels the

@@ -706,6 +706,193 @@ LB_UNROLL
       }
 }
 
+
+// --- path (b) on sm_90a: unpack to int8 in shared memory, wgmma ------------
+
+/// A warpgroup (128 threads) computes 64 rows x 64 columns per k step of 32:
+/// all threads unpack the weight tile B [64 n x 32 k] into shared memory in
+/// the canonical no-swizzle K-major layout (core matrices of 8 n-rows x 16
+/// bytes; LBO = 128 bytes to the next 16 k, SBO = 256 bytes to the next 8
+/// n), A (x, int8) comes from registers in the per-warp layout of
+/// mma.m16n8k32, and wgmma.mma_async.m64n64k32.s32.s8.s8 accumulates int32
+/// over the group. Single-buffered (stages = 1).
+constexpr int kWgSmemBytes = 64 * 32; // one 64 x 32 int8 tile
+constexpr uint32_t kWgLbo = 128, kWgSbo = 256;
+
+/// Byte offset of B(n, k), n < 64, k < 32, in the shared tile.
+LB_HD int wg_b_offset(int n, int k) {
+  return (k / 16) * int(kWgLbo) + (n / 8) * int(kWgSbo) + (n % 8) * 16 + k % 16;
+}
+
+/// The wgmma shared-memory matrix descriptor: start address >> 4 (bits
+/// 0-13), LBO >> 4 (16-29), SBO >> 4 (32-45), base offset 0, no swizzle.
+LB_HD uint64_t wg_desc(uint32_t smemAddr) {
+  return uint64_t((smemAddr >> 4) & 0x3FFFu) |
+         (uint64_t((kWgLbo >> 4) & 0x3FFFu) << 16) |
+         (uint64_t((kWgSbo >> 4) & 0x3FFFu) << 32);
+}
+
+template <int LANES> LB_HD int wg_lane_of(int l) {
+#ifdef __CUDA_ARCH__
+  return int(threadIdx.x & 127u);
+#else
+  return l;
+#endif
+}
+
+LB_HD void block_sync() {
+#ifdef __CUDA_ARCH__
+  __syncthreads();
+#endif
+}
+
+/// Generic-proxy stores to shared memory become visible to the async proxy.
+LB_HD void fence_proxy_async() {
+#if defined(__CUDA_ARCH__) && __CUDA_ARCH__ >= 900
+  asm volatile("fence.proxy.async.shared::cta;\n" ::: "memory");
+#endif
+}
+
+/// D = (scaleD ? D : 0) + A * B, m64n64k32 s8. Lane l of the warpgroup
+/// (warp w = l / 32, g, t of l % 32): a as mma_s8 for rows 16w + g (+8);
+/// d[4j + e] = D[16w + g + (e >= 2 ? 8 : 0)][8j + 2t + (e & 1)]. B is read
+/// through the descriptor (host: from `smemHost` at the descriptor's
+/// offsets; the descriptor's start address is relative to it).
+template <int LANES>
+LB_HD void wgmma_s8_n64(int (&d)[LANES][32], const uint32_t (&a)[LANES][4],
+                        uint64_t desc, const uint8_t *smemHost, int scaleD) {
+#ifdef __CUDA_ARCH__
+#if defined(__CUDA_ARCH_FEAT_SM90_ALL)
+  // One statement from fence to wait, so that the compiler cannot touch the
+  // accumulators while the asynchronous MMA owns them.
+  asm volatile("{\n.reg .pred p;\nsetp.ne.b32 p, %37, 0;\n"
+               "wgmma.fence.sync.aligned;\n"
+               "wgmma.mma_async.sync.aligned.m64n64k32.s32.s8.s8 "
+               "{%0,%1,%2,%3,%4,%5,%6,%7,%8,%9,%10,%11,%12,%13,%14,%15,%16,%17,%18,%19,%20,%21,%22,%23,%24,%25,%26,%27,%28,%29,%30,%31}, {%32,%33,%34,%35}, %36, p;\n"
+               "wgmma.commit_group.sync.aligned;\n"
+               "wgmma.wait_group.sync.aligned 0;\n}\n"
+               : "+r"(d[0][0]), "+r"(d[0][1]), "+r"(d[0][2]), "+r"(d[0][3]), "+r"(d[0][4]), "+r"(d[0][5]), "+r"(d[0][6]), "+r"(d[0][7]), "+r"(d[0][8]), "+r"(d[0][9]), "+r"(d[0][10]), "+r"(d[0][11]), "+r"(d[0][12]), "+r"(d[0][13]), "+r"(d[0][14]), "+r"(d[0][15]), "+r"(d[0][16]), "+r"(d[0][17]), "+r"(d[0][18]), "+r"(d[0][19]), "+r"(d[0][20]), "+r"(d[0][21]), "+r"(d[0][22]), "+r"(d[0][23]), "+r"(d[0][24]), "+r"(d[0][25]), "+r"(d[0][26]), "+r"(d[0][27]), "+r"(d[0][28]), "+r"(d[0][29]), "+r"(d[0][30]), "+r"(d[0][31])
+               : "r"(a[0][0]), "r"(a[0][1]), "r"(a[0][2]), "r"(a[0][3]),
+                 "l"(desc), "r"(scaleD)
+               : "memory");
+#else
+  (void)d, (void)a, (void)desc, (void)smemHost, (void)scaleD;
+  __trap(); // wgmma kernels are only emitted for sm_90a
+#endif
+#else
+  const uint32_t start = uint32_t(desc & 0x3FFFu) << 4;
+  const uint32_t lbo = uint32_t((desc >> 16) & 0x3FFFu) << 4;
+  const uint32_t sbo = uint32_t((desc >> 32) & 0x3FFFu) << 4;
+  static int A[64][32], B[32][64];
+  for (int n = 0; n < 64; ++n)
+    for (int k = 0; k < 32; ++k)
+      B[k][n] = int8_t(smemHost[start + (k / 16) * lbo + (n / 8) * sbo +
+                                (n % 8) * 16 + k % 16]);
+  for (int l = 0; l < 128; ++l) {
+    const int w = l / 32, g = (l % 32) / 4, t = l % 4;
+    for (int i = 0; i < 4; ++i) {
+      A[16 * w + g][4 * t + i] = int8_t(a[l][0] >> (8 * i));
+      A[16 * w + g + 8][4 * t + i] = int8_t(a[l][1] >> (8 * i));
+      A[16 * w + g][4 * t + 16 + i] = int8_t(a[l][2] >> (8 * i));
+      A[16 * w + g + 8][4 * t + 16 + i] = int8_t(a[l][3] >> (8 * i));
+    }
+  }
+  for (int l = 0; l < 128; ++l) {
+    const int w = l / 32, g = (l % 32) / 4, t = l % 4;
+    for (int j = 0; j < 8; ++j)
+      for (int e = 0; e < 4; ++e) {
+        const int r = 16 * w + g + (e >= 2 ? 8 : 0), c = 8 * j + 2 * t + (e & 1);
+        int sum = 0;
+        for (int k = 0; k < 32; ++k)
+          sum += A[r][k] * B[k][c];
+        d[l][4 * j + e] = (scaleD ? d[l][4 * j + e] : 0) + sum;
+      }
+  }
+#endif
+}
+
+/// One warpgroup's 64 x 64 output tile at (row0, col0). `smem` is the
+/// warpgroup's kWgSmemBytes tile (16-byte aligned), `smemAddr` its
+/// shared-window address (0 on the host).
+template <int LANES, int LAYOUT, bool WSIGNED, bool OUT_F16, bool HAS_BIAS>
+LB_HD void gemm_wgmma_s8_wg(const GemmParams &p, int row0, int col0,
+                            uint8_t *smem, uint32_t smemAddr) {
+  const int8_t *x = static_cast<const int8_t *>(p.x);
+  const int64_t rb = row_bytes(LAYOUT, 8, p.K);
+  const int groups = p.K / p.G;
+  const uint64_t desc = wg_desc(smemAddr);
+  float y[LANES][32];
+  for (int l = 0; l < LANES; ++l)
+    for (int i = 0; i < 32; ++i)
+      y[l][i] = 0.0f;
+  for (int g = 0; g < groups; ++g) {
+    int acc[LANES][32];
+    for (int l = 0; l < LANES; ++l)
+      for (int i = 0; i < 32; ++i)
+        acc[l][i] = 0;
+    for (int kc = g * p.G; kc < (g + 1) * p.G; kc += 32) {
+      // B tile: 64 rows x 8 words of 4 weights, 4 words per thread.
+      for (int l = 0; l < LANES; ++l) {
+        const int lane = wg_lane_of<LANES>(l);
+LB_UNROLL
+        for (int q = 0; q < 4; ++q) {
+          const int word = lane + 128 * q, n = word / 8, k = (word % 8) * 4;
+          const int col = col0 + n;
+          uint32_t v = 0;
+          if (col < p.N) {
+            const int zero = (!WSIGNED && p.w_zero)
+                                 ? int(p.w_zero[int64_t(col) * groups + g])
+                                 : 0;
+            v = load_w4<LAYOUT, WSIGNED>(p.w + int64_t(col) * rb, p.K, kc + k,
+                                         zero);
+          }
+#ifdef __CUDA_ARCH__
+          *reinterpret_cast<uint32_t *>(smem + wg_b_offset(n, k)) = v;
+#else
+          memcpy(smem + wg_b_offset(n, k), &v, 4);
+#endif
+        }
+      }
+      fence_proxy_async();
+      block_sync();
+      uint32_t a[LANES][4];
+      for (int l = 0; l < LANES; ++l) {
+        const int lane = wg_lane_of<LANES>(l), w = lane / 32;
+        const int gq = (lane % 32) / 4, t = lane % 4, k = kc + t * 4;
+        const int r0 = row0 + 16 * w + gq, r1 = r0 + 8;
+        const int8_t *x0 = x + int64_t(r0) * p.K, *x1 = x + int64_t(r1) * p.K;
+        a[l][0] = r0 < p.M ? load_u32(x0 + k) : 0u;
+        a[l][1] = r1 < p.M ? load_u32(x1 + k) : 0u;
+        a[l][2] = r0 < p.M ? load_u32(x0 + k + 16) : 0u;
+        a[l][3] = r1 < p.M ? load_u32(x1 + k + 16) : 0u;
+      }
+      wgmma_s8_n64<LANES>(acc, a, desc, smem, 1);
+      block_sync(); // the tile is rewritten next step
+    }
+    for (int l = 0; l < LANES; ++l) {
+      const int lane = wg_lane_of<LANES>(l), w = lane / 32;
+      const int gq = (lane % 32) / 4, t = lane % 4;
+      for (int j = 0; j < 8; ++j)
+        for (int e = 0; e < 4; ++e) {
+          const int r = row0 + 16 * w + gq + (e >= 2 ? 8 : 0);
+          const int n = col0 + 8 * j + 2 * t + (e & 1);
+          if (r < p.M && n < p.N)
+            y[l][4 * j + e] =
+                fold_group(y[l][4 * j + e], acc[l][4 * j + e], p, r, n, g, groups);
+        }
+    }
+  }
+  for (int l = 0; l < LANES; ++l) {
+    const int lane = wg_lane_of<LANES>(l), w = lane / 32;
+    const int gq = (lane % 32) / 4, t = lane % 4;
+    for (int j = 0; j < 8; ++j)
+      for (int e = 0; e < 4; ++e)
+        store_result<OUT_F16, HAS_BIAS>(
+            p, row0 + 16 * w + gq + (e >= 2 ? 8 : 0), col0 + 8 * j + 2 * t + (e & 1),
+            y[l][4 * j + e]);
+  }
+}
+
 } // namespace lbk
 
 #endif // LOWBIT_TARGET_CUDA_LOWBITDEVICE_CUH

@@ -59,8 +59,10 @@ bool TuningTable::parse(const std::string &text, const std::string &source,
                       "warpsM warpsN warpTileM warpTileN stages";
       return false;
     }
-    if (!parsePath(path, e.path)) {
-      error = where + "unknown path '" + path + "' (bitserial or unpack)";
+    e.wgmma = path == "unpack_wgmma";
+    if (!e.wgmma && !parsePath(path, e.path)) {
+      error = where + "unknown path '" + path +
+              "' (bitserial, unpack or unpack_wgmma)";
       return false;
     }
     if (mBucket(key.mBucket) != key.mBucket) {
@@ -77,6 +79,9 @@ bool TuningTable::parse(const std::string &text, const std::string &source,
     probe.warpTileM = e.warpTileM;
     probe.warpTileN = e.warpTileN;
     probe.stages = e.stages;
+    probe.wgmma = e.wgmma;
+    if (e.wgmma)
+      probe.arch = CudaArch::Sm90a;
     if (!validateSpec(probe, error)) {
       error = where + error;
       return false;
@@ -115,6 +120,7 @@ KernelSpec chooseSpec(const std::string &gpu, CudaArch arch, int wBits,
       t.warpTileM = e->warpTileM;
       t.warpTileN = e->warpTileN;
       t.stages = e->stages;
+      t.wgmma = e->wgmma;
       if (validateSpec(t, ignored) && checkProblem(t, m, n, k, groupSize, ignored))
         return t;
     }

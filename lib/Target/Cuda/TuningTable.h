@@ -7,6 +7,7 @@
 //
 // File format, one entry per line, '#' comments:
 //   <gpu> <wbits> <abits> <mbucket> <N> <K> <path> <warpsM> <warpsN>
+//   (path: bitserial | unpack | unpack_wgmma)
 //   <warpTileM> <warpTileN> <stages>
 // with spaces in the GPU name written as '_'.
 //
@@ -42,6 +43,7 @@ struct TuningKey {
 /// and arch come from the problem).
 struct TuningEntry {
   KernelPath path = KernelPath::Unpack;
+  bool wgmma = false; ///< written "unpack_wgmma" in the file
   int warpsM = 1, warpsN = 4, warpTileM = 1, warpTileN = 2, stages = 2;
 };
 
