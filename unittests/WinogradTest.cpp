@@ -315,6 +315,32 @@ TEST(Winograd, Fp16SearchBeatsStandardPoints) {
   EXPECT_LT(found.fp16Error, 0.6 * base.fp16Error);
 }
 
+// The shipped 'ours' table is what the documented search command prints:
+// lowbit-nova --m M --r R --objective fp16 --reciprocal --max-den 8.
+TEST(Winograd, ShippedOursIsReproducedBySearch) {
+  for (auto [m, r] : std::vector<std::pair<int, int>>{
+           {2, 3}, {4, 3}, {6, 3}, {8, 3}, {2, 5}, {4, 5}}) {
+    SCOPED_TRACE("F(" + std::to_string(m) + "," + std::to_string(r) + ")");
+    SearchOptions o;
+    o.m = m;
+    o.r = r;
+    o.objective = Objective::FP16;
+    o.reciprocal = true;
+    o.maxDen = 8;
+    o.seed = 1;
+    SearchResult res;
+    std::vector<Rational> shipped;
+    std::string error;
+    ASSERT_TRUE(searchPoints(o, res, error)) << error;
+    ASSERT_TRUE(getShippedPoints(PointSet::Ours, m, r, shipped, error));
+    ASSERT_EQ(res.finite.size(), shipped.size());
+    for (size_t q = 0; q < shipped.size(); ++q)
+      EXPECT_TRUE(res.finite[q].num == shipped[q].num &&
+                  res.finite[q].den == shipped[q].den)
+          << q;
+  }
+}
+
 TEST(Winograd, ParsePoints) {
   std::vector<Rational> p;
   std::string error;

@@ -415,15 +415,45 @@ class Searcher {
 public:
   Searcher(const SearchOptions &o)
       : o(o), n(o.m + o.r - 1), pairs((n - 1) / 2), zero((n - 1) % 2 == 1),
-        gen(o.seed) {
+        params(o.reciprocal ? pairs / 2 : pairs),
+        withOne(o.reciprocal && pairs % 2 == 1), gen(o.seed) {
     if (o.objective == Objective::FP16)
       sample = makeSample(n, o.r, o.simTiles, o.seed ^ 0x5eed5eed5eedull);
 
   }
 
-  /// Objective of the set {0?} ∪ {±x}; +inf for invalid sets.
-  double score(std::vector<double> x) {
+  /// The positive points of the parameters: the parameters themselves, or
+  /// with `reciprocal` each x and 1/x (plus 1 for an odd number of pairs).
+  std::vector<double> expand(const std::vector<double> &x) const {
+    if (!o.reciprocal)
+      return x;
+    std::vector<double> v;
+    for (double q : x) {
+      v.push_back(q);
+      v.push_back(1.0 / q);
+    }
+    if (withOne)
+      v.push_back(1.0);
+    return v;
+  }
+  std::vector<Rational> expand(const std::vector<Rational> &x) const {
+    if (!o.reciprocal)
+      return x;
+    std::vector<Rational> v;
+    for (const Rational &q : x) {
+      v.push_back(q);
+      v.push_back({q.den, q.num});
+    }
+    if (withOne)
+      v.push_back({1, 1});
+    return v;
+  }
+
+  /// Objective of the set {0?} ∪ {±x} for the parameters `params`; +inf for
+  /// invalid sets.
+  double score(const std::vector<double> &params) {
     ++evaluations;
+    std::vector<double> x = expand(params);
     std::sort(x.begin(), x.end());
     for (size_t q = 0; q < x.size(); ++q) {
       if (!(x[q] > 0.02 && x[q] < 50))
@@ -459,9 +489,9 @@ public:
     return simulate(t, o.precision, sample);
   }
 
-  double scoreRational(const std::vector<Rational> &x) {
+  double scoreRational(const std::vector<Rational> &params) {
     std::vector<double> v;
-    for (const Rational &q : x)
+    for (const Rational &q : params)
       v.push_back(double(q.num) / double(q.den));
     return score(v);
   }
@@ -471,7 +501,7 @@ public:
     std::uniform_real_distribution<double> init(std::log(0.25),
                                                 std::log(2.5));
     std::normal_distribution<double> nd(0.0, 1.0);
-    std::vector<double> theta(pairs);
+    std::vector<double> theta(params);
     for (double &v : theta)
       v = init(gen);
     std::sort(theta.begin(), theta.end());
@@ -507,8 +537,17 @@ public:
     return expd(theta);
   }
 
-  /// Nearest rational with denominator <= maxDen (ties: smaller denominator).
+  /// Nearest rational with denominator <= maxDen (ties: smaller
+  /// denominator); with `reciprocal` the numerator is bounded too, so that
+  /// 1/x obeys the same bound.
   Rational snap(double x) const {
+    if (o.reciprocal && x > 1) {
+      Rational q = snapPlain(1.0 / x);
+      return {q.den, q.num};
+    }
+    return snapPlain(x);
+  }
+  Rational snapPlain(double x) const {
     Rational bestQ{1, 1};
     double bestD = kInf;
     for (int den = 1; den <= o.maxDen; ++den) {
@@ -531,7 +570,8 @@ public:
     for (int den = 1; den <= o.maxDen; ++den)
       for (int64_t num = std::max<int64_t>(1, int64_t(std::ceil(lo * den)));
            double(num) / den <= hi; ++num)
-        if (std::gcd(num, int64_t(den)) == 1)
+        if (std::gcd(num, int64_t(den)) == 1 &&
+            (!o.reciprocal || num <= o.maxDen))
           c.push_back({num, den});
     return c;
   }
@@ -564,7 +604,8 @@ public:
     return q;
   }
 
-  std::vector<Rational> toSet(std::vector<Rational> x) const {
+  std::vector<Rational> toSet(const std::vector<Rational> &params) const {
+    std::vector<Rational> x = expand(params);
     std::sort(x.begin(), x.end(), [](const Rational &a, const Rational &b) {
       return double(a.num) / a.den < double(b.num) / b.den;
     });
@@ -581,6 +622,8 @@ public:
   const SearchOptions &o;
   int n, pairs;
   bool zero;
+  int params;   ///< searched parameters
+  bool withOne; ///< reciprocal mode with an odd number of pairs: 1 is a point
   std::mt19937_64 gen;
   TileSample sample;
   int evaluations = 0;

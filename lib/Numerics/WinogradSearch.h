@@ -125,6 +125,10 @@ struct SearchOptions {
   int maxDen = 12;       ///< snapping: denominators 1..maxDen (<= 64)
   int simTiles = 500;    ///< tiles of the fp16 confirmation step
   SimPrecision precision = SimPrecision::FP16; ///< of the fp16 objective
+  /// Search only sets closed under p -> 1/p (pairs x, 1/x, and 1 when the
+  /// number of ±pairs is odd): the structure of the error model's optimum,
+  /// with half the parameters. Numerators are then bounded by maxDen too.
+  bool reciprocal = false;
 };
 
 struct SearchResult {

@@ -69,6 +69,10 @@ cl::opt<int> optTiles("tiles",
                       cl::desc("Random tiles of the reported fp16/fp32 "
                                "errors (--sim-seed, not the search sample)"),
                       cl::init(2000));
+cl::opt<bool> optReciprocal(
+    "reciprocal",
+    cl::desc("Search only sets closed under p -> 1/p (x, 1/x pairs; 1 when "
+             "the number of pairs is odd)"));
 cl::opt<uint64_t> optSimSeed("sim-seed",
                              cl::desc("Seed of the reported errors' tiles"),
                              cl::init(12345));
@@ -159,6 +163,7 @@ int main(int argc, char **argv) {
     o.lambda = optLambda;
     o.maxDen = optMaxDen;
     o.simTiles = optSearchTiles;
+    o.reciprocal = optReciprocal;
     SearchResult res;
     if (!searchPoints(o, res, error))
       return fail(error);
