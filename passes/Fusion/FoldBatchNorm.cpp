@@ -60,7 +60,9 @@ struct FoldPattern : OpRewritePattern<tosa::AddOp> {
           if (!bias)
             continue;
         }
-        if (!scale || !shift || !filter)
+        if (!scale || !shift || !filter ||
+            filter->size % static_cast<size_t>(channels) != 0 ||
+            (bias && bias->size != static_cast<size_t>(channels)))
           continue;
         auto fType = conv.getFilter().getType();
         size_t perFilter = filter->size / channels;

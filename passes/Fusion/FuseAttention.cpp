@@ -123,9 +123,14 @@ struct AttentionPattern : OpRewritePattern<nn::MatMulOp> {
         vt.getDimSize(0) != qt.getDimSize(0) ||
         vt.getDimSize(1) != qt.getDimSize(1))
       return failure();
+    Type elem = qt.getElementType();
+    if (kTt.getElementType() != elem || vt.getElementType() != elem ||
+        type.getElementType() != elem)
+      return failure();
     if (mask) {
-      auto mt = cast<RankedTensorType>(mask.getType());
-      if (mt.getRank() != 4)
+      auto mt = dyn_cast<RankedTensorType>(mask.getType());
+      if (!mt || mt.getRank() != 4 || !isNNFloatTensor(mt) ||
+          mt.getElementType() != elem)
         return failure();
       for (int i = 0; i < 4; ++i)
         if (mt.getDimSize(i) != 1 &&

@@ -102,7 +102,7 @@ struct GeluPattern : OpRewritePattern<tosa::MulOp> {
         Value x = factors[(h + i) % 3].tensor;
         Value inner = factors[(h + 3 - i) % 3].tensor;
         if (!x || !inner || factors[(h + i) % 3].constant ||
-            x.getType() != op.getType())
+            x.getType() != op.getType() || !isNNFloatTensor(x.getType()))
           continue;
         StringRef form = onePlusInner(inner, x);
         if (form.empty() || (form == "none" && !erf) ||

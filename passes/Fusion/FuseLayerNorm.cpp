@@ -67,7 +67,7 @@ LogicalResult replaceByLayerNorm(PatternRewriter &rewriter, Operation *root,
                                  Value x, Value gamma, Value beta,
                                  double eps) {
   auto type = cast<RankedTensorType>(x.getType());
-  if (root->getResult(0).getType() != type)
+  if (root->getResult(0).getType() != type || !isNNFloatTensor(type))
     return failure();
   Location loc = root->getLoc();
   Value scale = buildLastAxisVector(rewriter, loc, gamma);

@@ -49,7 +49,7 @@ struct RMSNormPattern : OpRewritePattern<tosa::MulOp> {
           x = cand, gamma = a;
       }
     }
-    if (!x || x.getType() != op.getType())
+    if (!x || x.getType() != op.getType() || !isNNFloatTensor(x.getType()))
       return failure();
     auto type = cast<RankedTensorType>(x.getType());
     Value scale = buildLastAxisVector(rewriter, op.getLoc(), gamma);

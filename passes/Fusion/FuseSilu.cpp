@@ -23,7 +23,7 @@ struct SiluPattern : OpRewritePattern<tosa::MulOp> {
       Value x = op->getOperand(i);
       auto sigmoid = asKind(op->getOperand(1 - i), Kind::Sigmoid);
       if (!sigmoid || sigmoid->operands[0].tensor != x ||
-          x.getType() != op.getType())
+          x.getType() != op.getType() || !isNNFloatTensor(x.getType()))
         continue;
       rewriter.replaceOpWithNewOp<nn::SiluOp>(op, op.getType(), x);
       return success();

@@ -15,6 +15,13 @@ using namespace mlir;
 
 namespace lowbit::fusion {
 
+bool isNNFloatTensor(Type t) {
+  auto rt = dyn_cast<RankedTensorType>(t);
+  return rt && rt.hasStaticShape() &&
+         (rt.getElementType().isF32() || rt.getElementType().isF16() ||
+          rt.getElementType().isBF16());
+}
+
 Value lookThroughReshape(Value v) {
   while (auto r = v.getDefiningOp<tosa::ReshapeOp>())
     v = r.getInput1();
@@ -222,13 +229,15 @@ Value meanOverLastAxis(Value v) {
   int64_t rank = xt.getRank();
   if (rank < 1 || vt.getRank() != rank)
     return {};
-  auto iterators = reduce.getIteratorTypesArray();
-  for (int64_t d = 0; d < rank; ++d)
-    if ((d == rank - 1) != (iterators[d] == utils::IteratorType::reduction))
-      return {};
   if (!reduce.getMatchingIndexingMap(reduce.getDpsInputOperand(0))
            .isIdentity())
     return {};
+  auto iterators = reduce.getIteratorTypesArray();
+  if (static_cast<int64_t>(iterators.size()) != rank)
+    return {};
+  for (int64_t d = 0; d < rank; ++d)
+    if ((d == rank - 1) != (iterators[d] == utils::IteratorType::reduction))
+      return {};
   // The body adds the input to the accumulator, the accumulator starts at 0.
   Block &body = reduce.getRegion().front();
   auto yield = cast<linalg::YieldOp>(body.getTerminator());

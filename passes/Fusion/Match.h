@@ -39,6 +39,9 @@ struct Elementwise {
   llvm::SmallVector<Operand, 2> operands;
 };
 
+/// A statically shaped tensor of f16, bf16 or f32: what nn ops accept.
+bool isNNFloatTensor(mlir::Type t);
+
 /// `v` with tosa.reshape ops looked through.
 mlir::Value lookThroughReshape(mlir::Value v);
 
