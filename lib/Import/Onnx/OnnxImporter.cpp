@@ -2686,6 +2686,14 @@ LogicalResult Importer::importMathUnary(const ox::Node &node, StringRef kind) {
   std::string approximate = attrString(node, "approximate", "none");
   if (kind == "Gelu" && approximate != "none" && approximate != "tanh")
     return invalid("Gelu approximate must be 'none' or 'tanh'");
+  // f32 Gelu is the graph op nn.gelu, the op fuse-gelu forms from the
+  // decomposed Erf / Tanh forms, so later passes find it either way.
+  if (kind == "Gelu" && elem.isF32()) {
+    define(node, 0,
+           nn::GeluOp::create(builder, nodeLoc(node), t, x,
+                              builder.getStringAttr(approximate)));
+    return success();
+  }
   // Work in f32 for narrower floats.
   Type work = isFloat && cast<FloatType>(elem).getWidth() < 32
                   ? Type(builder.getF32Type())
