@@ -1,7 +1,8 @@
 """Builds the small ONNX files of the fusion-pass tests (test/Passes/fuse-*,
 fold-batch-norm, test/python/test_fusions.py): each graph holds the exported
 decomposed form of a pattern in several variants, and near misses the pass
-must leave alone, as separate outputs.
+must leave alone, as separate outputs. rms_normalization is the ONNX op
+itself (test/Import/rms-norm.test).
 
     make_fusion_onnx.py NAME -o OUT.onnx
     make_fusion_onnx.py --list
@@ -209,8 +210,21 @@ def attention_forms():
                   f32("scale", 0.35), f32("two", 2.0)])
 
 
+def rms_normalization():
+    """ONNX RMSNormalization (opset 23, IR 10): y over the last axis with
+    epsilon 1e-6; z over axes 1.. with an [8] scale broadcast to [4, 8]."""
+    r = rng(14)
+    m = model([node("RMSNormalization", ["x", "s"], ["y"], axis=-1, epsilon=1e-6),
+               node("RMSNormalization", ["x", "s"], ["z"], axis=1)],
+              [value("x", [2, 4, 8])], [value("y", [2, 4, 8]), value("z", [2, 4, 8])],
+              [const("s", 1 + 0.1 * randn(r, 8))], opset=23)
+    m.ir_version = 10
+    return m
+
+
 MODELS = {f.__name__: f for f in [rms_norm_forms, layer_norm_decomposed, gelu_forms,
-                                   silu_forms, conv_bn, attention_forms]}
+                                   silu_forms, conv_bn, attention_forms,
+                                   rms_normalization]}
 
 
 def main(argv=None) -> int:

@@ -31,6 +31,7 @@ PATTERN_MODELS = {
     "silu_forms": {"nn.silu": 2},
     "conv_bn": {"_folded_filter> :": 2},
     "attention_forms": {"nn.attention": 2},
+    "rms_normalization": {"nn.rms_norm": 2},
 }
 
 

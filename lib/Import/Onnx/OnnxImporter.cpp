@@ -196,6 +196,7 @@ private:
   LogicalResult importConcat(const ox::Node &node);
   LogicalResult importSoftmax(const ox::Node &node);
   LogicalResult importLayerNorm(const ox::Node &node);
+  LogicalResult importRMSNorm(const ox::Node &node);
   LogicalResult importGlobalAveragePool(const ox::Node &node);
   LogicalResult importResize(const ox::Node &node);
   LogicalResult importConstant(const ox::Node &node);
@@ -1380,6 +1381,40 @@ LogicalResult Importer::importLayerNorm(const ox::Node &node) {
     return failure();
   Value y = nn::LayerNormOp::create(
       builder, loc, tx, x, scale, bias, builder.getI64IntegerAttr(axis),
+      builder.getF32FloatAttr(attrFloat(node, "epsilon", 1e-5f)));
+  define(node, 0, y);
+  return success();
+}
+
+LogicalResult Importer::importRMSNorm(const ox::Node &node) {
+  Value x, scale;
+  if (failed(lookup(node, 0, x)) || failed(lookup(node, 1, scale)))
+    return failure();
+  auto tx = tensorType(x);
+  if (!isa<FloatType>(tx.getElementType()))
+    return invalid("RMSNormalization needs a float input");
+  if (tensorType(scale).getElementType() != tx.getElementType())
+    return unsupported("RMSNormalization with a scale type different from "
+                       "the input's");
+  int64_t axis = attrInt(node, "axis", -1);
+  if (failed(normalizeAxis(axis, tx.getRank(), "axis")))
+    return failure();
+  Location loc = nodeLoc(node);
+  // As for LayerNormalization: nn wants the scale in the normalised shape.
+  auto normShape = tx.getShape().drop_front(axis);
+  auto ts = tensorType(scale);
+  if (ts.getShape() != normShape) {
+    auto b = broadcastShape(ts.getShape(), normShape);
+    if (failed(b) || ArrayRef<int64_t>(*b) != normShape)
+      return invalid("RMSNormalization scale " + shapeString(ts.getShape()) +
+                     " does not broadcast to " + shapeString(normShape));
+    Value zero = splat(ts.getElementType(), normShape, 0.0, loc);
+    scale = tosa::AddOp::create(
+        builder, loc, RankedTensorType::get(normShape, ts.getElementType()),
+        expandRank(scale, normShape.size(), loc), zero);
+  }
+  Value y = nn::RMSNormOp::create(
+      builder, loc, tx, x, scale, builder.getI64IntegerAttr(axis),
       builder.getF32FloatAttr(attrFloat(node, "epsilon", 1e-5f)));
   define(node, 0, y);
   return success();
@@ -3464,6 +3499,9 @@ void Importer::registerHandlers() {
   handlers["Softmax"] = [this](const ox::Node &n) { return importSoftmax(n); };
   handlers["LayerNormalization"] = [this](const ox::Node &n) {
     return importLayerNorm(n);
+  };
+  handlers["RMSNormalization"] = [this](const ox::Node &n) {
+    return importRMSNorm(n);
   };
   handlers["GlobalAveragePool"] = [this](const ox::Node &n) {
     return importGlobalAveragePool(n);
