@@ -63,6 +63,38 @@ Recipe rtnStatic(const char *name, int weightBits, int act) {
   return r;
 }
 
+/// SmoothQuant (alpha 0.5) + RTN W8 per channel + dynamic per-token A8.
+Recipe smoothQuantW8A8() {
+  Recipe r;
+  r.name = "smoothquant-w8a8";
+  r.description = "SmoothQuant alpha=0.5 from calibrated max |x|, RTN W8 per "
+                  "output channel, dynamic per-token A8 (needs calibration "
+                  "data)";
+  r.pipeline = std::string("func.func(smooth{alpha=0.5 stats=") +
+               kRecipeStatsPlaceholder +
+               "}, quantize-weights{method=rtn bits=8 group-size=0}, "
+               "quantize-activations{bits=8}, lower-to-lowbit), canonicalize";
+  r.needsCalibration = true;
+  return r;
+}
+
+/// SmoothQuant+: alpha per layer group by the calibrated Hessian loss of the
+/// W4 g128 RTN weights, then those weights; float activations.
+Recipe smoothQuantPlusW4() {
+  Recipe r;
+  r.name = "smoothquant+-w4a16-g128";
+  r.description = "SmoothQuant+ (alpha per layer group from 0, 0.25, .., 1 "
+                  "by the calibrated Hessian loss), RTN W4 in groups of 128, "
+                  "float activations (needs calibration data)";
+  r.pipeline = std::string("func.func(smooth{search=true bits=4 "
+                           "group-size=128 alphas=0,0.25,0.5,0.75,1 stats=") +
+               kRecipeStatsPlaceholder +
+               "}, quantize-weights{method=rtn bits=4 group-size=128 "
+               "indivisible=per-channel}, lower-to-lowbit), canonicalize";
+  r.needsCalibration = true;
+  return r;
+}
+
 } // namespace
 
 llvm::Expected<std::string> lowbit::instantiateRecipe(const Recipe &recipe,
@@ -102,6 +134,8 @@ const std::vector<Recipe> &lowbit::getRecipes() {
       hessianBased("gptq-w4a16-g128", "gptq", 4, 128),
       hessianBased("decoupleq-w2a16-g64", "decoupleq", 2, 64),
       rtnStatic("rtn-w8a8-static", 8, 8),
+      smoothQuantW8A8(),
+      smoothQuantPlusW4(),
   };
   return recipes;
 }

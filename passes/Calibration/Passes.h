@@ -3,7 +3,9 @@
 #define LOWBIT_PASSES_CALIBRATION_PASSES_H
 
 #include "dialects/LowBit/LowBitDialect.h"
+#include "mlir/Dialect/Arith/IR/Arith.h"
 #include "mlir/Dialect/Func/IR/FuncOps.h"
+#include "mlir/Dialect/Tosa/IR/TosaOps.h"
 #include "mlir/IR/BuiltinOps.h"
 #include "mlir/Pass/Pass.h"
 

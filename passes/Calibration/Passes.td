@@ -41,4 +41,49 @@ def ObserversToResultsPass : Pass<"observers-to-results", "::mlir::ModuleOp"> {
   }];
 }
 
+def SmoothPass : Pass<"smooth", "::mlir::func::FuncOp"> {
+  let summary = "SmoothQuant: move activation outliers into the weights";
+  let description = [{
+    For every value X read by `nn.linear` layers with constant f32 weights
+    (q/k/v reading one input form one group), with calibrated statistics
+    (`stats=FILE.npz`, the sidecar of `Module::calibrate`):
+
+      s_j = max|X_j|^alpha / max|W_j|^(1-alpha)
+
+    (max|W_j| over the rows of all the group's weights; s_j = 1 where either
+    max is 0). Every weight column j is multiplied by s_j, and X is divided
+    by s: folded into the producing `nn.layer_norm`'s scale and bias when the
+    layer norm normalizes the last dimension and the group's layers are its
+    only users; otherwise by a `tosa.mul` with 1/s in front of the group
+    (post-LN transformers, whose LayerNorm output also feeds the residual).
+    The product is unchanged up to float rounding.
+
+    `search=true` (SmoothQuant+ for weight-only quantization) picks alpha per
+    group from `alphas` by the calibrated output error of RTN `bits` /
+    `group-size` weights: with W' = W diag(s) and its quantization Q(W'),
+    loss = sum over the group of tr((W - Q(W') D⁻¹) H (W - Q(W') D⁻¹)ᵀ),
+    D = diag(s), H = the layer Hessian sum x xᵀ; alpha = 0 (s = 1 / max|W_j|)
+    and the unsmoothed weights (s = 1) compete too. The chosen alpha is left
+    on each layer as `lowbit.smooth_alpha` (-1 = not smoothed).
+    Statistics in the file describe the unsmoothed activations: run `smooth`
+    before `quantize-activations{mode=static}` only with fresh statistics.
+  }];
+  let options = [
+    Option<"alpha", "alpha", "double", "0.5", "migration strength, 0..1">,
+    Option<"stats", "stats", "std::string", "\"\"",
+           "calibration sidecar .npz (absmax; hessian for search)">,
+    Option<"search", "search", "bool", "false",
+           "choose alpha per group by the Hessian loss of RTN weights">,
+    Option<"bits", "bits", "int64_t", "4", "search: RTN weight bits">,
+    Option<"groupSize", "group-size", "int64_t", "128",
+           "search: RTN group size (0 = per channel; per channel where it "
+           "does not divide K)">,
+    Option<"alphas", "alphas", "std::string",
+           "\"0,0.1,0.2,0.3,0.4,0.5,0.6,0.7,0.8,0.9,1\"",
+           "search: candidate alphas, comma-separated">,
+  ];
+  let dependentDialects = ["::mlir::tosa::TosaDialect",
+                           "::mlir::arith::ArithDialect"];
+}
+
 #endif // LOWBIT_CALIBRATION_PASSES
