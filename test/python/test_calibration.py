@@ -247,3 +247,42 @@ def test_calibrated_recipes_need_data(lowbit_module, tmp_path):
     module, report = lowbit_module.quantize(model, recipe="gptq-w4a16-g128", stats_path=sidecar)
     assert "lowbit.dequantize_weight" in module.to_mlir(elide_blobs=True)
     assert report["calibration"]["stats_path"] == str(sidecar)
+
+
+def layer_norm_model(rng) -> "onnx.ModelProto":
+    """x[2,6,8] -> LayerNormalization -> MatMul (its only user): the smoothing
+    scale folds into the layer norm."""
+    gamma = (1 + rng.standard_normal(8) / 4).astype(np.float32)
+    beta = (rng.standard_normal(8) / 4).astype(np.float32)
+    w = (rng.standard_normal((8, 5)) / 3).astype(np.float32)
+    nodes = [helper.make_node("LayerNormalization", ["x", "gamma", "beta"], ["n"], name="ln", axis=-1),
+             helper.make_node("MatMul", ["n", "w"], ["y"], name="fc")]
+    inits = [numpy_helper.from_array(gamma, "gamma"), numpy_helper.from_array(beta, "beta"),
+             numpy_helper.from_array(w, "w")]
+    return make_model(nodes, [float_input("x", [2, 6, 8])], [float_input("y", [2, 6, 5])], inits, "ln")
+
+
+@pytest.mark.parametrize("kind", ["mlp", "layer_norm"])
+def test_smooth_keeps_the_float_function(lowbit_module, tmp_path, kind):
+    """smooth only moves scale between activations and weights: the float
+    model computes the same function (to float rounding), with the scale in
+    the layer norm or in a multiply in front of the layer."""
+    rng = np.random.default_rng(11)
+    model = mlp_model(rng) if kind == "mlp" else layer_norm_model(rng)
+    shape = (2, 5, 16) if kind == "mlp" else (2, 6, 8)
+    # An outlier channel, as in transformer activations.
+    feeds = [{"x": (rng.standard_normal(shape) * np.where(np.arange(shape[-1]) == 3, 20, 1)).astype(np.float32)}
+             for _ in range(3)]
+    sidecar = tmp_path / "stats.npz"
+    lowbit_module.calibrate(model, feeds, stats_path=sidecar)
+    plain = lowbit_module.import_onnx(model)
+    smoothed = lowbit_module.import_onnx(model)
+    smoothed.run_pipeline(f"func.func(smooth{{alpha=0.5 stats={sidecar}}})")
+    text = smoothed.to_mlir(elide_blobs=True)
+    assert text.count("lowbit.smooth_alpha = 5.000000e-01") == (2 if kind == "mlp" else 1)
+    assert ("tosa.mul" in text) == (kind == "mlp")
+    assert (".smoothed_scale" in text) == (kind == "layer_norm")
+    name = "probs" if kind == "mlp" else "y"
+    for f in feeds:
+        want, got = plain.run(f)[name], smoothed.run(f)[name]
+        assert np.max(np.abs(got - want)) <= 2e-5 * max(1.0, np.max(np.abs(want))), kind
