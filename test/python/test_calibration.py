@@ -286,3 +286,23 @@ def test_smooth_keeps_the_float_function(lowbit_module, tmp_path, kind):
     for f in feeds:
         want, got = plain.run(f)[name], smoothed.run(f)[name]
         assert np.max(np.abs(got - want)) <= 2e-5 * max(1.0, np.max(np.abs(want))), kind
+
+
+def test_cli_calibrated_recipe_matches_python(lowbit_module, lowbit_run, tmp_path):
+    """lowbit-run --calibrate FILE --recipe R runs what lowbit.quantize(model,
+    R, calibration=...) builds."""
+    rng = np.random.default_rng(12)
+    model = mlp_model(rng)
+    path = tmp_path / "mlp.onnx"
+    path.write_bytes(model.SerializeToString())
+    calib = rng.standard_normal((4, 2, 5, 16)).astype(np.float32)
+    x = rng.standard_normal((2, 5, 16)).astype(np.float32)
+    np.savez(tmp_path / "calib.npz", x=calib)
+    np.savez(tmp_path / "in.npz", x=x)
+    module, _ = lowbit_module.quantize(model, recipe="rtn-w8a8-static", calibration={"x": calib})
+    want = module.run({"x": x})["probs"]
+    proc = lowbit_run(path, f"--calibrate={tmp_path / 'calib.npz'}", "--recipe=rtn-w8a8-static",
+                      f"--inputs={tmp_path / 'in.npz'}", f"--outputs={tmp_path / 'out.npz'}")
+    assert proc.returncode == 0, proc.stderr
+    with np.load(tmp_path / "out.npz") as data:
+        np.testing.assert_allclose(data["probs"], want, rtol=0, atol=1e-6)

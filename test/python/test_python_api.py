@@ -137,3 +137,5 @@ def test_quantize_errors(lowbit_module):
         lowbit_module.quantize(model, recipe="nope")
     with pytest.raises(ValueError, match="takes no calibration"):
         lowbit_module.quantize(model, recipe="rtn-w4a16-g128", calibration={"x": np.zeros((2, 5, 16), np.float32)})
+    with pytest.raises(ValueError, match="recipe 'gptq-w4a16-g128' needs calibration data"):
+        lowbit_module.quantize(model, recipe="gptq-w4a16-g128")
