@@ -172,6 +172,20 @@ def NN_SiluOp : NN_Op<"silu", [Pure, AllTypesMatch<["input", "result"]>]> {
   }];
 }
 
+def NN_HardSwishOp : NN_Op<"hard_swish", [Pure, AllTypesMatch<["input", "result"]>]> {
+  let summary = "HardSwish activation (ONNX HardSwish): x * relu6(x + 3) / 6";
+  let description = [{
+    `y = x * max(0, min(1, x / 6 + 1 / 2))` = `x * clamp(x + 3, 0, 6) / 6`,
+    element-wise, as ONNX `HardSwish` (opset 14). `fuse-hard-swish` forms it
+    from the decomposed Add / Clip / Mul / Div chain (MobileNetV3, PP-OCR).
+  }];
+  let arguments = (ins NN_FloatTensor:$input);
+  let results = (outs NN_FloatTensor:$result);
+  let assemblyFormat = [{
+    $input attr-dict `:` type($input)
+  }];
+}
+
 def NN_AttentionOp : NN_Op<"attention", [Pure]> {
   let summary = "scaled dot-product attention with grouped key/value heads";
   let description = [{

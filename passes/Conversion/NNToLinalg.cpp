@@ -353,6 +353,43 @@ struct SiluLowering : OpConversionPattern<nn::SiluOp> {
   }
 };
 
+struct HardSwishLowering : OpConversionPattern<nn::HardSwishOp> {
+  using OpConversionPattern::OpConversionPattern;
+  LogicalResult
+  matchAndRewrite(nn::HardSwishOp op, OpAdaptor adaptor,
+                  ConversionPatternRewriter &rewriter) const override {
+    // x * clamp(x + 3, 0, 6) / 6, in the order of the decomposed graph.
+    Location loc = op.getLoc();
+    Value x = adaptor.getInput();
+    auto type = tensorType(x);
+    Type elem = type.getElementType();
+    int64_t rank = type.getRank();
+    Value init = tensor::EmptyOp::create(rewriter, loc, type.getShape(), elem);
+    AffineMap id = rewriter.getMultiDimIdentityMap(rank);
+    SmallVector<utils::IteratorType> iterators(rank,
+                                               utils::IteratorType::parallel);
+    Value y =
+        linalg::GenericOp::create(
+            rewriter, loc, TypeRange{type}, ValueRange{x}, ValueRange{init},
+            ArrayRef<AffineMap>{id, id}, iterators,
+            [&](OpBuilder &b, Location l, ValueRange args) {
+              auto c = [&](double v) -> Value {
+                return arith::ConstantOp::create(b, l,
+                                                 b.getFloatAttr(elem, v));
+              };
+              Value t = arith::AddFOp::create(b, l, args[0], c(3.0));
+              t = arith::MaximumFOp::create(b, l, t, c(0.0));
+              t = arith::MinimumFOp::create(b, l, t, c(6.0));
+              Value m = arith::MulFOp::create(b, l, args[0], t);
+              linalg::YieldOp::create(
+                  b, l, Value(arith::DivFOp::create(b, l, m, c(6.0))));
+            })
+            .getResult(0);
+    rewriter.replaceOp(op, y);
+    return success();
+  }
+};
+
 /// Repeats each of the Hkv heads of `x` [B, Hkv, R, C] `rep` times:
 /// [B, Hkv * rep, R, C], head h reading head h / rep.
 Value repeatHeads(OpBuilder &b, Location loc, Value x, int64_t rep) {
@@ -422,7 +459,8 @@ struct ConvertNNToLinalgPass
     RewritePatternSet patterns(ctx);
     patterns.add<LinearLowering, MatMulLowering, Conv2DLowering,
                  LayerNormLowering, SoftmaxLowering, RMSNormLowering,
-                 GeluLowering, SiluLowering, AttentionLowering>(ctx);
+                 GeluLowering, SiluLowering, AttentionLowering,
+                 HardSwishLowering>(ctx);
     if (failed(applyPartialConversion(getOperation(), target,
                                       std::move(patterns))))
       signalPassFailure();

@@ -62,6 +62,18 @@ def FuseSiluPass : Pass<"fuse-silu", "::mlir::func::FuncOp"> {
   let dependentDialects = ["::lowbit::nn::NNDialect"];
 }
 
+def FuseHardSwishPass : Pass<"fuse-hard-swish", "::mlir::func::FuncOp"> {
+  let summary = "x * Clip(x + 3, 0, 6) / 6 -> nn.hard_swish";
+  let description = [{
+    Replaces the decomposed HardSwish of MobileNetV3-style exports,
+    `Div(Mul(x, Clip(Add(x, 3), 0, 6)), 6)` or the same product with a
+    factor 1/6 (factors in any order), by `nn.hard_swish x`. Left alone: a
+    Clip to other bounds, an offset other than 3, `y * relu6(x + 3) / 6`
+    with y != x, and `x * HardSigmoid(s)` gating (PP-OCR's SE blocks).
+  }];
+  let dependentDialects = ["::lowbit::nn::NNDialect"];
+}
+
 def FoldBatchNormPass : Pass<"fold-batch-norm", "::mlir::func::FuncOp"> {
   let summary = "Fold an inference BatchNormalization into the preceding conv";
   let description = [{

@@ -14,6 +14,7 @@ void lowbit::addFusionPasses(OpPassManager &pm) {
   f.addPass(createFuseRMSNormPass());
   f.addPass(createFuseGeluPass());
   f.addPass(createFuseSiluPass());
+  f.addPass(createFuseHardSwishPass());
   f.addPass(createFuseAttentionPass());
 }
 
@@ -22,6 +23,7 @@ void lowbit::registerFusionPassesAndPipeline() {
   PassPipelineRegistration<>(
       "lowbit-fuse",
       "Every graph fusion: fold-batch-norm, fuse-layer-norm, fuse-rms-norm, "
-      "fuse-gelu, fuse-silu, fuse-attention (on each func.func)",
+      "fuse-gelu, fuse-silu, fuse-hard-swish, fuse-attention (on each "
+      "func.func)",
       [](OpPassManager &pm) { addFusionPasses(pm); });
 }

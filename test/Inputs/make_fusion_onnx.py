@@ -222,9 +222,29 @@ def rms_normalization():
     return m
 
 
+def hard_swish_forms():
+    """HardSwish as MobileNetV3 / PP-OCR export it: y1 = x * Clip(x + 3, 0,
+    6) / 6, y2 = (Clip(3 + w, 0, 6) * w) * (1/6). Left alone: y3 (Clip to
+    4), y4 (w * Clip(x + 3, 0, 6) / 6), y5 (x * HardSigmoid(w), SE
+    gating)."""
+    nodes = [node("Add", ["x", "three"], ["a"]), node("Clip", ["a", "zero", "six"], ["c"]),
+             node("Mul", ["x", "c"], ["m"]), node("Div", ["m", "six"], ["y1"]),
+             node("Add", ["three", "w"], ["a2"]), node("Clip", ["a2", "zero", "six"], ["c2"]),
+             node("Mul", ["c2", "w"], ["m2"]), node("Mul", ["m2", "sixth"], ["y2"]),
+             node("Add", ["x", "three"], ["a3"]), node("Clip", ["a3", "zero", "four"], ["c3"]),
+             node("Mul", ["x", "c3"], ["m3"]), node("Div", ["m3", "six"], ["y3"]),
+             node("Add", ["x", "three"], ["a4"]), node("Clip", ["a4", "zero", "six"], ["c4"]),
+             node("Mul", ["w", "c4"], ["m4"]), node("Div", ["m4", "six"], ["y4"]),
+             node("HardSigmoid", ["w"], ["h5"]), node("Mul", ["x", "h5"], ["y5"])]
+    return model(nodes, [value("x", [2, 16]), value("w", [2, 16])],
+                 [value(f"y{i}", [2, 16]) for i in range(1, 6)],
+                 [f32("three", 3.0), f32("zero", 0.0), f32("six", 6.0), f32("four", 4.0),
+                  f32("sixth", 1.0 / 6.0)])
+
+
 MODELS = {f.__name__: f for f in [rms_norm_forms, layer_norm_decomposed, gelu_forms,
                                    silu_forms, conv_bn, attention_forms,
-                                   rms_normalization]}
+                                   rms_normalization, hard_swish_forms]}
 
 
 def main(argv=None) -> int:

@@ -1,5 +1,6 @@
 """The graph fusions (lowbit-fuse: fold-batch-norm, fuse-layer-norm,
-fuse-rms-norm, fuse-gelu, fuse-silu, fuse-attention) keep the numbers:
+fuse-rms-norm, fuse-gelu, fuse-silu, fuse-hard-swish, fuse-attention)
+keep the numbers:
 lowbit-run with --pipeline lowbit-fuse against onnxruntime at
 max|a - b| / max|b| <= 1e-4
 on the small pattern models of test/Inputs/make_fusion_onnx.py, the Llama
@@ -32,6 +33,7 @@ PATTERN_MODELS = {
     "conv_bn": {"_folded_filter> :": 2},
     "attention_forms": {"nn.attention": 2},
     "rms_normalization": {"nn.rms_norm": 2},
+    "hard_swish_forms": {"nn.hard_swish": 2},
 }
 
 
@@ -109,7 +111,7 @@ def test_ppocr_det_folded(lowbit_opt, lowbit_run, tmp_path):
     subprocess.run([sys.executable, str(REPO_ROOT / "test" / "Inputs" / "find_model.py"),
                     str(model)], check=True)
     shape = "--input-shape=x=1x3x64x64"
-    check_fused(lowbit_opt, model, {"_folded_filter> :": 30}, shape)
+    check_fused(lowbit_opt, model, {"_folded_filter> :": 30, "nn.hard_swish": 24}, shape)
     # The main job's synthetic document image (random noise gives an
     # all-zero probability map, which would compare nothing).
     main_job = load_script("main")

@@ -3433,6 +3433,10 @@ void Importer::registerHandlers() {
         y = tosa::AddOp::create(builder, loc, t, y,
                                 splat(elem, ones, beta, loc));
         y = clamp(y, 0.0, 1.0, loc);
+      } else if (kind == "HardSwish" &&
+                 (elem.isF32() || elem.isF16() || elem.isBF16())) {
+        // The graph op fuse-hard-swish also forms from x * relu6(x+3) / 6.
+        y = nn::HardSwishOp::create(builder, loc, t, x);
       } else if (kind == "HardSwish") {
         SmallVector<int64_t> ones(t.getRank(), 1);
         Value h = tosa::MulOp::create(builder, loc, t, x,

@@ -35,3 +35,18 @@ func.func @f(%x: tensor<2x6x64xf32>, %g: tensor<64xf32>) -> (tensor<2x6x64xf32>,
   %3 = nn.silu %x : tensor<2x6x64xf32>
   return %0, %1, %2, %3 : tensor<2x6x64xf32>, tensor<2x6x64xf32>, tensor<2x6x64xf32>, tensor<2x6x64xf32>
 }
+
+// hard_swish: one generic, x * min(max(x + 3, 0), 6) / 6 as the graph has it.
+// CHECK-LABEL: func.func @hs
+// CHECK-NOT: nn.
+// CHECK: linalg.generic
+// CHECK: %[[T:.*]] = arith.addf %[[IN:.*]], %{{.*}} : f32
+// CHECK: %[[MX:.*]] = arith.maximumf %[[T]]
+// CHECK: %[[MN:.*]] = arith.minimumf %[[MX]]
+// CHECK: %[[M:.*]] = arith.mulf %[[IN]], %[[MN]] : f32
+// CHECK: %[[D:.*]] = arith.divf %[[M]], %{{.*}} : f32
+// CHECK: linalg.yield %[[D]]
+func.func @hs(%x: tensor<4x8xf32>) -> tensor<4x8xf32> {
+  %0 = nn.hard_swish %x : tensor<4x8xf32>
+  return %0 : tensor<4x8xf32>
+}

@@ -1,5 +1,5 @@
 // Round trip of the ops the fusion passes form: rms_norm, gelu (both
-// approximations, the default printed elided), silu and attention (with and
+// approximations, the default printed elided), hard_swish, silu and attention (with and
 // without a mask).
 
 // RUN: lowbit-opt %s | lowbit-opt | FileCheck %s
@@ -23,6 +23,13 @@ func.func @gelu(%x: tensor<4x8xf32>) -> (tensor<4x8xf32>, tensor<4x8xf32>, tenso
   %1 = nn.gelu %x {approximate = "tanh"} : tensor<4x8xf32>
   %2 = nn.gelu %x {approximate = "none"} : tensor<4x8xf32>
   return %0, %1, %2 : tensor<4x8xf32>, tensor<4x8xf32>, tensor<4x8xf32>
+}
+
+// CHECK-LABEL: func.func @hard_swish
+// CHECK: nn.hard_swish %{{.*}} : tensor<1x16x8x8xf32>
+func.func @hard_swish(%x: tensor<1x16x8x8xf32>) -> tensor<1x16x8x8xf32> {
+  %0 = nn.hard_swish %x : tensor<1x16x8x8xf32>
+  return %0 : tensor<1x16x8x8xf32>
 }
 
 // CHECK-LABEL: func.func @silu
