@@ -181,7 +181,7 @@ int main(int argc, char **argv) {
 
   PointReport rep;
   if (!evaluatePoints(m, r, points, optTiles, optSimSeed, rep, error))
-    return fail(error);
+    return fail((optPoints.empty() ? "" : "--points: ") + error);
 
   outs() << "F(" << m << "," << r << ") points: " << joinPoints(points)
          << ", inf\n";
