@@ -3,14 +3,18 @@
 // V = Bᵀ d B and Y = Aᵀ M A, each as two linalg.generic contractions over
 // one matrix side (2n multiply-adds per output instead of n²), on tensors:
 //
-//   input transform   in[N, C, H, W] -> t[N, th, tw, C, ξ, j] = Σ_i BT[ξ,i] d[..]
-//                     -> v[ξ, ν, N, th, tw, C] = Σ_j t[.., ξ, j] BT[ν, j]
+//   input transform   in[N, C, H, W] -> tiles D[N, th, tw, i, j, C] (a copy)
+//                     -> t[ξ, j, N, th, tw, C] = Σ_i BT[ξ, i] D[.., i, j, C]
+//                     -> v[ξ, ν, N, th, tw, C] = Σ_j t[ξ, j, ..] BT[ν, j]
 //                     -> collapse to [n, n, tiles, C]
 //   output transform  M[n, n, tiles, F] -> expand to [n, n, N, th, tw, F]
 //                     -> t[a, ν, N, th, tw, F] = Σ_ξ AT[a, ξ] M[ξ, ν, ..]
 //                     -> y[N, F, th, a, tw, e] = Σ_ν t[a, ν, ..] AT[e, ν]
 //                     -> collapse to [N, F, th*m, tw*m]
 //
+// Channels are the innermost dimension of every contraction, so that they
+// are plain (vectorisable) contractions for the CPU pipeline; gathering the
+// overlapping tiles first costs one copy of (n/m)² x the input.
 // The matrices are the ops' f64 values rounded to f32. precision = "f16"
 // rounds the op's input and result to f16 (arith.truncf + arith.extf).
 //
@@ -118,18 +122,38 @@ struct InputTransformLowering
     int64_t tw = (inType.getDimSize(3) - r + 1) / m;
     Value bt = matrixConstant(rewriter, loc, op.getBt(), n, n);
 
-    // t[b, y, x, c, ξ, j] = Σ_i BT[ξ, i] · in[b, c, y*m + i, x*m + j]
-    AffineExpr b, y, x, ch, xi, j, i;
-    bindDims(ctx, b, y, x, ch, xi, j, i);
-    Value t = contract(
-        rewriter, loc, adaptor.getInput(),
-        AffineMap::get(7, 0, {b, ch, y * m + i, x * m + j}, ctx), bt,
-        AffineMap::get(7, 0, {xi, i}, ctx), {batch, th, tw, c, n, n}, half);
-    // v[ξ, ν, b, y, x, c] = Σ_j t[b, y, x, c, ξ, j] · BT[ν, j]
+    // D[b, y, x, i, j, c] = in[b, c, y*m + i, x*m + j] (rounded to f16 when
+    // `half`): the overlapping n x n tiles, channels innermost.
+    AffineExpr b, y, x, i, j, ch;
+    bindDims(ctx, b, y, x, i, j, ch);
+    SmallVector<int64_t> tileShape = {batch, th, tw, n, n, c};
+    Value tilesInit =
+        tensor::EmptyOp::create(rewriter, loc, tileShape, rewriter.getF32Type());
+    Value tiles =
+        linalg::GenericOp::create(
+            rewriter, loc, TypeRange{tilesInit.getType()},
+            ValueRange{adaptor.getInput()}, ValueRange{tilesInit},
+            ArrayRef<AffineMap>{
+                AffineMap::get(6, 0, {b, ch, y * m + i, x * m + j}, ctx),
+                rewriter.getMultiDimIdentityMap(6)},
+            SmallVector<IteratorType>(6, IteratorType::parallel),
+            [&](OpBuilder &nb, Location l, ValueRange args) {
+              linalg::YieldOp::create(nb, l,
+                                      maybeRoundHalf(nb, l, args[0], half));
+            })
+            .getResult(0);
+    // t[ξ, j, b, y, x, c] = Σ_i D[b, y, x, i, j, c] · BT[ξ, i]
+    AffineExpr txi, tj, tb, ty, tx, tc, ti;
+    bindDims(ctx, txi, tj, tb, ty, tx, tc, ti);
+    Value t = contract(rewriter, loc, tiles,
+                       AffineMap::get(7, 0, {tb, ty, tx, ti, tj, tc}, ctx), bt,
+                       AffineMap::get(7, 0, {txi, ti}, ctx),
+                       {n, n, batch, th, tw, c}, /*roundLhs=*/false);
+    // v[ξ, ν, b, y, x, c] = Σ_j t[ξ, j, b, y, x, c] · BT[ν, j]
     AffineExpr vxi, vnu, vb, vy, vx, vc, vj;
     bindDims(ctx, vxi, vnu, vb, vy, vx, vc, vj);
     Value v = contract(rewriter, loc, t,
-                       AffineMap::get(7, 0, {vb, vy, vx, vc, vxi, vj}, ctx),
+                       AffineMap::get(7, 0, {vxi, vj, vb, vy, vx, vc}, ctx),
                        bt, AffineMap::get(7, 0, {vnu, vj}, ctx),
                        {n, n, batch, th, tw, c}, /*roundLhs=*/false);
     v = roundTensor(rewriter, loc, v, half);
