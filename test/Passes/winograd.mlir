@@ -6,6 +6,7 @@
 // RUN: lowbit-opt %s -split-input-file --winograd | FileCheck %s
 // RUN: lowbit-opt %s -split-input-file --winograd='m=2 precision=f16' | FileCheck %s --check-prefix=F16
 // RUN: lowbit-opt %s -split-input-file --winograd='only=conv_a' | FileCheck %s --check-prefix=ONLY
+// RUN: lowbit-opt %s -split-input-file --winograd='m=2 balanced=false' | FileCheck %s --check-prefix=F23
 
 // F(4,3) (the default m = 4): output 7x7 needs 2x2 tiles of 4x4, so the
 // input is padded by the conv's pads (1) plus 1 more row/column at the end:
@@ -34,6 +35,14 @@
 // F16-SAME: precision = "f16"
 // F16-SAME: -> tensor<1x4x8x8xf32>
 // ONLY-LABEL: func.func @f43_bias_pads
+// Unbalanced F(2,3) on 0, 1, -1 and infinity is Lavin & Gray's transform up
+// to the signs of the point-0 and infinity rows/columns (compensated in G):
+// Bᵀ = [-1 0 1 0; 0 1 1 0; 0 -1 1 0; 0 -1 0 1], Aᵀ = [1 1 1 0; 0 1 -1 1].
+// F23-LABEL: func.func @f43_bias_pads
+// F23: lowbit.winograd_input_transform
+// F23-SAME: bt_den = array<i64: 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1>, bt_num = array<i64: -1, 0, 1, 0, 0, 1, 1, 0, 0, -1, 1, 0, 0, -1, 0, 1>
+// F23: lowbit.winograd_output_transform
+// F23-SAME: at_den = array<i64: 1, 1, 1, 1, 1, 1, 1, 1>, at_num = array<i64: 1, 1, 1, 0, 0, 1, -1, 1>
 // ONLY: lowbit.winograd_input_transform
 func.func @f43_bias_pads(%x: tensor<1x2x7x7xf32>, %b: tensor<4xf32>) -> tensor<1x4x7x7xf32> {
   %f = arith.constant dense<1.0> : tensor<4x2x3x3xf32>
