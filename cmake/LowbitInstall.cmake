@@ -8,7 +8,7 @@ set(LOWBIT_INSTALL_LIBRARIES
   LowbitApi LowbitCpuExecution LowbitOnnxImport LowbitOnnxProto LowbitNN
   LowbitLowBit LowbitConversion LowbitSupport LowbitNumerics LowbitQuantization
   LowbitWinogradPasses LowbitWinograd
-  LowbitCalibration LowbitCalibrationPasses
+  LowbitCalibration LowbitCalibrationPasses LowbitSensitivityPasses
   LowbitFusion)
 target_include_directories(LowbitApi INTERFACE $<INSTALL_INTERFACE:include>)
 install(TARGETS ${LOWBIT_INSTALL_LIBRARIES}

@@ -95,6 +95,25 @@ Recipe smoothQuantPlusW4() {
   return r;
 }
 
+/// FlexQ W6 (RTN, groups of 128 along K) with dynamic per-token A6 on the
+/// layers the sensitivity pass ranks lowest and A8 on the top `budget` of
+/// them, measured on the calibration samples (docs/flexq.md).
+Recipe flexqMixed() {
+  Recipe r;
+  r.name = "flexq-w6a8-mixed";
+  r.description = "FlexQ: RTN W6 in groups of 128, dynamic per-token A8 on "
+                  "the 25% of linear layers with the largest measured A6 "
+                  "output error, A6 elsewhere (needs calibration data)";
+  r.pipeline = std::string("func.func(sensitivity{weight-bits=6 "
+                           "group-size=128 budget=0.25 stats=") +
+               kRecipeStatsPlaceholder +
+               "}, quantize-weights{method=rtn bits=6 group-size=128 "
+               "indivisible=per-channel}, quantize-activations{bits=6}, "
+               "lower-to-lowbit), canonicalize";
+  r.needsCalibration = true;
+  return r;
+}
+
 } // namespace
 
 llvm::Expected<std::string> lowbit::instantiateRecipe(const Recipe &recipe,
@@ -136,6 +155,8 @@ const std::vector<Recipe> &lowbit::getRecipes() {
       rtnStatic("rtn-w8a8-static", 8, 8),
       smoothQuantW8A8(),
       smoothQuantPlusW4(),
+      rtn("flexq-w6a6", 6, 128, 6),
+      flexqMixed(),
   };
   return recipes;
 }

@@ -16,7 +16,8 @@ namespace {
 
 const char *const kStatisticNames[] = {
     "absmax",        "mean_abs",    "count",             "histogram",
-    "histogram_max", "percentiles", "percentile_levels", "hessian"};
+    "histogram_max", "percentiles", "percentile_levels", "hessian",
+    "samples"};
 
 std::string shapeText(const std::vector<int64_t> &shape) {
   std::string s = "[";
@@ -171,6 +172,11 @@ bool lowbit::calibration::accumulate(TensorStatistics &s, const float *x,
         Eigen::Map<const RowMatF>(x, rows, channels).cast<double>();
     Eigen::Map<Eigen::MatrixXd> h(s.hessian.data(), channels, channels);
     h.noalias() += xd.transpose() * xd;
+    int64_t keep = std::min(rows, kSampleRows - s.sampleRows);
+    if (keep > 0) {
+      s.samples.insert(s.samples.end(), x, x + keep * channels);
+      s.sampleRows += keep;
+    }
   }
   return true;
 }
@@ -221,6 +227,9 @@ std::vector<NpyArray> lowbit::calibration::toArrays(const Statistics &stats) {
     if (!s.hessian.empty())
       arrays.push_back(makeArray(name + "/hessian", "f8", {c, c},
                                  s.hessian.data(), s.hessian.size()));
+    if (s.sampleRows > 0)
+      arrays.push_back(makeArray(name + "/samples", "f4", {s.sampleRows, c},
+                                 s.samples.data(), s.samples.size()));
   }
   return arrays;
 }
@@ -293,6 +302,17 @@ bool lowbit::calibration::readStatistics(const std::string &path,
                false;
       if (!readDoubles(*h, s.hessian, error))
         return error = path + ": " + error, false;
+    }
+    if (const NpyArray *x = get("samples")) {
+      if (x->shape.size() != 2 || x->shape[1] != s.channels)
+        return error = path + ": '" + x->name + "' must be [R, " +
+                       std::to_string(s.channels) + "]",
+               false;
+      std::vector<double> rows;
+      if (!readDoubles(*x, rows, error))
+        return error = path + ": " + error, false;
+      s.samples.assign(rows.begin(), rows.end());
+      s.sampleRows = x->shape[0];
     }
     stats[layer] = std::move(s);
   }

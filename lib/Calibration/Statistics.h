@@ -10,7 +10,9 @@
 //     batch holds a larger value, so percentiles of |x| over all data seen
 //     are known to one bin width;
 //   * optionally (nn.linear inputs) the Hessian sum over samples of x xᵀ,
-//     [C, C] in double, with `count` = the number of samples n.
+//     [C, C] in double, with `count` = the number of samples n;
+//   * with the Hessian, the first kSampleRows rows (tokens) themselves, for
+//     measurements that need the activations (the sensitivity pass).
 //
 // The sidecar is an .npz whose keys are "<layer>/<statistic>" (layer names
 // may themselves contain '/'; the statistic is the part after the last one):
@@ -18,7 +20,8 @@
 //   histogram_max () f8, percentiles [P] f4 with percentile_levels [P] f8
 //   (informative: 99, 99.9, 99.99, 99.999; recomputed from the histogram on
 //   read), hessian [C, C] f8 (the plain sum; GPTQ's 2/n scaling is applied by
-//   quantize-weights when it reads the file).
+//   quantize-weights when it reads the file), samples [R, C] f4 (R <=
+//   kSampleRows, the first rows seen; only next to a hessian).
 //
 //===----------------------------------------------------------------------===//
 #ifndef LOWBIT_LIB_CALIBRATION_STATISTICS_H
@@ -35,6 +38,8 @@ namespace lowbit {
 namespace calibration {
 
 constexpr int64_t kHistogramBins = 2048;
+/// Rows (tokens) of a Hessian tap kept verbatim as `samples`.
+constexpr int64_t kSampleRows = 256;
 
 /// Statistics of one tapped tensor.
 struct TensorStatistics {
@@ -46,6 +51,8 @@ struct TensorStatistics {
   std::vector<double> histogram; ///< [kHistogramBins] counts of |x|
   double histogramMax = 0.0;     ///< upper edge of the last bin
   std::vector<double> hessian;   ///< [C, C] sum x xᵀ, empty if not asked for
+  std::vector<float> samples;    ///< [sampleRows, C] first rows (with hessian)
+  int64_t sampleRows = 0;
 
   /// max |x| over all channels.
   float tensorAbsMax() const;

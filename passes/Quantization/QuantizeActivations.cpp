@@ -77,10 +77,16 @@ struct QuantizeActivationsPass
   }
 
   int64_t bitsFor(const std::string &name,
-                  ArrayRef<std::pair<std::string, int64_t>> rules) {
+                  ArrayRef<std::pair<std::string, int64_t>> rules,
+                  Operation *op = nullptr) {
     for (const auto &[glob, b] : rules)
       if (matchesGlob(glob, name))
         return b;
+    // A per-layer choice (the sensitivity pass's lowbit.act_bits) replaces
+    // the default; overrides above still win.
+    if (op)
+      if (auto attr = op->getAttrOfType<IntegerAttr>("lowbit.act_bits"))
+        return attr.getInt();
     return bits;
   }
 
@@ -171,7 +177,13 @@ struct QuantizeActivationsPass
           !op.getInput().getType().getElementType().isF32())
         return;
       std::string name = getLayerName(op);
-      int64_t layerBits = bitsFor(name, rules);
+      int64_t layerBits = bitsFor(name, rules, op);
+      if (layerBits != 0 && (layerBits < 2 || layerBits > 8)) {
+        op.emitError("quantize-activations: lowbit.act_bits of layer '")
+            << name << "' must be 2..8, got " << layerBits;
+        failedLayer = true;
+        return;
+      }
       if (layerBits == 0)
         return;
       OpBuilder b(op);

@@ -8,6 +8,7 @@
 #include "passes/Conversion/Passes.h"
 #include "passes/Fusion/Passes.h"
 #include "passes/Quantization/Passes.h"
+#include "passes/Sensitivity/Passes.h"
 #include "passes/Winograd/Passes.h"
 
 #include "mlir/InitAllDialects.h"
@@ -33,6 +34,7 @@ void lowbit::registerAllPasses() {
     lowbit::registerFusionPassesAndPipeline();
     lowbit::registerLowbitWinogradPasses();
     lowbit::registerLowbitCalibrationPasses();
+    lowbit::registerLowbitSensitivityPasses();
     lowbit::registerCpuVectorizationPasses();
     lowbit::registerCpuLoweringPipeline();
   });
