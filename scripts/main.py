@@ -1,13 +1,20 @@
 #!/usr/bin/env python3
 """The main job: run a real ONNX model through lowbit-run and check it against
-onnxruntime on the same deterministic input.
+onnxruntime on the same deterministic input, then quantize it with a recipe
+and report what the quantization cost.
 
 With no arguments it runs PP-OCRv4 det, which the rapidocr-onnxruntime package
 ships, at 1x3x256x256. Prints the model's op histogram, lowbit-run's --report
 lines, onnxruntime's time and the parity verdict; exits non-zero when parity
-fails or lowbit-run reports an error.
+fails or lowbit-run reports an error. Then (default model: recipe rtn-w8a8,
+8-bit per-channel weights and 8-bit activations on integer kernels) runs the
+quantized model on the same input and prints its error against the float
+onnxruntime output, the text-mask agreement of the probability map at the
+detector's threshold (0.3), and the weight bytes before and after. The
+quantized numbers are reported, not thresholded.
 
     python3 scripts/main.py
+    python3 scripts/main.py --recipe rtn-w4a16-g128
     python3 scripts/main.py --model M.onnx --input-shape x=1x3x64x64 --seed 1
 """
 
@@ -16,6 +23,7 @@ from __future__ import annotations
 import argparse
 import collections
 import importlib.util
+import json
 import subprocess
 import sys
 import tempfile
@@ -29,6 +37,9 @@ import onnxruntime as ort
 REPO_ROOT = Path(__file__).resolve().parent.parent
 DET_MODEL_FILE = "ch_PP-OCRv4_det_infer.onnx"
 DET_DEFAULT_SHAPE = "x=1x3x256x256"
+DET_DEFAULT_RECIPE = "rtn-w8a8"
+# PP-OCR's DB post-processing binarises the probability map at this value.
+DET_THRESHOLD = 0.3
 # Parity threshold on max|lowbit - ref| / max|ref|.
 MAX_RELATIVE_ERROR = 1e-4
 RELATIVE_ERROR_DEFINITION = "max|lowbit - onnxruntime| / max|onnxruntime|"
@@ -236,6 +247,63 @@ def relative_error(got: np.ndarray, ref: np.ndarray) -> tuple[float, float, tupl
     return max_abs, max_rel, tuple(int(i) for i in worst)
 
 
+def run_lowbit(args, model_path: Path, shape_flags: list[str], inputs_npz: Path,
+               outputs_npz: Path, extra: list[str]) -> dict[str, np.ndarray] | None:
+    """Runs lowbit-run, echoes its report; the outputs, or None on failure
+    (after printing lowbit-run's stderr)."""
+    command = [str(args.lowbit_run), str(model_path)]
+    command += [f"--input-shape={flag}" for flag in shape_flags]
+    command += [f"--inputs={inputs_npz}", f"--outputs={outputs_npz}", "--report",
+                f"--repeat={args.repeat}", *extra]
+    print("lowbit-run:", " ".join(command))
+    try:
+        proc = subprocess.run(
+            command, capture_output=True, text=True, errors="replace", timeout=args.timeout
+        )
+    except subprocess.TimeoutExpired:
+        raise JobError(f"lowbit-run did not finish in {args.timeout:g} s") from None
+    except OSError as err:
+        raise JobError(f"cannot run {args.lowbit_run}: {err.strerror}") from None
+    for line in proc.stdout.splitlines():
+        if line.strip():
+            print(f"  {line}")
+    if proc.returncode != 0:
+        print(f"lowbit-run failed (exit {proc.returncode}); its stderr:", file=sys.stderr)
+        sys.stderr.write(proc.stderr if proc.stderr.endswith("\n") or not proc.stderr else proc.stderr + "\n")
+        return None
+    if not outputs_npz.is_file():
+        raise JobError(f"lowbit-run exited 0 but wrote no {outputs_npz.name}")
+    with np.load(outputs_npz) as npz:
+        return {key: npz[key] for key in npz.files}
+
+
+def report_quantized(recipe: str, names: list[str], ref_outputs: list[np.ndarray],
+                     quantized: dict[str, np.ndarray], memory: dict | None,
+                     is_detector: bool) -> None:
+    """Prints what the recipe cost against the float onnxruntime outputs."""
+    print(f"quantized with recipe {recipe} (errors against the float onnxruntime output; reported, not thresholded):")
+    for name, ref in zip(names, ref_outputs):
+        got = quantized.get(name)
+        if got is None or got.shape != ref.shape:
+            raise JobError(f"the quantized model's output {name} is missing or has another shape")
+        diff = np.abs(got.astype(np.float64) - ref.astype(np.float64))
+        print(f"  {name}: max abs error {float(diff.max()):.3g}, mean abs error {float(diff.mean()):.3g}, "
+              f"max relative error {float(diff.max() / max(float(np.abs(ref).max()), 1e-30)):.3g}")
+        if is_detector:
+            ref_mask = ref > DET_THRESHOLD
+            got_mask = got > DET_THRESHOLD
+            agree = float(np.mean(ref_mask == got_mask))
+            union = int(np.logical_or(ref_mask, got_mask).sum())
+            iou = float(np.logical_and(ref_mask, got_mask).sum() / union) if union else 1.0
+            print(f"  {name}: text mask (p > {DET_THRESHOLD}) pixel agreement {agree:.2%}, "
+                  f"IoU {iou:.3f} ({int(ref_mask.sum())} text pixels in float)")
+    if memory is not None:
+        before = memory.get("total_f32_bytes", 0)
+        after = memory.get("total_stored_bytes", 0)
+        ratio = before / after if after else float("inf")
+        print(f"  weights: {before / 1e6:.2f} MB as f32 -> {after / 1e6:.2f} MB stored ({ratio:.2f}x smaller)")
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--model", type=Path, help=f"ONNX model (default: {DET_MODEL_FILE} from rapidocr_onnxruntime)")
@@ -250,6 +318,11 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--seed", type=int, default=0, help="seed of the synthetic input (default 0)")
     parser.add_argument("--repeat", type=int, default=3, help="timed runs for each runtime (default 3)")
     parser.add_argument("--timeout", type=float, default=1800, help="seconds lowbit-run may take (default 1800)")
+    parser.add_argument(
+        "--recipe",
+        help=f"quantization recipe to run after the float check (`lowbit-run --list-recipes`; "
+        f"default: {DET_DEFAULT_RECIPE} for the default model, none otherwise; 'none' skips it)",
+    )
     args = parser.parse_args(argv)
 
     try:
@@ -283,36 +356,28 @@ def main(argv: list[str] | None = None) -> int:
         for op_type, count in sorted(histogram.items(), key=lambda kv: (-kv[1], kv[0])):
             print(f"  {op_type}: {count}")
 
+        recipe = args.recipe
+        if recipe is None:
+            recipe = DET_DEFAULT_RECIPE if args.model is None else "none"
+
         with tempfile.TemporaryDirectory(prefix="lowbit-main-") as tmp:
             inputs_npz = Path(tmp) / "inputs.npz"
-            outputs_npz = Path(tmp) / "outputs.npz"
             np.savez(inputs_npz, **feeds)
-            command = [str(args.lowbit_run), str(model_path)]
-            command += [f"--input-shape={flag}" for flag in shape_flags]
-            command += [
-                f"--inputs={inputs_npz}",
-                f"--outputs={outputs_npz}",
-                "--report",
-                f"--repeat={args.repeat}",
-            ]
-            print("lowbit-run:", " ".join(command))
-            try:
-                proc = subprocess.run(
-                    command, capture_output=True, text=True, errors="replace", timeout=args.timeout
-                )
-            except subprocess.TimeoutExpired:
-                raise JobError(f"lowbit-run did not finish in {args.timeout:g} s") from None
-            for line in proc.stdout.splitlines():
-                if line.strip():
-                    print(f"  {line}")
-            if proc.returncode != 0:
-                print(f"lowbit-run failed (exit {proc.returncode}); its stderr:", file=sys.stderr)
-                sys.stderr.write(proc.stderr if proc.stderr.endswith("\n") or not proc.stderr else proc.stderr + "\n")
+            lowbit_outputs = run_lowbit(args, model_path, shape_flags, inputs_npz,
+                                        Path(tmp) / "outputs.npz", [])
+            if lowbit_outputs is None:
                 return 1
-            if not outputs_npz.is_file():
-                raise JobError(f"lowbit-run exited 0 but wrote no {outputs_npz.name}")
-            with np.load(outputs_npz) as npz:
-                lowbit_outputs = {key: npz[key] for key in npz.files}
+            quantized = memory = None
+            if recipe != "none":
+                memory_json = Path(tmp) / "weights.json"
+                quantized = run_lowbit(
+                    args, model_path, shape_flags, inputs_npz, Path(tmp) / "quantized.npz",
+                    [f"--recipe={recipe}",
+                     f"--pipeline=weight-memory-report{{output={memory_json} print=false}}"])
+                if quantized is None:
+                    return 1
+                if memory_json.is_file():
+                    memory = json.loads(memory_json.read_text())
 
         names, ref_outputs, ort_ms = run_onnxruntime(model_path, feeds, args.repeat)
         print(f"onnxruntime {ort.__version__} (CPUExecutionProvider, 1 thread): "
@@ -346,6 +411,9 @@ def main(argv: list[str] | None = None) -> int:
                 print(f"    worst element {list(worst)}: lowbit {got[worst]!r}, onnxruntime {ref[worst]!r}")
         verdict = "PASS" if passed else "FAIL"
         print(f"parity: {verdict} (worst max relative error {worst_rel:.3g}, threshold {MAX_RELATIVE_ERROR:g})")
+        if quantized is not None:
+            report_quantized(recipe, names, ref_outputs, quantized, memory,
+                             is_detector=args.model is None)
         return 0 if passed else 1
     except JobError as err:
         print(f"main.py: error: {err}", file=sys.stderr)

@@ -33,6 +33,36 @@ def test_default_model_matches_onnxruntime():
     # The report names the ops it imported and lowbit's timings.
     assert "Conv: 62" in output
     assert re.search(r"run: [0-9.]+ ms", output)
+    # Then the default recipe (8-bit weights and activations on integer
+    # kernels) on the same input: its cost is reported against the float
+    # output. Only what must hold is asserted: the numbers exist and are
+    # finite, the text-mask agreement is a fraction, and the packed weights
+    # are smaller (int8 + one f32 scale per output channel: 3.5x..4x).
+    assert "quantized with recipe rtn-w8a8" in output, output
+    err = re.search(r"sigmoid_0\.tmp_0: max abs error ([0-9.eE+-]+), mean abs error ([0-9.eE+-]+)", output)
+    assert err, output
+    assert 0.0 <= float(err.group(2)) <= float(err.group(1)) <= 1.0
+    agree = re.search(r"pixel agreement ([0-9.]+)%, IoU ([0-9.]+)", output)
+    assert agree, output
+    assert 0.0 <= float(agree.group(1)) <= 100.0 and 0.0 <= float(agree.group(2)) <= 1.0
+    mem = re.search(r"weights: ([0-9.]+) MB as f32 -> ([0-9.]+) MB stored", output)
+    assert mem, output
+    assert 3.5 <= float(mem.group(1)) / float(mem.group(2)) <= 4.0
+
+
+def test_main_job_recipe_none_skips_quantization():
+    proc = run_main("--input-shape", "x=1x3x64x64", "--repeat", "1", "--recipe", "none")
+    output = proc.stdout + proc.stderr
+    assert proc.returncode == 0, output
+    assert "parity: PASS" in output
+    assert "quantized with recipe" not in output
+
+
+def test_main_job_rejects_an_unknown_recipe():
+    proc = run_main("--input-shape", "x=1x3x64x64", "--repeat", "1", "--recipe", "no-such-recipe")
+    output = proc.stdout + proc.stderr
+    assert proc.returncode != 0
+    assert "no-such-recipe" in output
 
 
 def test_main_job_rejects_a_missing_model(tmp_path):
