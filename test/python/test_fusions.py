@@ -4,7 +4,12 @@ keep the numbers:
 lowbit-run with --pipeline lowbit-fuse against onnxruntime at
 max|a - b| / max|b| <= 1e-4
 on the small pattern models of test/Inputs/make_fusion_onnx.py, the Llama
-decoder (prefill), PP-OCRv4 det and all-MiniLM-L6-v2. Each test also
+decoder (prefill) and PP-OCRv4 det. all-MiniLM-L6-v2's fused ops (Erf
+GELU, masked multi-head attention) are counted in
+test/Integration/fusions-minilm.test; their numerics are those of gelu_forms
+and attention_forms here. A fused MiniLM run (about 40 s to compile on 2
+cores, over this suite's time budget) is not part of it (measured by hand:
+5.9e-7, docs/fusions.md). Each test also
 checks, with lowbit-opt, that the fused ops are really formed, so a pass
 that silently stops matching fails here too."""
 
@@ -118,12 +123,3 @@ def test_ppocr_det_folded(lowbit_opt, lowbit_run, tmp_path):
     image = main_job.synthetic_document_image((1, 3, 64, 64), np.random.default_rng(0))
     x = ((image - 0.5) / 0.5).astype(np.float32)
     check_parity(lowbit_run, model, {"x": x}, tmp_path, shape)
-
-
-def test_minilm_fused(lowbit_opt, lowbit_run, tmp_path):
-    minilm = load_script("build_minilm")
-    paths = minilm.build(tmp_path, seq_len=16, batch=1)
-    check_fused(lowbit_opt, paths.model, {"nn.gelu": 6, "nn.layer_norm": 13, "nn.attention": 6})
-    with np.load(paths.inputs) as data:
-        feeds = {k: data[k] for k in data.files}
-    check_parity(lowbit_run, paths.model, feeds, tmp_path)
