@@ -23,6 +23,7 @@ from __future__ import annotations
 import argparse
 import importlib.util
 import json
+import shutil
 import sys
 import tempfile
 import time
@@ -108,6 +109,7 @@ def measure(build: Path) -> dict:
         emb = minilm.sentence_embeddings(hidden.astype(np.float64), mask)
         cosines[name] = float(np.min(np.sum(emb * reference, axis=1)))
         print(f"  {name:40s} {cosines[name]:.5f}", flush=True)
+    shutil.rmtree(tmp, ignore_errors=True)
     return {"machine": machine.machine(), "model": "all-MiniLM-L6-v2 (scripts/build_minilm.py)",
             "calibration": f"{len(CALIBRATION_SENTENCES)} sentences x {SEQ_LEN} tokens",
             "evaluation": f"{BATCH} sentences x {SEQ_LEN} tokens, min sentence-embedding cosine vs onnxruntime float",
