@@ -109,10 +109,19 @@ class LowbitError(RuntimeError):
     pass
 
 
+def _lowbit_run(args: list[str]) -> None:
+    proc = subprocess.run(args, capture_output=True, text=True, errors="replace")
+    if proc.returncode != 0:
+        last = (proc.stderr.strip() or proc.stdout.strip()).splitlines()[-1:]
+        raise LowbitError(f"lowbit-run failed (exit {proc.returncode}): {' '.join(last)}")
+
+
 def logits_lowbit_run(model, feeds, recipe: str | None = None, calibration=None,
                       tool: Path | None = None) -> np.ndarray:
-    """Runs build/bin/lowbit-run (LOWBIT_BUILD_DIR overrides build/) on feeds;
-    calibration: feeds for --calibrate (one sample)."""
+    """Runs build/bin/lowbit-run (LOWBIT_BUILD_DIR overrides build/) on feeds.
+    With calibration (feeds of any batch size), a first lowbit-run compiled
+    for the calibration shapes writes the statistics sidecar (--calibrate
+    --stats-out --import-only) and the run on feeds reads it (--stats-in)."""
     tool = Path(tool or build_dir() / "bin" / "lowbit-run")
     if not tool.is_file():
         raise LowbitError(f"{tool} does not exist: build lowbit first")
@@ -124,13 +133,13 @@ def logits_lowbit_run(model, feeds, recipe: str | None = None, calibration=None,
         if recipe:
             args.append(f"--recipe={recipe}")
         if calibration is not None:
-            calib = Path(tmp) / "calib.npz"
+            calib, stats = Path(tmp) / "calib.npz", Path(tmp) / "stats.npz"
             np.savez(calib, **calibration)
-            args.append(f"--calibrate={calib}")
-        proc = subprocess.run(args, capture_output=True, text=True, errors="replace")
-        if proc.returncode != 0:
-            raise LowbitError(f"lowbit-run failed (exit {proc.returncode}): "
-                              f"{proc.stderr.strip().splitlines()[-1:] or proc.stdout[-200:]}")
+            _lowbit_run([str(tool), str(model), *build_llama.input_shapes(calibration),
+                         f"--calibrate={calib}", f"--stats-out={stats}", f"--recipe={recipe}",
+                         "--import-only"])
+            args.append(f"--stats-in={stats}")
+        _lowbit_run(args)
         with np.load(outputs) as data:
             return data["logits"]
 
@@ -147,11 +156,21 @@ def import_lowbit():
 def logits_lowbit(model, feeds, recipe: str | None = None, calibration=None) -> np.ndarray:
     """Through the lowbit Python package: import_onnx, quantize, run."""
     lowbit = import_lowbit()
-    shapes = {k: list(v.shape) for k, v in feeds.items()}
-    module = lowbit.import_onnx(str(model), shapes)
-    if recipe:
-        module, _ = lowbit.quantize(module, recipe=recipe,
-                                    calibration=[calibration] if calibration is not None else None)
+
+    def shapes(f):
+        return {k: list(v.shape) for k, v in f.items()}
+
+    module = lowbit.import_onnx(str(model), shapes(feeds))
+    if recipe and calibration is not None:
+        # Calibrate a module compiled for the calibration shapes; the
+        # statistics (per layer) do not depend on the batch size.
+        with tempfile.TemporaryDirectory() as tmp:
+            stats = Path(tmp) / "stats.npz"
+            lowbit.calibrate(str(model), [calibration], stats_path=stats,
+                             input_shapes=shapes(calibration))
+            module, _ = lowbit.quantize(module, recipe=recipe, stats_path=stats)
+    elif recipe:
+        module, _ = lowbit.quantize(module, recipe=recipe)
     return module.run(feeds)["logits"]
 
 
