@@ -320,6 +320,28 @@ def test_duplicate_and_passthrough_outputs(lowbit_run, tmp_path):
         np.testing.assert_array_equal(got["x_copy"], x)
 
 
+def test_value_returned_twice_from_mlir(lowbit_run, tmp_path):
+    """One element-wise result returned twice: the copy made for the second
+    out-param must be a buffer of its own (tensor.empty + linalg.copy was
+    merged by CSE with the producer's buffer and crashed the lowering)."""
+    path = tmp_path / "dup.mlir"
+    path.write_text(
+        "func.func @main(%x: tensor<4xf32>) -> (tensor<4xf32>, tensor<4xf32>) {\n"
+        "  %0 = tosa.sigmoid %x : (tensor<4xf32>) -> tensor<4xf32>\n"
+        "  return %0, %0 : tensor<4xf32>, tensor<4xf32>\n"
+        "}\n")
+    x = np.array([-1, 0, 1, 2], np.float32)
+    inputs = save_npz(tmp_path / "in.npz", {"arg0": x})
+    outputs = tmp_path / "out.npz"
+    proc = lowbit_run(path, f"--inputs={inputs}", f"--outputs={outputs}")
+    assert proc.returncode == 0, describe(proc)
+    expected = 1 / (1 + np.exp(-x.astype(np.float64)))
+    with np.load(outputs) as got:
+        assert sorted(got.files) == ["result0", "result1"]
+        for name in got.files:
+            np.testing.assert_allclose(got[name], expected, rtol=1e-6)
+
+
 def test_import_only_stops_after_import(lowbit_run, tmp_path):
     """--import-only imports (running --pipeline if given), reports, and
     compiles nothing: no --inputs needed."""

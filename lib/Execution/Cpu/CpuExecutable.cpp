@@ -3,6 +3,7 @@
 #include "lowbit/Dialects.h"
 
 #include "mlir/Dialect/Arith/IR/Arith.h"
+#include "mlir/Dialect/Bufferization/IR/Bufferization.h"
 #include "mlir/Dialect/Func/IR/FuncOps.h"
 #include "mlir/Dialect/Linalg/IR/Linalg.h"
 #include "mlir/Dialect/Tensor/IR/Tensor.h"
@@ -285,17 +286,19 @@ CpuExecutable::compile(ModuleOp module, const CpuCompileOptions &options) {
   // out-params. Copy such results into fresh tensors.
   {
     auto ret = cast<func::ReturnOp>(entry.getTerminator());
+    ret->getContext()->getOrLoadDialect<bufferization::BufferizationDialect>();
     OpBuilder rb(ret);
     llvm::SmallPtrSet<Value, 8> seen;
     for (OpOperand &operand : ret->getOpOperands()) {
       Value v = operand.get();
       if (seen.insert(v).second && !isa<BlockArgument>(v))
         continue;
+      // bufferization.alloc_tensor with a copy is a fresh buffer by
+      // definition; tensor.empty + linalg.copy was not: CSE merged the empty
+      // tensor with the producer's and the copy bufferized onto itself.
       auto type = cast<RankedTensorType>(v.getType());
-      Value empty = tensor::EmptyOp::create(rb, ret.getLoc(), type.getShape(),
-                                            type.getElementType());
-      operand.set(linalg::CopyOp::create(rb, ret.getLoc(), v, empty)
-                      .getResult(0));
+      operand.set(bufferization::AllocTensorOp::create(
+          rb, ret.getLoc(), type, /*dynamicSizes=*/ValueRange{}, v));
     }
   }
 
