@@ -901,7 +901,11 @@ struct StorageCastLowering : OpConversionPattern<quant::StorageCastOp> {
   LogicalResult
   matchAndRewrite(quant::StorageCastOp op, OpAdaptor adaptor,
                   ConversionPatternRewriter &rewriter) const override {
-    if (adaptor.getInput().getType() != op.getResult().getType())
+    // Both directions: quantized -> storage, and storage -> quantized (an
+    // imported DequantizeLinear of integer data); either way the converted
+    // operand already is the storage tensor.
+    if (adaptor.getInput().getType() !=
+        getTypeConverter()->convertType(op.getResult().getType()))
       return rewriter.notifyMatchFailure(op, "not a cast to the storage type");
     rewriter.replaceOp(op, adaptor.getInput());
     return success();

@@ -9,6 +9,7 @@
 //===----------------------------------------------------------------------===//
 #include "lowbit/Import.h"
 
+#include "dialects/LowBit/LowBitDialect.h"
 #include "dialects/NN/NNDialect.h"
 #include "lib/Import/Onnx/OnnxModel.h"
 #include "lib/Support/TosaBuilders.h"
@@ -17,6 +18,8 @@
 #include "mlir/Dialect/Func/IR/FuncOps.h"
 #include "mlir/Dialect/Linalg/IR/Linalg.h"
 #include "mlir/Dialect/Math/IR/Math.h"
+#include "mlir/Dialect/Quant/IR/Quant.h"
+#include "mlir/Dialect/Quant/IR/QuantTypes.h"
 #include "mlir/Dialect/Tensor/IR/Tensor.h"
 #include "mlir/Dialect/Tosa/IR/TosaOps.h"
 #include "mlir/IR/Builders.h"
@@ -201,6 +204,14 @@ private:
   LogicalResult importResize(const ox::Node &node);
   LogicalResult importConstant(const ox::Node &node);
   LogicalResult importGather(const ox::Node &node);
+  // ONNX's own quantized ops (OnnxImporter.cpp, end of file) --------------
+  FailureOr<quant::QuantizedType> quantTypeOf(const ox::Node &node,
+                                              ArrayRef<int64_t> shape,
+                                              bool isSigned);
+  Value integerConstant(const ox::Tensor &tensor, Location loc);
+  LogicalResult importQuantizeLinear(const ox::Node &node);
+  LogicalResult importDequantizeLinear(const ox::Node &node);
+  LogicalResult importMatMulNBits(const ox::Node &node);
   // Integer shape computations known at import time ----------------------
   struct IntTensor {
     int32_t dtype = ox::kInt64; ///< kInt64, kInt32, kBool (kFloat/kDouble
@@ -3511,6 +3522,12 @@ void Importer::registerHandlers() {
     return importGlobalAveragePool(n);
   };
   handlers["Resize"] = [this](const ox::Node &n) { return importResize(n); };
+  handlers["QuantizeLinear"] = [this](const ox::Node &n) {
+    return importQuantizeLinear(n);
+  };
+  handlers["DequantizeLinear"] = [this](const ox::Node &n) {
+    return importDequantizeLinear(n);
+  };
   handlers["Gather"] = [this](const ox::Node &n) { return importGather(n); };
   handlers["Constant"] = [this](const ox::Node &n) {
     return importConstant(n);
@@ -3519,6 +3536,8 @@ void Importer::registerHandlers() {
 }
 
 LogicalResult Importer::importNode(const ox::Node &node) {
+  if (node.domain == "com.microsoft" && node.opType == "MatMulNBits")
+    return importMatMulNBits(node);
   if (!node.domain.empty())
     return unsupported("ops of domain '" + node.domain +
                        "' are not supported");
@@ -3583,7 +3602,8 @@ LogicalResult Importer::importNode(const ox::Node &node) {
 OwningOpRef<ModuleOp> Importer::run(ImportStatus &status) {
   ctx->loadDialect<nn::NNDialect, tosa::TosaDialect, arith::ArithDialect,
                    func::FuncDialect, tensor::TensorDialect,
-                   linalg::LinalgDialect, math::MathDialect>();
+                   linalg::LinalgDialect, math::MathDialect,
+                   lb::LowBitDialect, quant::QuantDialect>();
   status = ImportStatus::Error;
   Location fileLoc = FileLineColLoc::get(ctx, sourceName, 0, 0);
   auto it = model.opsets.find("");
@@ -3686,6 +3706,14 @@ OwningOpRef<ModuleOp> Importer::run(ImportStatus &status) {
   for (const ox::Tensor &t : graph.initializers) {
     if (values.count(t.name))
       continue; // an input overrides its initializer
+    if (t.dataType == ox::kUint8 || t.dataType == ox::kInt4 ||
+        t.dataType == ox::kUint4) {
+      // Quantized integer data: only the quantization ops read it, from the
+      // constant itself (a null value makes any other consumer unsupported).
+      values[t.name] = Value();
+      constants[t.name] = &t;
+      continue;
+    }
     Value v = makeConstant(t, FileLineColLoc::get(ctx, sourceName, 0, 0));
     if (!v) {
       status = failure_.status;
@@ -3718,6 +3746,21 @@ OwningOpRef<ModuleOp> Importer::run(ImportStatus &status) {
       return nullptr;
     }
     Value v = found->second;
+    if (auto q = dyn_cast<quant::QuantizedType>(
+            tensorType(v).getElementType())) {
+      // A QuantizeLinear result leaves the graph as its storage integers.
+      if (!q.isSigned() || q.getStorageTypeIntegralWidth() != 8) {
+        status = ImportStatus::Unsupported;
+        emitError(fileLoc) << "graph output '" << out.name << "' is " << q
+                           << "; only int8 quantized outputs are supported";
+        return nullptr;
+      }
+      builder.setInsertionPointToEnd(entry);
+      v = quant::StorageCastOp::create(
+          builder, fileLoc,
+          RankedTensorType::get(tensorType(v).getShape(), builder.getI8Type()),
+          v);
+    }
     if (out.hasShape) {
       auto shape = tensorType(v).getShape();
       bool matches = out.dims.size() == shape.size();
@@ -3813,4 +3856,285 @@ std::string lowbit::parseInputShapeFlag(StringRef flag,
     dims.clear();
   options.inputShapes[name.str()] = dims;
   return "";
+}
+
+//===----------------------------------------------------------------------===//
+// ONNX's own quantized ops: QuantizeLinear / DequantizeLinear become
+// lowbit.quantize / lowbit.dequantize on upstream !quant.uniform types;
+// com.microsoft::MatMulNBits becomes nn.linear on lowbit.dequantize_weight.
+//===----------------------------------------------------------------------===//
+
+/// An int8/uint8 constant as a tensor of i8 (uint8 bytes keep their bits;
+/// the quant type or zero kind that reads them says they are unsigned).
+Value Importer::integerConstant(const ox::Tensor &tensor, Location loc) {
+  auto type = RankedTensorType::get(tensor.dims, builder.getI8Type());
+  if (tensor.numElements() > 8 && tensor.buffer)
+    return makeResourceConstant(type, tensor.buffer, tensor.offset,
+                                tensor.size, tensor.name, loc);
+  ArrayRef<char> raw(tensor.bytes(), tensor.size);
+  bool splat = false;
+  if (!DenseElementsAttr::isValidRawBuffer(type, raw, splat)) {
+    (void)invalid("constant '" + tensor.name + "' has " + Twine(tensor.size) +
+                  " bytes, which do not fill " + shapeString(tensor.dims));
+    return {};
+  }
+  return arith::ConstantOp::create(
+      builder, loc, DenseElementsAttr::getFromRawBuffer(type, raw));
+}
+
+/// The !quant.uniform type that a QuantizeLinear/DequantizeLinear node
+/// describes with its constant scale (input 1) and zero point (input 2):
+/// per-tensor for a one-element scale, per-axis for a 1-D scale along `axis`.
+FailureOr<quant::QuantizedType>
+Importer::quantTypeOf(const ox::Node &node, ArrayRef<int64_t> shape,
+                      bool isSigned) {
+  const ox::Tensor *scaleT = constantOf(node, 1);
+  if (!scaleT)
+    return unsupported("non-constant scale '" +
+                       (hasInput(node, 1) ? node.inputs[1] : "") +
+                       "' (only constant scales and zero points are "
+                       "supported)");
+  if (scaleT->dataType != ox::kFloat)
+    return unsupported("scale of type " + ox::dataTypeName(scaleT->dataType) +
+                       " (only FLOAT)");
+  const ox::Tensor *zpT = constantOf(node, 2);
+  if (hasInput(node, 2) && !zpT)
+    return unsupported("non-constant zero point '" + node.inputs[2] +
+                       "' (only constant scales and zero points are "
+                       "supported)");
+  int64_t n = scaleT->numElements();
+  if (zpT && zpT->numElements() != n)
+    return invalid("zero point has " + Twine(zpT->numElements()) +
+                   " elements, scale has " + Twine(n));
+  if (attrInt(node, "block_size", 0) != 0)
+    return unsupported("blocked quantization (block_size=" +
+                       Twine(attrInt(node, "block_size", 0)) + ")");
+  const float *scales = reinterpret_cast<const float *>(scaleT->bytes());
+  std::vector<double> scaleVals;
+  std::vector<int64_t> zpVals;
+  for (int64_t i = 0; i < n; ++i) {
+    if (!(scales[i] > 0) || !std::isfinite(scales[i]))
+      return unsupported("scale " + Twine(llvm::formatv("{0}", scales[i]).str()) +
+                         " (only positive finite scales are supported)");
+    scaleVals.push_back(scales[i]);
+    int64_t zp = 0;
+    if (zpT)
+      zp = isSigned ? int64_t(reinterpret_cast<const int8_t *>(zpT->bytes())[i])
+                    : int64_t(reinterpret_cast<const uint8_t *>(zpT->bytes())[i]);
+    zpVals.push_back(zp);
+  }
+  unsigned flags = isSigned ? quant::QuantizationFlags::Signed : 0;
+  Type storage = builder.getIntegerType(8);
+  Type expressed = builder.getF32Type();
+  int64_t qmin = isSigned ? -128 : 0, qmax = isSigned ? 127 : 255;
+  bool perTensor = n == 1 && scaleT->dims.size() <= 1;
+  if (perTensor)
+    return quant::QuantizedType(quant::UniformQuantizedType::get(
+        flags, storage, expressed, scaleVals[0], zpVals[0], qmin, qmax));
+  int64_t axis = attrInt(node, "axis", 1);
+  if (failed(normalizeAxis(axis, shape.size(), "axis")))
+    return failure();
+  if (scaleT->dims.size() != 1 || scaleT->dims[0] != shape[axis])
+    return invalid("scale of shape " + shapeString(scaleT->dims) +
+                   " does not fit input " + shapeString(shape) + " along axis " +
+                   Twine(axis));
+  return quant::QuantizedType(quant::UniformQuantizedPerAxisType::get(
+      flags, storage, expressed, scaleVals, zpVals, axis, qmin, qmax));
+}
+
+LogicalResult Importer::importQuantizeLinear(const ox::Node &node) {
+  Location loc = nodeLoc(node);
+  Value x;
+  if (failed(lookup(node, 0, x)))
+    return failure();
+  auto xType = tensorType(x);
+  if (!xType.getElementType().isF32())
+    return unsupported("QuantizeLinear of a non-f32 input");
+  const ox::Tensor *zpT = constantOf(node, 2);
+  int32_t outType =
+      zpT ? zpT->dataType : int32_t(attrInt(node, "output_dtype", 0));
+  if (outType == 0)
+    outType = ox::kUint8;
+  if (outType != ox::kInt8 && outType != ox::kUint8)
+    return unsupported("QuantizeLinear to " + ox::dataTypeName(outType) +
+                       " (int8 and uint8 are supported)");
+  FailureOr<quant::QuantizedType> qt =
+      quantTypeOf(node, xType.getShape(), outType == ox::kInt8);
+  if (failed(qt))
+    return failure();
+  Value y = lb::QuantizeOp::create(
+      builder, loc, RankedTensorType::get(xType.getShape(), *qt), x);
+  define(node, 0, y);
+  return success();
+}
+
+LogicalResult Importer::importDequantizeLinear(const ox::Node &node) {
+  Location loc = nodeLoc(node);
+  Value q;
+  int32_t qType = ox::kUndefined;
+  const ox::Tensor *xc = constantOf(node, 0);
+  if (xc && xc->dataType == ox::kUint8) {
+    q = integerConstant(*xc, loc);
+    if (!q)
+      return failure();
+    qType = ox::kUint8;
+  } else if (xc && (xc->dataType == ox::kInt4 || xc->dataType == ox::kUint4)) {
+    return unsupported("DequantizeLinear of " + ox::dataTypeName(xc->dataType) +
+                       " data");
+  } else {
+    if (failed(lookup(node, 0, q)))
+      return failure();
+    Type elem = tensorType(q).getElementType();
+    if (auto qe = dyn_cast<quant::QuantizedType>(elem))
+      qType = qe.isSigned() ? ox::kInt8 : ox::kUint8;
+    else if (elem.isInteger(8))
+      qType = ox::kInt8;
+    else
+      return unsupported("DequantizeLinear of a tensor of " +
+                         Twine(llvm::formatv("{0}", elem).str()) +
+                         " (int8 and uint8 are supported)");
+  }
+  const ox::Tensor *zpT = constantOf(node, 2);
+  if (zpT && zpT->dataType != qType)
+    return invalid("zero point is " + ox::dataTypeName(zpT->dataType) +
+                   " but the input is " + ox::dataTypeName(qType));
+  ArrayRef<int64_t> shape = tensorType(q).getShape();
+  FailureOr<quant::QuantizedType> qt =
+      quantTypeOf(node, shape, qType == ox::kInt8);
+  if (failed(qt))
+    return failure();
+  auto qTensor = RankedTensorType::get(shape, *qt);
+  if (q.getType() != qTensor) {
+    // Reinterpret the integers with this node's parameters.
+    if (isa<quant::QuantizedType>(tensorType(q).getElementType()))
+      q = quant::StorageCastOp::create(
+          builder, loc, RankedTensorType::get(shape, builder.getI8Type()), q);
+    q = quant::StorageCastOp::create(builder, loc, qTensor, q);
+  }
+  Value y = lb::DequantizeOp::create(
+      builder, loc, RankedTensorType::get(shape, builder.getF32Type()), q);
+  define(node, 0, y);
+  return success();
+}
+
+/// com.microsoft::MatMulNBits (onnxruntime contrib op): Y = A x dequant(B)^T
+/// (+ bias) with B [N, n_blocks, blob] holding `bits`-wide unsigned values
+/// packed low bits first, scales [N * n_blocks], optional packed zero points
+/// (default 2^(bits-1)). Imported as nn.linear on lowbit.dequantize_weight of
+/// the unpacked integers and the scale/zero tables, so that lowbit's own
+/// quantized path sees it.
+LogicalResult Importer::importMatMulNBits(const ox::Node &node) {
+  Location loc = nodeLoc(node);
+  Value a;
+  if (failed(lookup(node, 0, a)))
+    return failure();
+  int64_t k = attrInt(node, "K", -1), n = attrInt(node, "N", -1);
+  int64_t bits = attrInt(node, "bits", 4);
+  int64_t block = attrInt(node, "block_size", -1);
+  if (k <= 0 || n <= 0)
+    return invalid("attributes K and N must be given and positive");
+  if (bits != 2 && bits != 4 && bits != 8)
+    return invalid("bits=" + Twine(bits) +
+                   " is not defined for MatMulNBits (2, 4 or 8)");
+  if (block < 16 || (block & (block - 1)) != 0)
+    return invalid("block_size=" + Twine(block) +
+                   " must be a power of two >= 16");
+  auto aType = tensorType(a);
+  if (!aType.getElementType().isF32())
+    return unsupported("MatMulNBits with a non-f32 input A");
+  if (aType.getRank() < 1 || aType.getShape().back() != k)
+    return invalid("input A of shape " + shapeString(aType.getShape()) +
+                   " does not end in K=" + Twine(k));
+  int64_t nBlocks = (k + block - 1) / block;
+  int64_t blob = block * bits / 8;
+  const ox::Tensor *bT = constantOf(node, 1);
+  if (!bT)
+    return unsupported("non-constant weight B");
+  std::vector<int64_t> bDims = {n, nBlocks, blob};
+  if (bT->dataType != ox::kUint8 || bT->dims != bDims)
+    return invalid("B is " + ox::dataTypeName(bT->dataType) + " " +
+                   shapeString(bT->dims) + ", expected UINT8 " +
+                   shapeString(bDims) + " for K=" + Twine(k) + ", N=" +
+                   Twine(n) + ", bits=" + Twine(bits) +
+                   ", block_size=" + Twine(block));
+  const ox::Tensor *sT = constantOf(node, 2);
+  if (!sT)
+    return unsupported("non-constant scales");
+  if (sT->dataType != ox::kFloat || sT->numElements() != n * nBlocks)
+    return invalid("scales must be FLOAT with N*n_blocks=" +
+                   Twine(n * nBlocks) + " elements");
+  int64_t zpRow = (nBlocks * bits + 7) / 8;
+  const ox::Tensor *zT = constantOf(node, 3);
+  if (hasInput(node, 3)) {
+    if (!zT)
+      return unsupported("non-constant zero_points");
+    if (zT->dataType != ox::kUint8)
+      return unsupported("zero_points of type " +
+                         ox::dataTypeName(zT->dataType) +
+                         " (packed UINT8 is supported)");
+    if (zT->numElements() != n * zpRow)
+      return invalid("zero_points must have N*ceil(n_blocks*bits/8)=" +
+                     Twine(n * zpRow) + " elements, has " +
+                     Twine(zT->numElements()));
+  }
+  if (hasInput(node, 4))
+    return unsupported("MatMulNBits with g_idx");
+  if (k % block != 0)
+    return unsupported("K=" + Twine(k) + " that is not a multiple of "
+                       "block_size=" + Twine(block));
+  Value bias;
+  if (hasInput(node, 5)) {
+    if (failed(lookup(node, 5, bias)))
+      return failure();
+    auto bt = tensorType(bias);
+    if (bt.getRank() != 1 || bt.getDimSize(0) != n ||
+        !bt.getElementType().isF32())
+      return invalid("bias must be f32 [N]");
+  }
+
+  // Unpack to one i8 container per value, [N, K], and the [N, n_blocks]
+  // scale and zero tables.
+  const uint8_t *packed = reinterpret_cast<const uint8_t *>(bT->bytes());
+  const uint8_t *zps =
+      zT ? reinterpret_cast<const uint8_t *>(zT->bytes()) : nullptr;
+  unsigned mask = (1u << bits) - 1;
+  auto qBuf = std::make_shared<VectorBuffer>();
+  qBuf->bytes.resize(n * k);
+  for (int64_t r = 0; r < n; ++r)
+    for (int64_t c = 0; c < k; ++c) {
+      int64_t blk = c / block, j = c % block;
+      uint8_t byte = packed[(r * nBlocks + blk) * blob + j * bits / 8];
+      qBuf->bytes[r * k + c] = char((byte >> (j * bits % 8)) & mask);
+    }
+  std::vector<float> scaleTab(n * nBlocks), zeroTab(n * nBlocks);
+  const float *scales = reinterpret_cast<const float *>(sT->bytes());
+  for (int64_t r = 0; r < n; ++r)
+    for (int64_t blk = 0; blk < nBlocks; ++blk) {
+      scaleTab[r * nBlocks + blk] = scales[r * nBlocks + blk];
+      unsigned zp = 1u << (bits - 1);
+      if (zps)
+        zp = (zps[r * zpRow + blk * bits / 8] >> (blk * bits % 8)) & mask;
+      zeroTab[r * nBlocks + blk] = float(zp);
+    }
+  std::string base = bT->name;
+  size_t qSize = qBuf->bytes.size();
+  Value q = makeResourceConstant(
+      RankedTensorType::get({n, k}, builder.getI8Type()), std::move(qBuf), 0,
+      qSize, base + "_q", loc);
+  Type f32 = builder.getF32Type();
+  Value scale =
+      makeFloatConstant({n, nBlocks}, scaleTab, f32, loc, base + "_scale");
+  Value zero =
+      makeFloatConstant({n, nBlocks}, zeroTab, f32, loc, base + "_zero");
+  Value w = lb::DequantizeWeightOp::create(
+      builder, loc, RankedTensorType::get({n, k}, f32), q, scale, zero,
+      builder.getI64IntegerAttr(bits), builder.getI64IntegerAttr(block),
+      builder.getStringAttr("integer"));
+  SmallVector<int64_t> outShape(aType.getShape());
+  outShape.back() = n;
+  Value y = nn::LinearOp::create(builder, loc,
+                                 RankedTensorType::get(outShape, f32), a, w,
+                                 bias);
+  define(node, 0, y);
+  return success();
 }

@@ -1,0 +1,211 @@
+"""Builds small ONNX models with ONNX's own quantized ops for the lit tests
+(test/Import/quantize-linear.test, matmul-nbits.test) and the pytest
+test/python/test_onnx_quantized_ops.py.
+
+    make_quant_onnx.py NAME -o OUT.onnx
+    make_quant_onnx.py --list
+
+Every model is deterministic (fixed seeds), opset 21, IR version 10. Names
+starting with `bad_` are deliberately malformed or unsupported.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+
+import numpy as np
+import onnx
+from onnx import TensorProto, helper, numpy_helper
+
+OPSET = 21
+IR_VERSION = 10
+
+
+def value(name, shape, elem=TensorProto.FLOAT):
+    return helper.make_tensor_value_info(name, elem, shape)
+
+
+def const(name, array):
+    return numpy_helper.from_array(np.asarray(array), name)
+
+
+def model(nodes, inputs, outputs, inits, ms_domain=False):
+    graph = helper.make_graph(nodes, "g", inputs, outputs, inits)
+    opsets = [helper.make_opsetid("", OPSET)]
+    if ms_domain:
+        opsets.append(helper.make_opsetid("com.microsoft", 1))
+    m = helper.make_model(graph, opset_imports=opsets)
+    m.ir_version = IR_VERSION
+    return m
+
+
+def qdq_per_tensor():
+    """x -> QuantizeLinear(uint8, zp 128) -> DequantizeLinear -> y."""
+    nodes = [
+        helper.make_node("QuantizeLinear", ["x", "s", "zp"], ["q"], name="q"),
+        helper.make_node("DequantizeLinear", ["q", "s", "zp"], ["y"], name="dq"),
+    ]
+    inits = [const("s", np.float32(0.05)), const("zp", np.uint8(128))]
+    return model(nodes, [value("x", [2, 8])], [value("y", [2, 8])], inits)
+
+
+def qdq_per_axis():
+    """int8 per-axis (axis 1) quantize, then dequantize."""
+    nodes = [
+        helper.make_node("QuantizeLinear", ["x", "s", "zp"], ["q"], name="q",
+                         axis=1),
+        helper.make_node("DequantizeLinear", ["q", "s", "zp"], ["y"],
+                         name="dq", axis=1),
+    ]
+    inits = [const("s", np.array([0.01, 0.02, 0.04], np.float32)),
+             const("zp", np.array([-3, 0, 5], np.int8))]
+    return model(nodes, [value("x", [2, 3, 4])], [value("y", [2, 3, 4])],
+                 inits)
+
+
+def qdq_linear():
+    """QDQ linear layer: uint8 activation, int8 per-channel constant weight
+    (DequantizeLinear axis 1 of a [K, N] initializer) into MatMul."""
+    r = np.random.default_rng(3)
+    w = r.integers(-127, 128, size=(16, 4), dtype=np.int8)
+    nodes = [
+        helper.make_node("QuantizeLinear", ["x", "xs", "xz"], ["xq"], name="qx"),
+        helper.make_node("DequantizeLinear", ["xq", "xs", "xz"], ["xd"],
+                         name="dqx"),
+        helper.make_node("DequantizeLinear", ["w", "ws"], ["wd"], name="dqw",
+                         axis=1),
+        helper.make_node("MatMul", ["xd", "wd"], ["y"], name="mm"),
+    ]
+    inits = [const("xs", np.float32(0.02)), const("xz", np.uint8(120)),
+             const("w", w),
+             const("ws", np.array([0.01, 0.02, 0.03, 0.04], np.float32))]
+    return model(nodes, [value("x", [3, 16])], [value("y", [3, 4])], inits)
+
+
+def dq_uint8_const():
+    """DequantizeLinear of a uint8 initializer (per-tensor) plus an input."""
+    data = np.arange(0, 240, 10, dtype=np.uint8).reshape(2, 12)
+    nodes = [
+        helper.make_node("DequantizeLinear", ["c", "s", "zp"], ["d"], name="dq"),
+        helper.make_node("Add", ["x", "d"], ["y"], name="add"),
+    ]
+    inits = [const("c", data), const("s", np.float32(0.5)),
+             const("zp", np.uint8(100))]
+    return model(nodes, [value("x", [2, 12])], [value("y", [2, 12])], inits)
+
+
+def q_int8_output():
+    """QuantizeLinear to int8 as a graph output (saturates at -128/127)."""
+    nodes = [helper.make_node("QuantizeLinear", ["x", "s", "zp"], ["y"],
+                              name="q")]
+    inits = [const("s", np.float32(0.1)), const("zp", np.int8(1))]
+    return model(nodes, [value("x", [8])], [value("y", [8], TensorProto.INT8)],
+                 inits)
+
+
+def bad_dynamic_zero_point():
+    """The zero point is a graph input."""
+    nodes = [helper.make_node("QuantizeLinear", ["x", "s", "zp"], ["q"],
+                              name="q_dyn"),
+             helper.make_node("DequantizeLinear", ["q", "s", "zp"], ["y"],
+                              name="dq")]
+    return model(nodes, [value("x", [4]), value("zp", [], TensorProto.INT8)],
+                 [value("y", [4])], [const("s", np.float32(0.1))])
+
+
+def bad_scale_shape():
+    """A per-axis scale whose length does not match the axis."""
+    nodes = [helper.make_node("QuantizeLinear", ["x", "s"], ["q"],
+                              name="q_axis", axis=0),
+             helper.make_node("DequantizeLinear", ["q", "s"], ["y"],
+                              name="dq", axis=0)]
+    return model(nodes, [value("x", [4, 2])], [value("y", [4, 2])],
+                 [const("s", np.array([0.1, 0.2, 0.3], np.float32))])
+
+
+def _nbits(k=64, n=8, bits=4, block=32, zero_points=True, bias=True,
+           b_shape=None, seed=5, m=3):
+    r = np.random.default_rng(seed)
+    n_blocks = (k + block - 1) // block
+    blob = block * bits // 8
+    b = r.integers(0, 256, size=b_shape or (n, n_blocks, blob), dtype=np.uint8)
+    scales = r.uniform(0.01, 0.1, size=n * n_blocks).astype(np.float32)
+    inputs = ["a", "b", "scales"]
+    inits = [const("b", b), const("scales", scales)]
+    if zero_points:
+        zp_row = (n_blocks * bits + 7) // 8
+        inits.append(const("zp", r.integers(0, 256, size=n * zp_row,
+                                            dtype=np.uint8)))
+        inputs.append("zp")
+    if bias:
+        inputs += ["", "bias"] if zero_points else ["", "", "bias"]
+        inits.append(const("bias", r.normal(size=n).astype(np.float32)))
+    node = helper.make_node("MatMulNBits", inputs, ["y"], name="mmnb",
+                            domain="com.microsoft", K=k, N=n, bits=bits,
+                            block_size=block)
+    return model([node], [value("a", [m, k])], [value("y", [m, n])], inits,
+                 ms_domain=True)
+
+
+def matmul_nbits():
+    """4-bit, block 32, packed zero points and a bias."""
+    return _nbits()
+
+
+def matmul_nbits_nozp():
+    """4-bit, block 16, no zero points (default 8), no bias."""
+    return _nbits(block=16, zero_points=False, bias=False)
+
+
+def matmul_nbits_8bit():
+    """8-bit, block 32, zero points."""
+    return _nbits(bits=8, bias=False)
+
+
+def matmul_nbits_2bit():
+    """2-bit, block 16, zero points, three blocks per row."""
+    return _nbits(k=48, bits=2, block=16, bias=False)
+
+
+def bad_nbits_bits():
+    """bits=3 is not a MatMulNBits width."""
+    return _with_attr(_nbits(zero_points=False, bias=False), "bits", 3)
+
+
+def bad_nbits_block():
+    """B is packed for block 32 but block_size says 16."""
+    return _with_attr(_nbits(zero_points=False, bias=False), "block_size", 16)
+
+
+def _with_attr(m, name, val):
+    node = m.graph.node[0]
+    for a in node.attribute:
+        if a.name == name:
+            a.i = val
+    return m
+
+
+MODELS = {f.__name__: f for f in [
+    qdq_per_tensor, qdq_per_axis, qdq_linear, dq_uint8_const, q_int8_output,
+    bad_dynamic_zero_point, bad_scale_shape, matmul_nbits, matmul_nbits_nozp,
+    matmul_nbits_8bit, matmul_nbits_2bit, bad_nbits_bits, bad_nbits_block]}
+
+
+def main(argv=None) -> int:
+    p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    p.add_argument("name", nargs="?")
+    p.add_argument("-o", "--output")
+    p.add_argument("--list", action="store_true")
+    args = p.parse_args(argv)
+    if args.list:
+        print("\n".join(MODELS))
+        return 0
+    if args.name not in MODELS or not args.output:
+        p.error("give a model name from --list and -o OUT.onnx")
+    onnx.save(MODELS[args.name](), args.output)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
