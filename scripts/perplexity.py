@@ -16,7 +16,8 @@ compile in lowbit). A recipe that needs calibration data is calibrated on
 --calib-windows windows of the training split (evenly spaced over
 train_llama.windows(train, S)), never on the validation text. With
 --recipe, the float perplexity through the same runtime is computed too and
-each recipe's delta ppl against it is printed. Exit code 1 with one line
+each recipe's delta ppl against it is printed, with its standard error
+from the paired per-window NLL differences (s.e.). Exit code 1 with one line
 on stderr for a missing model, unknown runtime or a failed lowbit run.
 
 As a module: eval_tokens(), calibration_tokens(), feeds_for(inputs),
@@ -91,14 +92,29 @@ def feeds_for(inputs: np.ndarray) -> dict[str, np.ndarray]:
     return feeds
 
 
-def mean_nll(logits: np.ndarray, targets: np.ndarray) -> float:
-    """Mean -log softmax(logits)[target] in nats, computed in float64."""
+def token_nll(logits: np.ndarray, targets: np.ndarray) -> np.ndarray:
+    """-log softmax(logits)[target] per prediction [B, S] in nats (float64;
+    inf everywhere when a logit is not finite)."""
     z = np.asarray(logits, dtype=np.float64)
     if not np.all(np.isfinite(z)):
-        return math.inf
+        return np.full(targets.shape, np.inf)
     z = z - z.max(axis=-1, keepdims=True)
     logp = z - np.log(np.exp(z).sum(axis=-1, keepdims=True))
-    return float(-np.take_along_axis(logp, targets[..., None], axis=-1).mean())
+    return -np.take_along_axis(logp, targets[..., None], axis=-1)[..., 0]
+
+
+def mean_nll(logits: np.ndarray, targets: np.ndarray) -> float:
+    """Mean -log softmax(logits)[target] in nats, computed in float64."""
+    return float(token_nll(logits, targets).mean())
+
+
+def delta_ppl_stderr(window_nll_a: np.ndarray, window_nll_b: np.ndarray, ppl_a: float) -> float:
+    """Standard error of ppl_b - ppl_a from the paired per-window mean NLLs
+    (windows as the independent samples; delta ppl ~ ppl_a * delta NLL)."""
+    d = np.asarray(window_nll_b, dtype=np.float64) - np.asarray(window_nll_a, dtype=np.float64)
+    if not np.all(np.isfinite(d)) or d.size < 2:
+        return math.inf
+    return float(ppl_a * d.std(ddof=1) / math.sqrt(d.size))
 
 
 def logits_onnxruntime(model, feeds) -> np.ndarray:
@@ -110,7 +126,10 @@ class LowbitError(RuntimeError):
 
 
 def _lowbit_run(args: list[str]) -> None:
-    proc = subprocess.run(args, capture_output=True, text=True, errors="replace")
+    try:
+        proc = subprocess.run(args, capture_output=True, text=True, errors="replace")
+    except OSError as e:
+        raise LowbitError(f"cannot run {args[0]}: {e}") from e
     if proc.returncode != 0:
         last = (proc.stderr.strip() or proc.stdout.strip()).splitlines()[-1:]
         raise LowbitError(f"lowbit-run failed (exit {proc.returncode}): {' '.join(last)}")
@@ -185,8 +204,9 @@ def needs_calibration(recipe: str | None) -> bool:
 
 def perplexity(model, runtime: str = "ort", recipe: str | None = None, seq: int = SEQ,
                calib_windows: int = CALIB_WINDOWS, tokens: np.ndarray | None = None,
-               corpus: dict | None = None) -> dict:
-    """{'runtime', 'recipe', 'nll', 'ppl', 'windows', 'predictions', 'seconds'}."""
+               corpus: dict | None = None, tool: Path | None = None) -> dict:
+    """{'runtime', 'recipe', 'nll', 'window_nll' (mean NLL per window, an
+    array), 'ppl', 'windows', 'predictions', 'calibration_windows', 'seconds'}."""
     if runtime not in RUNTIMES:
         raise LowbitError(f"unknown runtime '{runtime}' (known: {', '.join(RUNTIMES)})")
     if recipe and runtime == "ort":
@@ -201,12 +221,14 @@ def perplexity(model, runtime: str = "ort", recipe: str | None = None, seq: int 
     if runtime == "ort":
         logits = logits_onnxruntime(model, feeds)
     elif runtime == "lowbit-run":
-        logits = logits_lowbit_run(model, feeds, recipe, calibration)
+        logits = logits_lowbit_run(model, feeds, recipe, calibration, tool)
     else:
         logits = logits_lowbit(model, feeds, recipe, calibration)
     seconds = time.perf_counter() - start
-    nll = mean_nll(logits, tokens[:, 1:])
+    per_token = token_nll(logits, tokens[:, 1:])
+    nll = float(per_token.mean())
     return {"runtime": runtime, "recipe": recipe or "float", "nll": nll,
+            "window_nll": per_token.mean(axis=1),
             "ppl": math.exp(nll) if math.isfinite(nll) else math.inf,
             "windows": int(tokens.shape[0]), "predictions": int(tokens[:, 1:].size),
             "calibration_windows": calib_windows if calibration is not None else 0,
@@ -223,6 +245,8 @@ def main(argv=None) -> int:
     parser.add_argument("--seq-len", type=int, default=SEQ)
     parser.add_argument("--calib-windows", type=int, default=CALIB_WINDOWS)
     parser.add_argument("--json", type=Path, help="also write the results here")
+    parser.add_argument("--lowbit-run", type=Path, default=None,
+                        help="the lowbit-run binary (default: build/bin/lowbit-run)")
     args = parser.parse_args(argv)
     if not args.model.is_file():
         print(f"error: model '{args.model}' does not exist", file=sys.stderr)
@@ -238,23 +262,28 @@ def main(argv=None) -> int:
             raise LowbitError("--recipe needs a lowbit runtime (lowbit-run or lowbit)")
         for recipe in args.recipe:
             needs_calibration(recipe)  # unknown names fail before any run
-        base = perplexity(args.model, runtime, None, args.seq_len, corpus=corpus)
+        base = perplexity(args.model, runtime, None, args.seq_len, corpus=corpus,
+                          tool=args.lowbit_run)
         results.append(base)
         for recipe in args.recipe:
             r = perplexity(args.model, runtime, recipe, args.seq_len, args.calib_windows,
-                           corpus=corpus)
+                           corpus=corpus, tool=args.lowbit_run)
             r["delta_ppl"] = r["ppl"] - base["ppl"]
+            r["delta_ppl_se"] = delta_ppl_stderr(base["window_nll"], r["window_nll"], base["ppl"])
             results.append(r)
     except LowbitError as e:
         print(f"error: {e}", file=sys.stderr)
         return 1
-    print(f"{'runtime':11s} {'recipe':26s} {'ppl':>9s} {'delta':>9s} {'seconds':>8s}")
+    print(f"{'runtime':11s} {'recipe':26s} {'ppl':>9s} {'delta':>9s} {'(s.e.)':>8s} "
+          f"{'seconds':>8s}")
     for r in results:
-        delta = f"{r['delta_ppl']:+9.4f}" if "delta_ppl" in r else f"{'':9s}"
+        delta = (f"{r['delta_ppl']:+9.4f} {r['delta_ppl_se']:8.4f}" if "delta_ppl" in r
+                 else f"{'':9s} {'':8s}")
         print(f"{r['runtime']:11s} {r['recipe']:26s} {r['ppl']:9.4f} {delta} {r['seconds']:8.1f}")
     print(f"({results[0]['windows']} windows x {args.seq_len} predictions of held-out text)")
     if args.json:
-        args.json.write_text(json.dumps(results, indent=2) + "\n")
+        rows = [{k: v for k, v in r.items() if k != "window_nll"} for r in results]
+        args.json.write_text(json.dumps(rows, indent=2) + "\n")
     return 0
 
 
