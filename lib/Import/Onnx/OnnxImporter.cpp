@@ -207,7 +207,7 @@ private:
   // ONNX's own quantized ops (OnnxImporter.cpp, end of file) --------------
   FailureOr<quant::QuantizedType> quantTypeOf(const ox::Node &node,
                                               ArrayRef<int64_t> shape,
-                                              bool isSigned);
+                                              int32_t storageType);
   Value integerConstant(const ox::Tensor &tensor, Location loc);
   LogicalResult importQuantizeLinear(const ox::Node &node);
   LogicalResult importDequantizeLinear(const ox::Node &node);
@@ -3887,7 +3887,9 @@ Value Importer::integerConstant(const ox::Tensor &tensor, Location loc) {
 /// per-tensor for a one-element scale, per-axis for a 1-D scale along `axis`.
 FailureOr<quant::QuantizedType>
 Importer::quantTypeOf(const ox::Node &node, ArrayRef<int64_t> shape,
-                      bool isSigned) {
+                      int32_t storageType) {
+  bool isSigned = storageType != ox::kUint8;
+  bool is32 = storageType == ox::kInt32;
   const ox::Tensor *scaleT = constantOf(node, 1);
   if (!scaleT)
     return unsupported("non-constant scale '" +
@@ -3919,14 +3921,17 @@ Importer::quantTypeOf(const ox::Node &node, ArrayRef<int64_t> shape,
     scaleVals.push_back(scales[i]);
     int64_t zp = 0;
     if (zpT)
-      zp = isSigned ? int64_t(reinterpret_cast<const int8_t *>(zpT->bytes())[i])
-                    : int64_t(reinterpret_cast<const uint8_t *>(zpT->bytes())[i]);
+      zp = is32 ? int64_t(reinterpret_cast<const int32_t *>(zpT->bytes())[i])
+           : isSigned
+               ? int64_t(reinterpret_cast<const int8_t *>(zpT->bytes())[i])
+               : int64_t(reinterpret_cast<const uint8_t *>(zpT->bytes())[i]);
     zpVals.push_back(zp);
   }
   unsigned flags = isSigned ? quant::QuantizationFlags::Signed : 0;
-  Type storage = builder.getIntegerType(8);
+  Type storage = builder.getIntegerType(is32 ? 32 : 8);
   Type expressed = builder.getF32Type();
-  int64_t qmin = isSigned ? -128 : 0, qmax = isSigned ? 127 : 255;
+  int64_t qmin = is32 ? INT32_MIN : isSigned ? -128 : 0;
+  int64_t qmax = is32 ? INT32_MAX : isSigned ? 127 : 255;
   bool perTensor = n == 1 && scaleT->dims.size() <= 1;
   if (perTensor)
     return quant::QuantizedType(quant::UniformQuantizedType::get(
@@ -3959,7 +3964,7 @@ LogicalResult Importer::importQuantizeLinear(const ox::Node &node) {
     return unsupported("QuantizeLinear to " + ox::dataTypeName(outType) +
                        " (int8 and uint8 are supported)");
   FailureOr<quant::QuantizedType> qt =
-      quantTypeOf(node, xType.getShape(), outType == ox::kInt8);
+      quantTypeOf(node, xType.getShape(), outType);
   if (failed(qt))
     return failure();
   Value y = lb::QuantizeOp::create(
@@ -3989,26 +3994,70 @@ LogicalResult Importer::importDequantizeLinear(const ox::Node &node) {
       qType = qe.isSigned() ? ox::kInt8 : ox::kUint8;
     else if (elem.isInteger(8))
       qType = ox::kInt8;
+    else if (elem.isInteger(32))
+      qType = ox::kInt32; // e.g. a QDQ model's quantized bias
     else
       return unsupported("DequantizeLinear of a tensor of " +
                          Twine(llvm::formatv("{0}", elem).str()) +
-                         " (int8 and uint8 are supported)");
+                         " (int8, uint8 and int32 are supported)");
   }
   const ox::Tensor *zpT = constantOf(node, 2);
   if (zpT && zpT->dataType != qType)
     return invalid("zero point is " + ox::dataTypeName(zpT->dataType) +
                    " but the input is " + ox::dataTypeName(qType));
   ArrayRef<int64_t> shape = tensorType(q).getShape();
+  if (qType == ox::kInt32) {
+    // int32 data (a QDQ model's bias) is wider than lowbit's quant storage:
+    // plain arithmetic with ONNX's formula, (float(x) - float(zp)) * scale.
+    Value scale, zp;
+    if (failed(lookup(node, 1, scale)))
+      return failure();
+    if (hasInput(node, 2) && failed(lookup(node, 2, zp)))
+      return failure();
+    if (!tensorType(scale).getElementType().isF32() ||
+        (zp && !tensorType(zp).getElementType().isInteger(32)))
+      return unsupported("int32 DequantizeLinear needs an f32 scale and an "
+                         "int32 zero point");
+    int64_t rank = shape.size();
+    SmallVector<int64_t> paramShape(rank, 1);
+    int64_t n = tensorType(scale).getNumElements();
+    if (n != 1) {
+      int64_t axis = attrInt(node, "axis", 1);
+      if (failed(normalizeAxis(axis, rank, "axis")))
+        return failure();
+      if (tensorType(scale).getRank() != 1 || n != shape[axis])
+        return invalid("scale of shape " +
+                       shapeString(tensorType(scale).getShape()) +
+                       " does not fit input " + shapeString(shape) +
+                       " along axis " + Twine(axis));
+      paramShape[axis] = n;
+    }
+    SmallVector<Value> operands = {q, reshape(scale, paramShape, loc)};
+    if (zp)
+      operands.push_back(reshape(zp, paramShape, loc));
+    Value y = broadcastGeneric(
+        loc, shape, builder.getF32Type(), operands,
+        [&](OpBuilder &b, Location l, ValueRange args) -> Value {
+          Type f32 = b.getF32Type();
+          Value x = arith::SIToFPOp::create(b, l, f32, args[0]);
+          if (args.size() > 2)
+            x = arith::SubFOp::create(
+                b, l, x, arith::SIToFPOp::create(b, l, f32, args[2]));
+          return arith::MulFOp::create(b, l, x, args[1]);
+        });
+    define(node, 0, y);
+    return success();
+  }
   FailureOr<quant::QuantizedType> qt =
-      quantTypeOf(node, shape, qType == ox::kInt8);
+      quantTypeOf(node, shape, qType);
   if (failed(qt))
     return failure();
   auto qTensor = RankedTensorType::get(shape, *qt);
   if (q.getType() != qTensor) {
     // Reinterpret the integers with this node's parameters.
-    if (isa<quant::QuantizedType>(tensorType(q).getElementType()))
+    if (auto qe = dyn_cast<quant::QuantizedType>(tensorType(q).getElementType()))
       q = quant::StorageCastOp::create(
-          builder, loc, RankedTensorType::get(shape, builder.getI8Type()), q);
+          builder, loc, RankedTensorType::get(shape, qe.getStorageType()), q);
     q = quant::StorageCastOp::create(builder, loc, qTensor, q);
   }
   Value y = lb::DequantizeOp::create(

@@ -1,0 +1,166 @@
+"""ONNX's own quantized ops through lowbit-run, against onnxruntime.
+
+Models quantized by onnxruntime itself: quantize_static in QDQ format
+(per-tensor and per-channel) on a tiny conv + MLP, and MatMulNBitsQuantizer
+(4-bit, symmetric and asymmetric); plus hand-packed MatMulNBits models with 2,
+4 and 8 bits from test/Inputs/make_quant_onnx.py.
+
+Reference: onnxruntime with graph optimizations disabled, i.e. the graph's
+own semantics (DequantizeLinear -> float op). With optimizations on, ORT fuses
+QDQ groups into integer kernels (QLinearConv, u8s8 MatMul) that requantize
+differently and saturate on x86, so that is not the definition to compare
+with. Tolerance rtol = atol = 1e-5: both sides do the same float operations
+on the same dequantized values; only the summation order of the dot products
+may differ (a few ulp). In practice the outputs below match bit for bit.
+"""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+onnx = pytest.importorskip("onnx")
+ort = pytest.importorskip("onnxruntime")
+from onnx import TensorProto, helper, numpy_helper  # noqa: E402
+
+REPO_ROOT = Path(__file__).resolve().parents[2]
+MAKE = REPO_ROOT / "test" / "Inputs" / "make_quant_onnx.py"
+RTOL = ATOL = 1e-5
+
+
+def ort_reference(model_path: Path, feeds: dict) -> list:
+    so = ort.SessionOptions()
+    so.graph_optimization_level = ort.GraphOptimizationLevel.ORT_DISABLE_ALL
+    sess = ort.InferenceSession(str(model_path), so,
+                                providers=["CPUExecutionProvider"])
+    return sess.run(None, feeds)
+
+
+def run_lowbit(lowbit_run, model_path: Path, feeds: dict, tmp: Path):
+    np.savez(tmp / "in.npz", **feeds)
+    p = lowbit_run(model_path, "--inputs", tmp / "in.npz", "--outputs",
+                   tmp / "out.npz")
+    assert p.returncode == 0, p.stderr
+    out = np.load(tmp / "out.npz")
+    return [out[k] for k in out.files]
+
+
+def check(lowbit_run, model_path: Path, feeds: dict, tmp: Path):
+    ref = ort_reference(model_path, feeds)
+    got = run_lowbit(lowbit_run, model_path, feeds, tmp)
+    assert len(got) == len(ref)
+    for g, r in zip(got, ref):
+        assert g.dtype == r.dtype and g.shape == r.shape
+        np.testing.assert_allclose(g, r, rtol=RTOL, atol=ATOL)
+
+
+def float_model(seed: int = 0):
+    """Conv(3->4, 3x3, pad 1, bias) + Relu + Flatten + MatMul/Add/Relu +
+    MatMul: [2,3,2,2] -> [2,8]."""
+    r = np.random.default_rng(seed)
+    inits = {
+        "cw": r.normal(size=(4, 3, 3, 3)) * 0.3,
+        "cb": r.normal(size=4) * 0.1,
+        "w1": r.normal(size=(16, 32)) * 0.3,
+        "b1": r.normal(size=32) * 0.1,
+        "w2": r.normal(size=(32, 8)) * 0.3,
+    }
+    nodes = [
+        helper.make_node("Conv", ["img", "cw", "cb"], ["c"], pads=[1, 1, 1, 1]),
+        helper.make_node("Relu", ["c"], ["cr"]),
+        helper.make_node("Flatten", ["cr"], ["f"]),
+        helper.make_node("MatMul", ["f", "w1"], ["h"]),
+        helper.make_node("Add", ["h", "b1"], ["hb"]),
+        helper.make_node("Relu", ["hb"], ["hr"]),
+        helper.make_node("MatMul", ["hr", "w2"], ["y"]),
+    ]
+    graph = helper.make_graph(
+        nodes, "mlp",
+        [helper.make_tensor_value_info("img", TensorProto.FLOAT, [2, 3, 2, 2])],
+        [helper.make_tensor_value_info("y", TensorProto.FLOAT, [2, 8])],
+        [numpy_helper.from_array(v.astype(np.float32), k)
+         for k, v in inits.items()])
+    m = helper.make_model(graph, opset_imports=[helper.make_opsetid("", 17)])
+    m.ir_version = 8
+    return m
+
+
+@pytest.mark.parametrize("per_channel", [False, True])
+def test_quantize_static_qdq(lowbit_run, lowbit_opt, tmp_path, per_channel):
+    from onnxruntime.quantization import (CalibrationDataReader, QuantFormat,
+                                          quantize_static)
+
+    r = np.random.default_rng(1)
+    samples = [{"img": r.normal(size=(2, 3, 2, 2)).astype(np.float32)}
+               for _ in range(8)]
+
+    class Reader(CalibrationDataReader):
+        def __init__(self):
+            self.it = iter(samples)
+
+        def get_next(self):
+            return next(self.it, None)
+
+    fp = tmp_path / "f.onnx"
+    qdq = tmp_path / "qdq.onnx"
+    onnx.save(float_model(), fp)
+    quantize_static(str(fp), str(qdq), Reader(), quant_format=QuantFormat.QDQ,
+                    per_channel=per_channel)
+    ops = {n.op_type for n in onnx.load(qdq).graph.node}
+    assert {"QuantizeLinear", "DequantizeLinear"} <= ops
+    ir = lowbit_opt(qdq)
+    assert ir.returncode == 0, ir.stderr
+    assert "lowbit.quantize" in ir.stdout and "lowbit.dequantize" in ir.stdout
+    if per_channel:
+        assert "!quant.uniform<i8:f32:0, {" in ir.stdout  # conv weight, axis 0
+    for seed in range(3):
+        img = np.random.default_rng(10 + seed).normal(size=(2, 3, 2, 2))
+        check(lowbit_run, qdq, {"img": img.astype(np.float32)}, tmp_path)
+
+
+@pytest.mark.parametrize("symmetric", [False, True])
+def test_matmul_nbits_quantizer(lowbit_run, lowbit_opt, tmp_path, symmetric):
+    from onnxruntime.quantization.matmul_nbits_quantizer import \
+        MatMulNBitsQuantizer
+
+    r = np.random.default_rng(2)
+    graph = helper.make_graph(
+        [helper.make_node("MatMul", ["x", "w"], ["y"])], "g",
+        [helper.make_tensor_value_info("x", TensorProto.FLOAT, [4, 64])],
+        [helper.make_tensor_value_info("y", TensorProto.FLOAT, [4, 32])],
+        [numpy_helper.from_array(r.normal(size=(64, 32)).astype(np.float32),
+                                 "w")])
+    m = helper.make_model(graph, opset_imports=[helper.make_opsetid("", 17)])
+    m.ir_version = 8
+    q = MatMulNBitsQuantizer(m, block_size=32, is_symmetric=symmetric)
+    q.process()
+    path = tmp_path / "nbits.onnx"
+    q.model.save_model_to_file(str(path))
+    assert [n.op_type for n in onnx.load(path).graph.node] == ["MatMulNBits"]
+    ir = lowbit_opt(path)
+    assert ir.returncode == 0, ir.stderr
+    assert "lowbit.dequantize_weight" in ir.stdout and "nn.linear" in ir.stdout
+    x = r.normal(size=(4, 64)).astype(np.float32)
+    check(lowbit_run, path, {"x": x}, tmp_path)
+
+
+@pytest.mark.parametrize("name", ["matmul_nbits", "matmul_nbits_nozp",
+                                  "matmul_nbits_8bit", "matmul_nbits_2bit",
+                                  "qdq_per_tensor", "qdq_per_axis",
+                                  "qdq_linear", "dq_uint8_const",
+                                  "q_int8_output"])
+def test_hand_built(lowbit_run, tmp_path, name):
+    path = tmp_path / f"{name}.onnx"
+    subprocess.run([sys.executable, str(MAKE), name, "-o", str(path)],
+                   check=True)
+    m = onnx.load(path)
+    r = np.random.default_rng(7)
+    feeds = {}
+    for i in m.graph.input:
+        shape = [d.dim_value for d in i.type.tensor_type.shape.dim]
+        feeds[i.name] = (r.normal(size=shape) * 3).astype(np.float32)
+    check(lowbit_run, path, feeds, tmp_path)
