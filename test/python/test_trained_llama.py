@@ -204,3 +204,20 @@ def test_calibrated_w8a8_perplexity_is_sane(ppl_mod, trained_model, corpus, lowb
     assert q["calibration_windows"] == ppl_mod.CALIB_WINDOWS
     assert math.isfinite(q["ppl"])
     assert delta < 1.0
+
+
+def test_perplexity_cli_rejects_bad_input(tmp_path, trained_model):
+    import subprocess
+    import sys
+
+    script = REPO_ROOT / "scripts" / "perplexity.py"
+
+    def run(*args):
+        return subprocess.run([sys.executable, str(script), *map(str, args)],
+                              capture_output=True, text=True, timeout=120)
+
+    missing = run(tmp_path / "missing.onnx")
+    assert missing.returncode == 1 and "missing.onnx' does not exist" in missing.stderr
+    unknown = run(trained_model, "--recipe", "no-such-recipe")
+    assert unknown.returncode == 1 and "unknown recipe 'no-such-recipe'" in unknown.stderr
+    assert "Traceback" not in missing.stderr + unknown.stderr
