@@ -186,10 +186,53 @@ def _with_attr(m, name, val):
     return m
 
 
+def _resize(ctm, scales=None, sizes=None, shape=(1, 2, 3, 4), out=None,
+            **attrs):
+    inputs = ["x", "", "scales" if scales is not None else ""]
+    inits = []
+    if scales is not None:
+        inits.append(const("scales", np.array(scales, np.float32)))
+    if sizes is not None:
+        inputs.append("sizes")
+        inits.append(const("sizes", np.array(sizes, np.int64)))
+    node = helper.make_node("Resize", inputs, ["y"], name="rs", mode="linear",
+                            coordinate_transformation_mode=ctm, **attrs)
+    return model([node], [value("x", list(shape))], [value("y", out)], inits)
+
+
+def resize_linear_half_pixel():
+    """Upsample x2 on H and W, half_pixel (the default)."""
+    return _resize("half_pixel", scales=[1, 1, 2, 2], out=[1, 2, 6, 8])
+
+
+def resize_linear_align_corners():
+    """sizes [1, 2, 5, 7], align_corners."""
+    return _resize("align_corners", sizes=[1, 2, 5, 7], out=[1, 2, 5, 7])
+
+
+def resize_linear_asymmetric():
+    """Scales 1.5 / 0.5 (down on W), asymmetric."""
+    return _resize("asymmetric", scales=[1, 1, 1.5, 0.5], out=[1, 2, 4, 2])
+
+
+def resize_linear_pytorch_half_pixel():
+    """sizes [1, 2, 1, 3]: an output dim of 1 reads coordinate 0."""
+    return _resize("pytorch_half_pixel", sizes=[1, 2, 1, 3], out=[1, 2, 1, 3])
+
+
+def bad_resize_linear_tf_crop():
+    """tf_crop_and_resize is not supported for linear."""
+    return _resize("tf_crop_and_resize", scales=[1, 1, 2, 2],
+                   out=[1, 2, 6, 8])
+
+
 MODELS = {f.__name__: f for f in [
     qdq_per_tensor, qdq_per_axis, qdq_linear, dq_uint8_const, q_int8_output,
     bad_dynamic_zero_point, bad_scale_shape, matmul_nbits, matmul_nbits_nozp,
-    matmul_nbits_8bit, matmul_nbits_2bit, bad_nbits_bits, bad_nbits_block]}
+    matmul_nbits_8bit, matmul_nbits_2bit, bad_nbits_bits, bad_nbits_block,
+    resize_linear_half_pixel, resize_linear_align_corners,
+    resize_linear_asymmetric, resize_linear_pytorch_half_pixel,
+    bad_resize_linear_tf_crop]}
 
 
 def main(argv=None) -> int:

@@ -212,6 +212,9 @@ private:
   LogicalResult importQuantizeLinear(const ox::Node &node);
   LogicalResult importDequantizeLinear(const ox::Node &node);
   LogicalResult importMatMulNBits(const ox::Node &node);
+  LogicalResult importResizeLinear(const ox::Node &node, Value x,
+                                   ArrayRef<double> scales,
+                                   ArrayRef<int64_t> outShape);
   // Integer shape computations known at import time ----------------------
   struct IntTensor {
     int32_t dtype = ox::kInt64; ///< kInt64, kInt32, kBool (kFloat/kDouble
@@ -1470,6 +1473,8 @@ LogicalResult Importer::importResize(const ox::Node &node) {
                                opset < 11 ? "asymmetric" : "half_pixel");
   std::string nearestMode =
       attrString(node, "nearest_mode", "round_prefer_floor");
+  if (!attrInts(node, "axes").empty())
+    return unsupported("Resize with the axes attribute");
   std::vector<double> scales;
   std::vector<int64_t> sizes;
   size_t scalesIndex = opset < 11 ? 1 : 2;
@@ -1491,8 +1496,18 @@ LogicalResult Importer::importResize(const ox::Node &node) {
   if (static_cast<int64_t>(scales.size()) != tx.getRank())
     return invalid("scales has " + Twine(scales.size()) + " entries for rank " +
                    Twine(tx.getRank()));
+  if (mode == "linear") {
+    SmallVector<int64_t> outShape;
+    for (int64_t d = 0; d < tx.getRank(); ++d)
+      outShape.push_back(sizes.empty()
+                             ? static_cast<int64_t>(std::floor(
+                                   tx.getDimSize(d) * scales[d]))
+                             : sizes[d]);
+    return importResizeLinear(node, x, scales, outShape);
+  }
   if (mode != "nearest")
-    return unsupported("Resize mode '" + mode + "' (only nearest for now)");
+    return unsupported("Resize mode '" + mode +
+                       "' (nearest and linear are supported)");
   // Integer up-sampling factors with floor-style rounding select source
   // element floor(i / s): an affine map, so one linalg.generic does it.
   bool floorLike = (ctm == "asymmetric" && nearestMode == "floor");
@@ -4185,5 +4200,103 @@ LogicalResult Importer::importMatMulNBits(const ox::Node &node) {
                                  RankedTensorType::get(outShape, f32), a, w,
                                  bias);
   define(node, 0, y);
+  return success();
+}
+
+/// Resize mode=linear: separable 1-D linear interpolation along every axis
+/// whose size changes. Per output index i of such an axis, the import-time
+/// tables hold the source coordinate x(i) of coordinate_transformation_mode,
+/// i0 = clamp(floor(x)), i1 = clamp(floor(x) + 1) and w = x - floor(x); one
+/// linalg.generic per axis computes v[i0] * (1 - w) + v[i1] * w (ONNX's
+/// reference formula; clamping the neighbours is its edge padding).
+LogicalResult Importer::importResizeLinear(const ox::Node &node, Value x,
+                                           ArrayRef<double> scales,
+                                           ArrayRef<int64_t> outShape) {
+  Location loc = nodeLoc(node);
+  auto tx = tensorType(x);
+  if (!tx.getElementType().isF32())
+    return unsupported("Resize linear of a non-f32 tensor");
+  std::string ctm = attrString(node, "coordinate_transformation_mode",
+                               opset < 11 ? "asymmetric" : "half_pixel");
+  if (ctm != "half_pixel" && ctm != "pytorch_half_pixel" &&
+      ctm != "align_corners" && ctm != "asymmetric")
+    return unsupported("Resize linear with coordinate_transformation_mode '" +
+                       ctm + "'");
+  if (attrInt(node, "antialias", 0) != 0)
+    return unsupported("Resize linear with antialias=1");
+  if (attrString(node, "keep_aspect_ratio_policy", "stretch") != "stretch")
+    return unsupported("Resize linear with keep_aspect_ratio_policy");
+  Value cur = x;
+  for (int64_t d = 0; d < tx.getRank(); ++d) {
+    int64_t in = tx.getDimSize(d), out = outShape[d];
+    if (out <= 0)
+      return invalid("Resize output dimension " + Twine(d) + " is " +
+                     Twine(out));
+    if (out == in && scales[d] == 1.0)
+      continue;
+    std::vector<int32_t> lo(out), hi(out);
+    std::vector<float> weight(out);
+    for (int64_t i = 0; i < out; ++i) {
+      double c;
+      // ONNX's reference takes the resized length as in * scale (not the
+      // floored output size) when scales are given.
+      double outLen = scales[d] * in;
+      if (ctm == "align_corners")
+        c = outLen == 1 ? 0.0 : double(i) * (in - 1) / (outLen - 1);
+      else if (ctm == "asymmetric")
+        c = i / scales[d];
+      else if (ctm == "pytorch_half_pixel" && out == 1)
+        c = 0.0;
+      else
+        c = (i + 0.5) / scales[d] - 0.5;
+      double f = std::floor(c);
+      lo[i] = static_cast<int32_t>(std::clamp<double>(f, 0, in - 1));
+      hi[i] = static_cast<int32_t>(std::clamp<double>(f + 1, 0, in - 1));
+      weight[i] = static_cast<float>(c - f);
+    }
+    auto idxType = RankedTensorType::get({out}, builder.getI32Type());
+    Value loT = arith::ConstantOp::create(
+        builder, loc, DenseElementsAttr::get(idxType, ArrayRef<int32_t>(lo)));
+    Value hiT = arith::ConstantOp::create(
+        builder, loc, DenseElementsAttr::get(idxType, ArrayRef<int32_t>(hi)));
+    Value wT = arith::ConstantOp::create(
+        builder, loc,
+        DenseElementsAttr::get(
+            RankedTensorType::get({out}, builder.getF32Type()),
+            ArrayRef<float>(weight)));
+    auto curType = tensorType(cur);
+    SmallVector<int64_t> shape(curType.getShape());
+    shape[d] = out;
+    int64_t rank = shape.size();
+    AffineMap along = AffineMap::get(rank, 0, builder.getAffineDimExpr(d));
+    SmallVector<AffineMap> maps = {along, along, along,
+                                   builder.getMultiDimIdentityMap(rank)};
+    Value init =
+        tensor::EmptyOp::create(builder, loc, shape, builder.getF32Type());
+    Value src = cur;
+    auto generic = linalg::GenericOp::create(
+        builder, loc, TypeRange{init.getType()}, ValueRange{loT, hiT, wT},
+        ValueRange{init}, maps,
+        SmallVector<utils::IteratorType>(rank, utils::IteratorType::parallel),
+        [&](OpBuilder &b, Location l, ValueRange args) {
+          SmallVector<Value> coords;
+          for (int64_t k = 0; k < rank; ++k)
+            coords.push_back(linalg::IndexOp::create(b, l, k));
+          coords[d] = arith::IndexCastOp::create(b, l, b.getIndexType(),
+                                                 args[0]);
+          Value v0 = tensor::ExtractOp::create(b, l, src, coords);
+          coords[d] = arith::IndexCastOp::create(b, l, b.getIndexType(),
+                                                 args[1]);
+          Value v1 = tensor::ExtractOp::create(b, l, src, coords);
+          Value one = arith::ConstantOp::create(b, l, b.getF32FloatAttr(1.0f));
+          Value w0 = arith::SubFOp::create(b, l, one, args[2]);
+          Value y = arith::AddFOp::create(
+              b, l, arith::MulFOp::create(b, l, v0, w0),
+              arith::MulFOp::create(b, l, v1, args[2]));
+          linalg::YieldOp::create(b, l, y);
+        });
+    cur = generic.getResult(0);
+  }
+  define(node, 0, cur);
   return success();
 }
