@@ -226,13 +226,63 @@ def bad_resize_linear_tf_crop():
                    out=[1, 2, 6, 8])
 
 
+def _mmi(a_shape, a_type, b, azp=None, bzp=None, name="mmi",
+         zp_input=False):
+    inputs = ["a", "b"]
+    inits = [const("b", b)]
+    graph_inputs = [value("a", list(a_shape), a_type)]
+    if azp is not None or bzp is not None or zp_input:
+        inputs.append("azp" if azp is not None or zp_input else "")
+        if zp_input:
+            graph_inputs.append(value("azp", [], a_type))
+        elif azp is not None:
+            inits.append(const("azp", azp))
+    if bzp is not None:
+        inputs.append("bzp")
+        inits.append(const("bzp", bzp))
+    out = list(a_shape[:-1]) + [b.shape[1]]
+    node = helper.make_node("MatMulInteger", inputs, ["y"], name=name)
+    return model([node], graph_inputs, [value("y", out, TensorProto.INT32)],
+                 inits)
+
+
+def matmul_integer():
+    """int8 A [3, 16] (zero point -2) x uint8 B [16, 4] (zero point per
+    column)."""
+    r = np.random.default_rng(11)
+    b = r.integers(0, 256, size=(16, 4), dtype=np.uint8)
+    return _mmi([3, 16], TensorProto.INT8, b, azp=np.int8(-2),
+                bzp=np.array([0, 128, 255, 7], np.uint8))
+
+
+def matmul_integer_s8s8():
+    """int8 A [2, 3, 16] x int8 B [16, 5], no zero points."""
+    r = np.random.default_rng(12)
+    b = r.integers(-128, 128, size=(16, 5), dtype=np.int8)
+    return _mmi([2, 3, 16], TensorProto.INT8, b)
+
+
+def bad_matmul_integer_dynamic_zp():
+    """a_zero_point is a graph input."""
+    b = np.ones((16, 4), np.int8)
+    return _mmi([3, 16], TensorProto.INT8, b, zp_input=True, name="mmi_dyn")
+
+
+def bad_matmul_integer_zp_type():
+    """B is int8 but its zero point is uint8."""
+    b = np.ones((16, 4), np.int8)
+    return _mmi([3, 16], TensorProto.INT8, b, bzp=np.uint8(3),
+                name="mmi_zp")
+
+
 MODELS = {f.__name__: f for f in [
     qdq_per_tensor, qdq_per_axis, qdq_linear, dq_uint8_const, q_int8_output,
     bad_dynamic_zero_point, bad_scale_shape, matmul_nbits, matmul_nbits_nozp,
     matmul_nbits_8bit, matmul_nbits_2bit, bad_nbits_bits, bad_nbits_block,
     resize_linear_half_pixel, resize_linear_align_corners,
     resize_linear_asymmetric, resize_linear_pytorch_half_pixel,
-    bad_resize_linear_tf_crop]}
+    bad_resize_linear_tf_crop, matmul_integer, matmul_integer_s8s8,
+    bad_matmul_integer_dynamic_zp, bad_matmul_integer_zp_type]}
 
 
 def main(argv=None) -> int:

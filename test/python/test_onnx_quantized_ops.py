@@ -211,3 +211,24 @@ def test_resize_linear_vs_onnx_reference(lowbit_run, tmp_path, case):
         return
     np.testing.assert_allclose(got, ort_reference(path, {"x": x})[0],
                                rtol=RTOL, atol=ATOL)
+
+
+@pytest.mark.parametrize("name", ["matmul_integer", "matmul_integer_s8s8"])
+def test_matmul_integer_exact(lowbit_run, tmp_path, name):
+    """int32 results equal (A - a_zp) @ (B - b_zp) in int64 numpy, and
+    onnxruntime's MatMulInteger, bit for bit."""
+    path = tmp_path / f"{name}.onnx"
+    subprocess.run([sys.executable, str(MAKE), name, "-o", str(path)],
+                   check=True)
+    m = onnx.load(path)
+    inits = {t.name: numpy_helper.to_array(t).astype(np.int64)
+             for t in m.graph.initializer}
+    shape = [d.dim_value for d in m.graph.input[0].type.tensor_type.shape.dim]
+    a = np.random.default_rng(1).integers(-128, 128, size=shape,
+                                          dtype=np.int8)
+    got = run_lowbit(lowbit_run, path, {"a": a}, tmp_path)[0]
+    expected = (a.astype(np.int64) - inits.get("azp", 0)) @ (
+        inits["b"] - inits.get("bzp", 0))
+    assert got.dtype == np.int32
+    np.testing.assert_array_equal(got, expected)
+    np.testing.assert_array_equal(got, ort_reference(path, {"a": a})[0])

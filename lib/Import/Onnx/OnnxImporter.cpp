@@ -212,6 +212,7 @@ private:
   LogicalResult importQuantizeLinear(const ox::Node &node);
   LogicalResult importDequantizeLinear(const ox::Node &node);
   LogicalResult importMatMulNBits(const ox::Node &node);
+  LogicalResult importMatMulInteger(const ox::Node &node);
   LogicalResult importResizeLinear(const ox::Node &node, Value x,
                                    ArrayRef<double> scales,
                                    ArrayRef<int64_t> outShape);
@@ -3537,6 +3538,9 @@ void Importer::registerHandlers() {
     return importGlobalAveragePool(n);
   };
   handlers["Resize"] = [this](const ox::Node &n) { return importResize(n); };
+  handlers["MatMulInteger"] = [this](const ox::Node &n) {
+    return importMatMulInteger(n);
+  };
   handlers["QuantizeLinear"] = [this](const ox::Node &n) {
     return importQuantizeLinear(n);
   };
@@ -4298,5 +4302,148 @@ LogicalResult Importer::importResizeLinear(const ox::Node &node, Value x,
     cur = generic.getResult(0);
   }
   define(node, 0, cur);
+  return success();
+}
+
+/// MatMulInteger: int8/uint8 A [..., M, K] and B [K, N] with optional
+/// constant zero points (scalar, per row of A [M], per column of B [N]) ->
+/// int32, exact: both operands are widened to i32 minus their zero point
+/// (one linalg.generic each), then an i32 linalg.matmul.
+LogicalResult Importer::importMatMulInteger(const ox::Node &node) {
+  Location loc = nodeLoc(node);
+  Type i32 = builder.getI32Type();
+  // The operand as i8 bits and whether those bits are unsigned.
+  auto operand = [&](size_t idx, Value &v, bool &isUnsigned) -> LogicalResult {
+    const ox::Tensor *c = constantOf(node, idx);
+    if (c && c->dataType == ox::kUint8) {
+      v = integerConstant(*c, loc);
+      isUnsigned = true;
+      return success(v != nullptr);
+    }
+    if (failed(lookup(node, idx, v)))
+      return failure();
+    Type elem = tensorType(v).getElementType();
+    if (auto q = dyn_cast<quant::QuantizedType>(elem)) {
+      if (q.getStorageTypeIntegralWidth() != 8)
+        return unsupported("MatMulInteger of " +
+                           llvm::formatv("{0}", elem).str());
+      isUnsigned = !q.isSigned();
+      v = quant::StorageCastOp::create(
+          builder, loc,
+          RankedTensorType::get(tensorType(v).getShape(), builder.getI8Type()),
+          v);
+      return success();
+    }
+    if (!elem.isInteger(8))
+      return invalid("MatMulInteger input " + Twine(idx) +
+                     " must be int8 or uint8, got " +
+                     llvm::formatv("{0}", elem).str());
+    isUnsigned = false;
+    return success();
+  };
+  // Zero points as int32 values (empty: none).
+  auto zeroPoints = [&](size_t idx, bool isUnsigned,
+                        std::vector<int32_t> &out) -> LogicalResult {
+    out.clear();
+    if (!hasInput(node, idx))
+      return success();
+    const ox::Tensor *z = constantOf(node, idx);
+    if (!z)
+      return unsupported("non-constant zero point '" + node.inputs[idx] + "'");
+    if (z->dataType != (isUnsigned ? ox::kUint8 : ox::kInt8))
+      return invalid("zero point '" + node.inputs[idx] + "' is " +
+                     ox::dataTypeName(z->dataType) +
+                     ", its operand is " + (isUnsigned ? "UINT8" : "INT8"));
+    if (z->dims.size() > 1)
+      return unsupported("zero point '" + node.inputs[idx] + "' of rank " +
+                         Twine(z->dims.size()));
+    for (int64_t i = 0; i < z->numElements(); ++i)
+      out.push_back(isUnsigned ? int32_t(reinterpret_cast<const uint8_t *>(
+                                     z->bytes())[i])
+                               : int32_t(reinterpret_cast<const int8_t *>(
+                                     z->bytes())[i]));
+    return success();
+  };
+  Value a, b;
+  bool aUnsigned = false, bUnsigned = false;
+  std::vector<int32_t> aZp, bZp;
+  if (failed(operand(0, a, aUnsigned)) || failed(operand(1, b, bUnsigned)) ||
+      failed(zeroPoints(2, aUnsigned, aZp)) ||
+      failed(zeroPoints(3, bUnsigned, bZp)))
+    return failure();
+  auto ta = tensorType(a), tb = tensorType(b);
+  if (ta.getRank() < 2 || tb.getRank() != 2)
+    return unsupported("MatMulInteger with A of rank " +
+                       Twine(ta.getRank()) + " and B of rank " +
+                       Twine(tb.getRank()) + " (A rank >= 2, B rank 2)");
+  int64_t m = ta.getDimSize(ta.getRank() - 2), k = ta.getShape().back();
+  int64_t n = tb.getDimSize(1);
+  if (tb.getDimSize(0) != k)
+    return invalid("MatMulInteger reduction dimensions differ: " +
+                   shapeString(ta.getShape()) + " x " +
+                   shapeString(tb.getShape()));
+  if (aZp.size() > 1 && (int64_t(aZp.size()) != m || ta.getRank() != 2))
+    return invalid("a_zero_point has " + Twine(aZp.size()) +
+                   " elements; expected 1 or M=" + Twine(m) +
+                   " (for a 2-D A)");
+  if (bZp.size() > 1 && int64_t(bZp.size()) != n)
+    return invalid("b_zero_point has " + Twine(bZp.size()) +
+                   " elements; expected 1 or N=" + Twine(n));
+  // x -> ext(x) - zp[index along `zpDim`] as i32.
+  auto widen = [&](Value v, bool isUnsigned, const std::vector<int32_t> &zp,
+                   int64_t zpDim) -> Value {
+    auto t = tensorType(v);
+    int64_t rank = t.getRank();
+    SmallVector<Value> ins = {v};
+    SmallVector<AffineMap> maps = {builder.getMultiDimIdentityMap(rank)};
+    if (zp.size() > 1) {
+      auto zt = RankedTensorType::get({int64_t(zp.size())}, i32);
+      ins.push_back(arith::ConstantOp::create(
+          builder, loc, DenseElementsAttr::get(zt, ArrayRef<int32_t>(zp))));
+      maps.push_back(AffineMap::get(rank, 0, builder.getAffineDimExpr(zpDim)));
+    }
+    maps.push_back(builder.getMultiDimIdentityMap(rank));
+    Value init = tensor::EmptyOp::create(builder, loc, t.getShape(), i32);
+    int32_t scalarZp = zp.size() == 1 ? zp[0] : 0;
+    return linalg::GenericOp::create(
+               builder, loc, TypeRange{init.getType()}, ins, ValueRange{init},
+               maps,
+               SmallVector<utils::IteratorType>(rank,
+                                                utils::IteratorType::parallel),
+               [&](OpBuilder &bb, Location l, ValueRange args) {
+                 Value x = isUnsigned
+                               ? arith::ExtUIOp::create(bb, l, i32, args[0])
+                                     .getResult()
+                               : arith::ExtSIOp::create(bb, l, i32, args[0])
+                                     .getResult();
+                 Value z = args.size() > 2
+                               ? args[1]
+                               : arith::ConstantOp::create(
+                                     bb, l, bb.getI32IntegerAttr(scalarZp))
+                                     .getResult();
+                 linalg::YieldOp::create(bb, l,
+                                         arith::SubIOp::create(bb, l, x, z)
+                                             .getResult());
+               })
+        .getResult(0);
+  };
+  Value aw = widen(a, aUnsigned, aZp, ta.getRank() - 2);
+  Value bw = widen(b, bUnsigned, bZp, 1);
+  int64_t rows = ta.getNumElements() / k;
+  aw = reshape(aw, {rows, k}, loc);
+  Value init = tensor::EmptyOp::create(builder, loc,
+                                       SmallVector<int64_t>{rows, n}, i32);
+  Value zero = arith::ConstantOp::create(builder, loc,
+                                         builder.getI32IntegerAttr(0));
+  Value acc = linalg::FillOp::create(builder, loc, ValueRange{zero},
+                                     ValueRange{init})
+                  .getResult(0);
+  Value y = linalg::MatmulOp::create(builder, loc, TypeRange{acc.getType()},
+                                     ValueRange{aw, bw}, ValueRange{acc})
+                .getResult(0);
+  SmallVector<int64_t> outShape(ta.getShape());
+  outShape.back() = n;
+  (void)m;
+  define(node, 0, reshape(y, outShape, loc));
   return success();
 }
