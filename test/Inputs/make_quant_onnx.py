@@ -275,6 +275,61 @@ def bad_matmul_integer_zp_type():
                 name="mmi_zp")
 
 
+def dq_blocked():
+    """Blocked DequantizeLinear of a uint8 [4, 6] initializer, axis 1,
+    block_size 4 (two blocks, the last one short), into an Add."""
+    r = np.random.default_rng(21)
+    data = r.integers(0, 256, size=(4, 6), dtype=np.uint8)
+    scale = r.uniform(0.01, 0.1, size=(4, 2)).astype(np.float32)
+    zp = r.integers(0, 256, size=(4, 2), dtype=np.uint8)
+    nodes = [helper.make_node("DequantizeLinear", ["c", "s", "zp"], ["d"],
+                              name="dq_blocked", axis=1, block_size=4),
+             helper.make_node("Add", ["x", "d"], ["y"], name="add")]
+    return model(nodes, [value("x", [4, 6])], [value("y", [4, 6])],
+                 [const("c", data), const("s", scale), const("zp", zp)])
+
+
+def _dq4(elem, vals, zps):
+    c = helper.make_tensor("c", elem, [3, 5], vals)
+    z = helper.make_tensor("zp", elem, [3], zps)
+    nodes = [helper.make_node("DequantizeLinear", ["c", "s", "zp"], ["d"],
+                              name="dq4", axis=0),
+             helper.make_node("Add", ["x", "d"], ["y"], name="add")]
+    return model(nodes, [value("x", [3, 5])], [value("y", [3, 5])],
+                 [c, const("s", np.array([0.5, 0.25, 2.0], np.float32)), z])
+
+
+def dq_int4():
+    """int4 [3, 5] initializer (odd count: the last byte is half used),
+    per-axis int4 zero points."""
+    vals = [-8, -7, -1, 0, 1, 7, 3, -2, 5, -5, 6, -6, 2, -3, 4]
+    return _dq4(TensorProto.INT4, vals, [-1, 0, 7])
+
+
+def dq_uint4():
+    """uint4 [3, 5] initializer, per-axis uint4 zero points."""
+    vals = [0, 1, 2, 7, 8, 9, 15, 14, 3, 4, 5, 6, 10, 11, 12]
+    return _dq4(TensorProto.UINT4, vals, [8, 0, 15])
+
+
+def dq_dynamic_scale():
+    """int8 data and the scale are graph inputs (zero point constant)."""
+    nodes = [helper.make_node("DequantizeLinear", ["q", "s", "zp"], ["y"],
+                              name="dq_dyn", axis=1)]
+    return model(nodes, [value("q", [2, 3], TensorProto.INT8),
+                         value("s", [3])], [value("y", [2, 3])],
+                 [const("zp", np.array([1, -2, 3], np.int8))])
+
+
+def bad_dq_blocked_shape():
+    """A blocked scale whose block count does not fit block_size."""
+    data = np.zeros((4, 6), np.int8)
+    nodes = [helper.make_node("DequantizeLinear", ["c", "s"], ["y"],
+                              name="dq_bad_block", axis=1, block_size=2)]
+    return model(nodes, [], [value("y", [4, 6])],
+                 [const("c", data), const("s", np.ones((4, 2), np.float32))])
+
+
 MODELS = {f.__name__: f for f in [
     qdq_per_tensor, qdq_per_axis, qdq_linear, dq_uint8_const, q_int8_output,
     bad_dynamic_zero_point, bad_scale_shape, matmul_nbits, matmul_nbits_nozp,
@@ -282,7 +337,8 @@ MODELS = {f.__name__: f for f in [
     resize_linear_half_pixel, resize_linear_align_corners,
     resize_linear_asymmetric, resize_linear_pytorch_half_pixel,
     bad_resize_linear_tf_crop, matmul_integer, matmul_integer_s8s8,
-    bad_matmul_integer_dynamic_zp, bad_matmul_integer_zp_type]}
+    bad_matmul_integer_dynamic_zp, bad_matmul_integer_zp_type, dq_blocked,
+    dq_int4, dq_uint4, dq_dynamic_scale, bad_dq_blocked_shape]}
 
 
 def main(argv=None) -> int:

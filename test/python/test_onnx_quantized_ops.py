@@ -155,7 +155,8 @@ def test_matmul_nbits_quantizer(lowbit_run, lowbit_opt, tmp_path, symmetric):
                                   "q_int8_output", "resize_linear_half_pixel",
                                   "resize_linear_align_corners",
                                   "resize_linear_asymmetric",
-                                  "resize_linear_pytorch_half_pixel"])
+                                  "resize_linear_pytorch_half_pixel",
+                                  "dq_blocked", "dq_int4", "dq_uint4"])
 def test_hand_built(lowbit_run, tmp_path, name):
     path = tmp_path / f"{name}.onnx"
     subprocess.run([sys.executable, str(MAKE), name, "-o", str(path)],
@@ -232,3 +233,13 @@ def test_matmul_integer_exact(lowbit_run, tmp_path, name):
     assert got.dtype == np.int32
     np.testing.assert_array_equal(got, expected)
     np.testing.assert_array_equal(got, ort_reference(path, {"a": a})[0])
+
+
+def test_dequantize_dynamic_scale(lowbit_run, tmp_path):
+    """int8 data and scale as graph inputs (arithmetic path), vs ORT."""
+    path = tmp_path / "dq_dynamic_scale.onnx"
+    subprocess.run([sys.executable, str(MAKE), "dq_dynamic_scale", "-o",
+                    str(path)], check=True)
+    feeds = {"q": np.array([[-128, 5, 127], [0, -1, 60]], np.int8),
+             "s": np.array([0.5, 0.1, 2.0], np.float32)}
+    check(lowbit_run, path, feeds, tmp_path)

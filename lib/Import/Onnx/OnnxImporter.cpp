@@ -213,6 +213,9 @@ private:
   LogicalResult importDequantizeLinear(const ox::Node &node);
   LogicalResult importMatMulNBits(const ox::Node &node);
   LogicalResult importMatMulInteger(const ox::Node &node);
+  Value unpackInt4(const ox::Tensor &tensor, Location loc);
+  LogicalResult dequantizeArith(const ox::Node &node, Value q, bool isUnsigned,
+                                Value scale, Value zp);
   LogicalResult importResizeLinear(const ox::Node &node, Value x,
                                    ArrayRef<double> scales,
                                    ArrayRef<int64_t> outShape);
@@ -4003,8 +4006,8 @@ LogicalResult Importer::importDequantizeLinear(const ox::Node &node) {
       return failure();
     qType = ox::kUint8;
   } else if (xc && (xc->dataType == ox::kInt4 || xc->dataType == ox::kUint4)) {
-    return unsupported("DequantizeLinear of " + ox::dataTypeName(xc->dataType) +
-                       " data");
+    q = unpackInt4(*xc, loc);
+    qType = xc->dataType;
   } else {
     if (failed(lookup(node, 0, q)))
       return failure();
@@ -4025,47 +4028,28 @@ LogicalResult Importer::importDequantizeLinear(const ox::Node &node) {
     return invalid("zero point is " + ox::dataTypeName(zpT->dataType) +
                    " but the input is " + ox::dataTypeName(qType));
   ArrayRef<int64_t> shape = tensorType(q).getShape();
-  if (qType == ox::kInt32) {
-    // int32 data (a QDQ model's bias) is wider than lowbit's quant storage:
-    // plain arithmetic with ONNX's formula, (float(x) - float(zp)) * scale.
+  if (qType == ox::kInt32 || qType == ox::kInt4 || qType == ox::kUint4 ||
+      attrInt(node, "block_size", 0) != 0 || !constantOf(node, 1) ||
+      (hasInput(node, 2) && !zpT)) {
+    // Forms without a lowbit quant type (int32 data such as a QDQ model's
+    // bias, int4/uint4 data, blocked scales, scales or zero points computed
+    // at run time): ONNX's formula as arithmetic, (x - zp) * scale.
+    bool isUnsigned = qType == ox::kUint8 || qType == ox::kUint4;
+    if (auto qe = dyn_cast<quant::QuantizedType>(tensorType(q).getElementType()))
+      q = quant::StorageCastOp::create(
+          builder, loc, RankedTensorType::get(shape, qe.getStorageType()), q);
     Value scale, zp;
     if (failed(lookup(node, 1, scale)))
       return failure();
-    if (hasInput(node, 2) && failed(lookup(node, 2, zp)))
+    if (zpT && zpT->dataType == ox::kUint8)
+      zp = integerConstant(*zpT, loc);
+    else if (zpT && (zpT->dataType == ox::kInt4 || zpT->dataType == ox::kUint4))
+      zp = unpackInt4(*zpT, loc);
+    else if (hasInput(node, 2) && failed(lookup(node, 2, zp)))
       return failure();
-    if (!tensorType(scale).getElementType().isF32() ||
-        (zp && !tensorType(zp).getElementType().isInteger(32)))
-      return unsupported("int32 DequantizeLinear needs an f32 scale and an "
-                         "int32 zero point");
-    int64_t rank = shape.size();
-    SmallVector<int64_t> paramShape(rank, 1);
-    int64_t n = tensorType(scale).getNumElements();
-    if (n != 1) {
-      int64_t axis = attrInt(node, "axis", 1);
-      if (failed(normalizeAxis(axis, rank, "axis")))
-        return failure();
-      if (tensorType(scale).getRank() != 1 || n != shape[axis])
-        return invalid("scale of shape " +
-                       shapeString(tensorType(scale).getShape()) +
-                       " does not fit input " + shapeString(shape) +
-                       " along axis " + Twine(axis));
-      paramShape[axis] = n;
-    }
-    SmallVector<Value> operands = {q, reshape(scale, paramShape, loc)};
-    if (zp)
-      operands.push_back(reshape(zp, paramShape, loc));
-    Value y = broadcastGeneric(
-        loc, shape, builder.getF32Type(), operands,
-        [&](OpBuilder &b, Location l, ValueRange args) -> Value {
-          Type f32 = b.getF32Type();
-          Value x = arith::SIToFPOp::create(b, l, f32, args[0]);
-          if (args.size() > 2)
-            x = arith::SubFOp::create(
-                b, l, x, arith::SIToFPOp::create(b, l, f32, args[2]));
-          return arith::MulFOp::create(b, l, x, args[1]);
-        });
-    define(node, 0, y);
-    return success();
+    if (hasInput(node, 2) && !zp)
+      return failure();
+    return dequantizeArith(node, q, isUnsigned, scale, zp);
   }
   FailureOr<quant::QuantizedType> qt =
       quantTypeOf(node, shape, qType);
@@ -4445,5 +4429,121 @@ LogicalResult Importer::importMatMulInteger(const ox::Node &node) {
   outShape.back() = n;
   (void)m;
   define(node, 0, reshape(y, outShape, loc));
+  return success();
+}
+
+/// An int4/uint4 constant (two values per byte, low nibble first) as one i8
+/// container per value, sign-extended for int4.
+Value Importer::unpackInt4(const ox::Tensor &tensor, Location loc) {
+  bool isSigned = tensor.dataType == ox::kInt4;
+  int64_t n = tensor.numElements();
+  auto buf = std::make_shared<VectorBuffer>();
+  buf->bytes.resize(n);
+  const uint8_t *src = reinterpret_cast<const uint8_t *>(tensor.bytes());
+  for (int64_t i = 0; i < n; ++i) {
+    int v = (src[i / 2] >> (4 * (i % 2))) & 0xF;
+    if (isSigned && v >= 8)
+      v -= 16;
+    buf->bytes[i] = char(v);
+  }
+  auto type = RankedTensorType::get(tensor.dims, builder.getI8Type());
+  if (n <= 8) {
+    SmallVector<int8_t> vals(buf->bytes.begin(), buf->bytes.end());
+    return arith::ConstantOp::create(
+        builder, loc, DenseElementsAttr::get(type, ArrayRef<int8_t>(vals)));
+  }
+  return makeResourceConstant(type, std::move(buf), 0, n,
+                              tensor.name + "_unpacked", loc);
+}
+
+/// DequantizeLinear as arithmetic: y = (float(x) - float(zp)) * scale, x and
+/// zp widened by their signedness; scale/zp per tensor, per axis, or blocked
+/// along `axis` (index i reads entry i / block_size).
+LogicalResult Importer::dequantizeArith(const ox::Node &node, Value q,
+                                        bool isUnsigned, Value scale,
+                                        Value zp) {
+  Location loc = nodeLoc(node);
+  auto tq = tensorType(q), ts = tensorType(scale);
+  ArrayRef<int64_t> shape = tq.getShape();
+  int64_t rank = shape.size();
+  if (!isa<IntegerType>(tq.getElementType()) ||
+      tq.getElementType().isInteger(1))
+    return unsupported("DequantizeLinear of " +
+                       llvm::formatv("{0}", tq.getElementType()).str());
+  if (!ts.getElementType().isF32())
+    return unsupported("DequantizeLinear with a non-f32 scale");
+  if (zp && tensorType(zp).getShape() != ts.getShape() &&
+      !(ts.getNumElements() == 1 && tensorType(zp).getNumElements() == 1))
+    return invalid("zero point of shape " +
+                   shapeString(tensorType(zp).getShape()) +
+                   " differs from the scale's " + shapeString(ts.getShape()));
+  int64_t block = attrInt(node, "block_size", 0);
+  int64_t axis = attrInt(node, "axis", 1);
+  AffineMap paramMap;
+  if (ts.getNumElements() == 1 && block == 0) {
+    scale = reshape(scale, {}, loc);
+    if (zp)
+      zp = reshape(zp, {}, loc);
+    paramMap = AffineMap::get(rank, 0, {}, ctx);
+  } else {
+    if (rank == 0 || failed(normalizeAxis(axis, rank, "axis")))
+      return failure();
+    if (block == 0) {
+      if (ts.getRank() != 1 || ts.getDimSize(0) != shape[axis])
+        return invalid("scale of shape " + shapeString(ts.getShape()) +
+                       " does not fit input " + shapeString(shape) +
+                       " along axis " + Twine(axis));
+      paramMap = AffineMap::get(rank, 0, builder.getAffineDimExpr(axis));
+    } else {
+      if (block < 0)
+        return invalid("block_size=" + Twine(block) + " must be positive");
+      SmallVector<int64_t> expected(shape);
+      expected[axis] = (shape[axis] + block - 1) / block;
+      if (ts.getShape() != ArrayRef<int64_t>(expected))
+        return invalid("blocked scale of shape " + shapeString(ts.getShape()) +
+                       " does not fit input " + shapeString(shape) +
+                       " with block_size=" + Twine(block) + " along axis " +
+                       Twine(axis) + " (expected " + shapeString(expected) +
+                       ")");
+      SmallVector<AffineExpr> exprs;
+      for (int64_t d = 0; d < rank; ++d)
+        exprs.push_back(d == axis
+                            ? builder.getAffineDimExpr(d).floorDiv(block)
+                            : builder.getAffineDimExpr(d));
+      paramMap = AffineMap::get(rank, 0, exprs, ctx);
+    }
+  }
+  SmallVector<Value> ins = {q, scale};
+  SmallVector<AffineMap> maps = {builder.getMultiDimIdentityMap(rank),
+                                 paramMap};
+  if (zp) {
+    ins.push_back(zp);
+    maps.push_back(paramMap);
+  }
+  maps.push_back(builder.getMultiDimIdentityMap(rank));
+  Type f32 = builder.getF32Type(), i32 = builder.getI32Type();
+  Value init = tensor::EmptyOp::create(builder, loc, shape, f32);
+  auto widen = [&](OpBuilder &b, Location l, Value v) -> Value {
+    unsigned w = v.getType().getIntOrFloatBitWidth();
+    if (w < 32)
+      v = isUnsigned ? arith::ExtUIOp::create(b, l, i32, v).getResult()
+                     : arith::ExtSIOp::create(b, l, i32, v).getResult();
+    return isUnsigned && w < 32
+               ? arith::UIToFPOp::create(b, l, f32, v).getResult()
+               : arith::SIToFPOp::create(b, l, f32, v).getResult();
+  };
+  Value y =
+      linalg::GenericOp::create(
+          builder, loc, TypeRange{init.getType()}, ins, ValueRange{init}, maps,
+          SmallVector<utils::IteratorType>(rank, utils::IteratorType::parallel),
+          [&](OpBuilder &b, Location l, ValueRange args) {
+            Value x = widen(b, l, args[0]);
+            if (args.size() > 3)
+              x = arith::SubFOp::create(b, l, x, widen(b, l, args[2]));
+            linalg::YieldOp::create(
+                b, l, arith::MulFOp::create(b, l, x, args[1]).getResult());
+          })
+          .getResult(0);
+  define(node, 0, y);
   return success();
 }
