@@ -104,7 +104,7 @@ def q_int8_output():
                  inits)
 
 
-def bad_dynamic_zero_point():
+def dynamic_zero_point():
     """The zero point is a graph input."""
     nodes = [helper.make_node("QuantizeLinear", ["x", "s", "zp"], ["q"],
                               name="q_dyn"),
@@ -112,6 +112,14 @@ def bad_dynamic_zero_point():
                               name="dq")]
     return model(nodes, [value("x", [4]), value("zp", [], TensorProto.INT8)],
                  [value("y", [4])], [const("s", np.float32(0.1))])
+
+
+def bad_q_int16():
+    """QuantizeLinear to int16 (output_dtype 5)."""
+    nodes = [helper.make_node("QuantizeLinear", ["x", "s"], ["y"],
+                              name="q_int16", output_dtype=5)]
+    return model(nodes, [value("x", [4])], [value("y", [4], TensorProto.INT16)],
+                 [const("s", np.float32(0.1))])
 
 
 def bad_scale_shape():
@@ -330,15 +338,40 @@ def bad_dq_blocked_shape():
                  [const("c", data), const("s", np.ones((4, 2), np.float32))])
 
 
+def qdq_blocked():
+    """uint8 blocked QuantizeLinear and DequantizeLinear, axis 1, block 4,
+    x [2, 6] (the last block is short)."""
+    r = np.random.default_rng(31)
+    scale = r.uniform(0.01, 0.05, size=(2, 2)).astype(np.float32)
+    zp = r.integers(100, 156, size=(2, 2), dtype=np.uint8)
+    nodes = [helper.make_node("QuantizeLinear", ["x", "s", "zp"], ["q"],
+                              name="q_blocked", axis=1, block_size=4),
+             helper.make_node("DequantizeLinear", ["q", "s", "zp"], ["y"],
+                              name="dq_blocked", axis=1, block_size=4)]
+    return model(nodes, [value("x", [2, 6])], [value("y", [2, 6])],
+                 [const("s", scale), const("zp", zp)])
+
+
+def q_dynamic_scale():
+    """int8 QuantizeLinear with the scale a graph input, as an output."""
+    nodes = [helper.make_node("QuantizeLinear", ["x", "s", "zp"], ["y"],
+                              name="q_dyn_scale")]
+    return model(nodes, [value("x", [8]), value("s", [])],
+                 [value("y", [8], TensorProto.INT8)],
+                 [const("zp", np.int8(-3))])
+
+
 MODELS = {f.__name__: f for f in [
     qdq_per_tensor, qdq_per_axis, qdq_linear, dq_uint8_const, q_int8_output,
-    bad_dynamic_zero_point, bad_scale_shape, matmul_nbits, matmul_nbits_nozp,
+    dynamic_zero_point, bad_scale_shape, bad_q_int16, matmul_nbits,
+    matmul_nbits_nozp,
     matmul_nbits_8bit, matmul_nbits_2bit, bad_nbits_bits, bad_nbits_block,
     resize_linear_half_pixel, resize_linear_align_corners,
     resize_linear_asymmetric, resize_linear_pytorch_half_pixel,
     bad_resize_linear_tf_crop, matmul_integer, matmul_integer_s8s8,
     bad_matmul_integer_dynamic_zp, bad_matmul_integer_zp_type, dq_blocked,
-    dq_int4, dq_uint4, dq_dynamic_scale, bad_dq_blocked_shape]}
+    dq_int4, dq_uint4, dq_dynamic_scale, bad_dq_blocked_shape, qdq_blocked,
+    q_dynamic_scale]}
 
 
 def main(argv=None) -> int:

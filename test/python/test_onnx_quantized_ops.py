@@ -156,7 +156,8 @@ def test_matmul_nbits_quantizer(lowbit_run, lowbit_opt, tmp_path, symmetric):
                                   "resize_linear_align_corners",
                                   "resize_linear_asymmetric",
                                   "resize_linear_pytorch_half_pixel",
-                                  "dq_blocked", "dq_int4", "dq_uint4"])
+                                  "dq_blocked", "dq_int4", "dq_uint4",
+                                  "qdq_blocked"])
 def test_hand_built(lowbit_run, tmp_path, name):
     path = tmp_path / f"{name}.onnx"
     subprocess.run([sys.executable, str(MAKE), name, "-o", str(path)],

@@ -26,6 +26,7 @@
 #include "mlir/IR/BuiltinAttributes.h"
 #include "mlir/IR/DialectResourceBlobManager.h"
 #include "mlir/IR/Verifier.h"
+#include "llvm/ADT/DenseSet.h"
 #include "llvm/ADT/StringMap.h"
 #include "llvm/ADT/StringSet.h"
 #include "llvm/ADT/StringSwitch.h"
@@ -213,6 +214,8 @@ private:
   LogicalResult importDequantizeLinear(const ox::Node &node);
   LogicalResult importMatMulNBits(const ox::Node &node);
   LogicalResult importMatMulInteger(const ox::Node &node);
+  LogicalResult quantizeArith(const ox::Node &node, Value x, bool isUnsigned,
+                              Value scale, Value zp);
   Value unpackInt4(const ox::Tensor &tensor, Location loc);
   LogicalResult dequantizeArith(const ox::Node &node, Value q, bool isUnsigned,
                                 Value scale, Value zp);
@@ -275,6 +278,8 @@ private:
   llvm::StringMap<Handler> handlers;
   NodeFailure failure_;
   unsigned blobCounter = 0;
+  /// i8 values that hold uint8 bits (QuantizeLinear to uint8 as arithmetic).
+  llvm::DenseSet<Value> unsignedBytes;
 };
 
 } // namespace
@@ -3768,6 +3773,12 @@ OwningOpRef<ModuleOp> Importer::run(ImportStatus &status) {
       return nullptr;
     }
     Value v = found->second;
+    if (unsignedBytes.contains(v)) {
+      status = ImportStatus::Unsupported;
+      emitError(fileLoc) << "graph output '" << out.name
+                         << "' is uint8, which lowbit-run cannot return";
+      return nullptr;
+    }
     if (auto q = dyn_cast<quant::QuantizedType>(
             tensorType(v).getElementType())) {
       // A QuantizeLinear result leaves the graph as its storage integers.
@@ -3985,6 +3996,25 @@ LogicalResult Importer::importQuantizeLinear(const ox::Node &node) {
   if (outType != ox::kInt8 && outType != ox::kUint8)
     return unsupported("QuantizeLinear to " + ox::dataTypeName(outType) +
                        " (int8 and uint8 are supported)");
+  if (attrInt(node, "block_size", 0) != 0 || !constantOf(node, 1) ||
+      (hasInput(node, 2) && !zpT)) {
+    // Blocked scales or parameters computed at run time: ONNX's formula as
+    // arithmetic on i8 (uint8 bits are remembered in unsignedBytes).
+    Value scale, zp;
+    if (failed(lookup(node, 1, scale)))
+      return failure();
+    if (zpT && zpT->dataType == ox::kUint8)
+      zp = integerConstant(*zpT, loc);
+    else if (hasInput(node, 2) && failed(lookup(node, 2, zp)))
+      return failure();
+    if (hasInput(node, 2) && !zp)
+      return failure();
+    if (zp && !tensorType(zp).getElementType().isInteger(8))
+      return unsupported("QuantizeLinear with a zero point of " +
+                         llvm::formatv("{0}", tensorType(zp).getElementType())
+                             .str());
+    return quantizeArith(node, x, outType == ox::kUint8, scale, zp);
+  }
   FailureOr<quant::QuantizedType> qt =
       quantTypeOf(node, xType.getShape(), outType);
   if (failed(qt))
@@ -4015,7 +4045,7 @@ LogicalResult Importer::importDequantizeLinear(const ox::Node &node) {
     if (auto qe = dyn_cast<quant::QuantizedType>(elem))
       qType = qe.isSigned() ? ox::kInt8 : ox::kUint8;
     else if (elem.isInteger(8))
-      qType = ox::kInt8;
+      qType = unsignedBytes.contains(q) ? ox::kUint8 : ox::kInt8;
     else if (elem.isInteger(32))
       qType = ox::kInt32; // e.g. a QDQ model's quantized bias
     else
@@ -4322,7 +4352,7 @@ LogicalResult Importer::importMatMulInteger(const ox::Node &node) {
       return invalid("MatMulInteger input " + Twine(idx) +
                      " must be int8 or uint8, got " +
                      llvm::formatv("{0}", elem).str());
-    isUnsigned = false;
+    isUnsigned = unsignedBytes.contains(v);
     return success();
   };
   // Zero points as int32 values (empty: none).
@@ -4544,6 +4574,103 @@ LogicalResult Importer::dequantizeArith(const ox::Node &node, Value q,
                 b, l, arith::MulFOp::create(b, l, x, args[1]).getResult());
           })
           .getResult(0);
+  define(node, 0, y);
+  return success();
+}
+
+/// QuantizeLinear as arithmetic: q = saturate(round_half_even(x / scale) +
+/// zp) into i8 (uint8 bits for isUnsigned); scale/zp per tensor, per axis or
+/// blocked, as in dequantizeArith.
+LogicalResult Importer::quantizeArith(const ox::Node &node, Value x,
+                                      bool isUnsigned, Value scale, Value zp) {
+  Location loc = nodeLoc(node);
+  auto tx = tensorType(x), ts = tensorType(scale);
+  ArrayRef<int64_t> shape = tx.getShape();
+  int64_t rank = shape.size();
+  if (!ts.getElementType().isF32())
+    return unsupported("QuantizeLinear with a non-f32 scale");
+  if (zp && tensorType(zp).getShape() != ts.getShape() &&
+      !(ts.getNumElements() == 1 && tensorType(zp).getNumElements() == 1))
+    return invalid("zero point of shape " +
+                   shapeString(tensorType(zp).getShape()) +
+                   " differs from the scale's " + shapeString(ts.getShape()));
+  int64_t block = attrInt(node, "block_size", 0);
+  int64_t axis = attrInt(node, "axis", 1);
+  AffineMap paramMap;
+  if (ts.getNumElements() == 1 && block == 0) {
+    scale = reshape(scale, {}, loc);
+    if (zp)
+      zp = reshape(zp, {}, loc);
+    paramMap = AffineMap::get(rank, 0, {}, ctx);
+  } else {
+    if (rank == 0 || failed(normalizeAxis(axis, rank, "axis")))
+      return failure();
+    SmallVector<int64_t> expected;
+    if (block == 0) {
+      expected = {shape[axis]};
+      paramMap = AffineMap::get(rank, 0, builder.getAffineDimExpr(axis));
+    } else {
+      if (block < 0)
+        return invalid("block_size=" + Twine(block) + " must be positive");
+      expected.assign(shape.begin(), shape.end());
+      expected[axis] = (shape[axis] + block - 1) / block;
+      SmallVector<AffineExpr> exprs;
+      for (int64_t d = 0; d < rank; ++d)
+        exprs.push_back(d == axis
+                            ? builder.getAffineDimExpr(d).floorDiv(block)
+                            : builder.getAffineDimExpr(d));
+      paramMap = AffineMap::get(rank, 0, exprs, ctx);
+    }
+    if (ts.getShape() != ArrayRef<int64_t>(expected))
+      return invalid("scale of shape " + shapeString(ts.getShape()) +
+                     " does not fit input " + shapeString(shape) +
+                     (block ? " with block_size=" + std::to_string(block)
+                            : std::string()) +
+                     " along axis " + Twine(axis) + " (expected " +
+                     shapeString(expected) + ")");
+  }
+  SmallVector<Value> ins = {x, scale};
+  SmallVector<AffineMap> maps = {builder.getMultiDimIdentityMap(rank),
+                                 paramMap};
+  if (zp) {
+    ins.push_back(zp);
+    maps.push_back(paramMap);
+  }
+  maps.push_back(builder.getMultiDimIdentityMap(rank));
+  Type f32 = builder.getF32Type(), i32 = builder.getI32Type(),
+       i8 = builder.getI8Type();
+  float qmin = isUnsigned ? 0.0f : -128.0f, qmax = isUnsigned ? 255.0f : 127.0f;
+  Value init = tensor::EmptyOp::create(builder, loc, shape, i8);
+  Value y =
+      linalg::GenericOp::create(
+          builder, loc, TypeRange{init.getType()}, ins, ValueRange{init}, maps,
+          SmallVector<utils::IteratorType>(rank, utils::IteratorType::parallel),
+          [&](OpBuilder &b, Location l, ValueRange args) {
+            Value v = arith::DivFOp::create(b, l, args[0], args[1]);
+            v = math::RoundEvenOp::create(b, l, v);
+            if (args.size() > 3) {
+              Value z = isUnsigned
+                            ? arith::ExtUIOp::create(b, l, i32, args[2])
+                                  .getResult()
+                            : arith::ExtSIOp::create(b, l, i32, args[2])
+                                  .getResult();
+              v = arith::AddFOp::create(
+                  b, l, v, arith::SIToFPOp::create(b, l, f32, z));
+            }
+            v = arith::MaximumFOp::create(
+                b, l, v,
+                arith::ConstantOp::create(b, l, b.getF32FloatAttr(qmin)));
+            v = arith::MinimumFOp::create(
+                b, l, v,
+                arith::ConstantOp::create(b, l, b.getF32FloatAttr(qmax)));
+            Value q = arith::FPToSIOp::create(b, l, i32, v);
+            linalg::YieldOp::create(b, l,
+                                    arith::TruncIOp::create(b, l, i8, q)
+                                        .getResult());
+          })
+          .getResult(0);
+  if (isUnsigned)
+    unsignedBytes.insert(y);
   define(node, 0, y);
   return success();
 }
