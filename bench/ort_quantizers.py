@@ -22,6 +22,9 @@ bench/results/ort_quantizers.json is written with the machine description.
   python3 bench/ort_quantizers.py --models minilm,ppocr,llama
   python3 bench/ort_quantizers.py --models minilm --quick   # < 3 min smoke run
 
+The decoder is the committed trained model (test/Inputs/llama_trained/);
+LOWBIT_LLAMA_MODEL=FILE.onnx runs another one with the same interface.
+
 A configuration that cannot run here (a missing optional package, an error
 in either tool) is recorded with status "unavailable: ..." or "error: ...",
 never dropped.
@@ -70,7 +73,7 @@ MINILM_BATCH = 2
 
 PPOCR_SHAPE = (1, 3, 256, 256)
 PPOCR_THRESHOLD = 0.3
-LLAMA_MODEL = REPO_ROOT / "test" / "Inputs" / "llama_trained" / "llama_trained.onnx"
+LLAMA_WEIGHTS = REPO_ROOT / "test" / "Inputs" / "llama_trained" / "llama_trained_weights.npz"
 LLAMA_BATCH = 32  # PP-OCR's DB binarisation threshold
 
 # (group, tool, config name); the group decides which rows a verdict compares.
@@ -241,7 +244,8 @@ class PPOCR(Bench):
 
 
 class Llama(Bench):
-    """The trained byte-level decoder of scripts/train_llama.py, perplexity as
+    """The trained byte-level decoder of scripts/train_llama.py (the committed
+    weights in test/Inputs/llama_trained/, or LOWBIT_LLAMA_MODEL), perplexity as
     scripts/perplexity.py defines it (validation windows of SEQ + 1 bytes, one
     prefill with an empty cache, exp of the mean next-byte NLL in float64),
     calibrated on perplexity.calibration_tokens() (training split only).
@@ -261,11 +265,19 @@ class Llama(Bench):
         missing = [s for s in ("train_llama.py", "perplexity.py") if not (REPO_ROOT / "scripts" / s).is_file()]
         if missing:
             raise Unavailable(f"scripts/{', scripts/'.join(missing)} not in this tree yet")
-        self.model = Path(os.environ.get("LOWBIT_LLAMA_MODEL") or LLAMA_MODEL)
-        if not self.model.is_file():
-            raise Unavailable(f"no trained decoder at {self.model} (python3 scripts/train_llama.py --out DIR, "
-                              "then LOWBIT_LLAMA_MODEL=DIR/llama_trained.onnx)")
         self.ppl = load_script("perplexity.py")
+        if os.environ.get("LOWBIT_LLAMA_MODEL"):
+            self.model = Path(os.environ["LOWBIT_LLAMA_MODEL"])
+        else:
+            # The committed weights, exported as bench/decoder_ppl.py does.
+            if not LLAMA_WEIGHTS.is_file():
+                raise Unavailable(f"no trained weights at {LLAMA_WEIGHTS} (or set LOWBIT_LLAMA_MODEL)")
+            with np.load(LLAMA_WEIGHTS) as data:
+                weights = {k: data[k] for k in data.files}
+            self.model = work / "llama_trained.onnx"
+            self.model.write_bytes(self.ppl.build_llama.build_model(weights).SerializeToString())
+        if not self.model.is_file():
+            raise Unavailable(f"no trained decoder at {self.model}")
         seq = self.ppl.SEQ
         corpus = self.ppl.train_llama.load_corpus()
         tokens = self.ppl.eval_tokens(seq, corpus)
@@ -280,7 +292,8 @@ class Llama(Bench):
         self.input_shapes = {k: list(v.shape) for k, v in self.evals[0].items()}
         self.extra = {"seq_len": seq, "batch": LLAMA_BATCH, "evaluation_windows": n_eval,
                       "validation_windows_total": int(len(self.ppl.eval_tokens(seq, corpus))),
-                      "calibration_windows": int(len(calib)), "model": str(self.model)}
+                      "calibration_windows": int(len(calib)),
+                      "model": os.environ.get("LOWBIT_LLAMA_MODEL") or str(LLAMA_WEIGHTS.relative_to(REPO_ROOT))}
         self.float_ppl = None
 
     def _ppl(self, outputs):
