@@ -30,16 +30,6 @@ from machine import machine  # noqa: E402
 
 import lowbit  # noqa: E402
 
-CALIBRATION_SENTENCES = (
-    "The cat sat on the mat.",
-    "Dogs are running in the park.",
-    "I would like a cup of coffee.",
-    "The train leaves at noon.",
-    "Children play football after school.",
-    "A woman is slicing an onion.",
-    "The river flows into the sea.",
-    "He plays the piano every evening.",
-)
 SEQ_LEN, BATCH = 16, 2
 
 
@@ -63,9 +53,7 @@ def main(argv=None) -> int:
             feeds = {k: data[k] for k in data.files}
         mask = feeds["attention_mask"]
         reference = minilm.sentence_embeddings(minilm.run_onnxruntime(paths.model, feeds).astype(np.float64), mask)
-        ids, cmask = minilm.tokenize(CALIBRATION_SENTENCES, SEQ_LEN, minilm.load_vocab())
-        calibration = [{"input_ids": ids[i:i + BATCH], "attention_mask": cmask[i:i + BATCH]}
-                       for i in range(0, len(CALIBRATION_SENTENCES), BATCH)]
+        calibration = minilm.sentence_batches(minilm.CALIBRATION_SENTENCES, SEQ_LEN, BATCH)
         sidecar = tmp / "stats.npz"
         start = time.perf_counter()
         lowbit.calibrate(paths.model, calibration, stats_path=sidecar)
@@ -83,12 +71,12 @@ def main(argv=None) -> int:
                          "quantize_s": round(quantize_s, 2),
                          "stored_bytes": report["total_stored_bytes"]})
     result = {"benchmark": "calibrated_recipes", "model": "all-MiniLM-L6-v2 (batch 2, 16 tokens)",
-              "calibration": {"sentences": len(CALIBRATION_SENTENCES), "batches": len(calibration),
+              "calibration": {"sentences": len(minilm.CALIBRATION_SENTENCES), "batches": len(calibration),
                               "seconds": round(calibrate_s, 2)},
               "machine": machine(), "recipes": rows}
     args.out.parent.mkdir(parents=True, exist_ok=True)
     args.out.write_text(json.dumps(result, indent=2) + "\n")
-    print(f"calibration: {len(CALIBRATION_SENTENCES)} sentences in {len(calibration)} batches, {calibrate_s:.1f} s")
+    print(f"calibration: {len(minilm.CALIBRATION_SENTENCES)} sentences in {len(calibration)} batches, {calibrate_s:.1f} s")
     print(f"{'recipe':26s} {'cosine':>8s} {'quantize s':>10s} {'bytes':>10s}")
     for r in rows:
         print(f"{r['recipe']:26s} {r['cosine_min']:8.5f} {r['quantize_s']:10.2f} {r['stored_bytes']:10d}")

@@ -55,19 +55,6 @@ from machine import machine  # noqa: E402
 
 RESULT_PATH = REPO_ROOT / "bench" / "results" / "ort_quantizers.json"
 
-# Calibration text for MiniLM: the 8 sentences test/python/test_quantized_minilm.py
-# and docs/calibration.md calibrate with (disjoint from the evaluation set,
-# which is scripts/build_minilm.py's SENTENCES).
-MINILM_CALIBRATION_SENTENCES = (
-    "The cat sat on the mat.",
-    "Dogs are running in the park.",
-    "I would like a cup of coffee.",
-    "The train leaves at noon.",
-    "Children play football after school.",
-    "A woman is slicing an onion.",
-    "The river flows into the sea.",
-    "He plays the piano every evening.",
-)
 MINILM_SEQ_LEN = 16
 MINILM_BATCH = 2
 
@@ -158,19 +145,16 @@ class MiniLM(Bench):
         self.script = load_script("build_minilm.py")
         paths = self.script.build(work / "minilm", seq_len=MINILM_SEQ_LEN, batch=MINILM_BATCH)
         self.model = paths.model
-        vocab = self.script.load_vocab()
-        calib = MINILM_CALIBRATION_SENTENCES[:4] if quick else MINILM_CALIBRATION_SENTENCES
+        # Calibration text: build_minilm's CALIBRATION_SENTENCES, disjoint
+        # from the evaluation set (its SENTENCES).
+        calib = self.script.CALIBRATION_SENTENCES
+        calib = calib[:4] if quick else calib
         evals = self.script.SENTENCES[:2] if quick else self.script.SENTENCES
-        self.calib = self._batches(calib, vocab)
-        self.evals = self._batches(evals, vocab)
+        assert len(calib) % MINILM_BATCH == 0 and len(evals) % MINILM_BATCH == 0
+        self.calib = self.script.sentence_batches(calib, MINILM_SEQ_LEN, MINILM_BATCH)
+        self.evals = self.script.sentence_batches(evals, MINILM_SEQ_LEN, MINILM_BATCH)
         self.extra = {"calibration_sentences": list(calib), "evaluation_sentences": list(evals),
                       "seq_len": MINILM_SEQ_LEN, "batch": MINILM_BATCH}
-
-    def _batches(self, sentences, vocab):
-        assert len(sentences) % MINILM_BATCH == 0
-        ids, mask = self.script.tokenize(sentences, MINILM_SEQ_LEN, vocab)
-        return [{"input_ids": ids[i:i + MINILM_BATCH], "attention_mask": mask[i:i + MINILM_BATCH]}
-                for i in range(0, len(sentences), MINILM_BATCH)]
 
     def metric(self, outputs, references):
         cos = []

@@ -33,16 +33,6 @@ import numpy as np
 
 REPO = Path(__file__).resolve().parents[1]
 RESULTS = REPO / "bench" / "results"
-CALIBRATION_SENTENCES = (
-    "The cat sat on the mat.",
-    "Dogs are running in the park.",
-    "I would like a cup of coffee.",
-    "The train leaves at noon.",
-    "Children play football after school.",
-    "A woman is slicing an onion.",
-    "The river flows into the sea.",
-    "He plays the piano every evening.",
-)
 SEQ_LEN, BATCH = 16, 2
 W6 = "quantize-weights{method=rtn bits=6 group-size=128 indivisible=per-channel}"
 
@@ -71,9 +61,7 @@ def measure(build: Path) -> dict:
         feeds = {k: data[k] for k in data.files}
     mask = feeds["attention_mask"]
     reference = minilm.sentence_embeddings(minilm.run_onnxruntime(paths.model, feeds).astype(np.float64), mask)
-    ids, cmask = minilm.tokenize(CALIBRATION_SENTENCES, SEQ_LEN, minilm.load_vocab())
-    calibration = [{"input_ids": ids[i:i + BATCH], "attention_mask": cmask[i:i + BATCH]}
-                   for i in range(0, len(CALIBRATION_SENTENCES), BATCH)]
+    calibration = minilm.sentence_batches(minilm.CALIBRATION_SENTENCES, SEQ_LEN, BATCH)
     stats = tmp / "stats.npz"
     start = time.perf_counter()
     lowbit.calibrate(paths.model, calibration, stats_path=stats)
@@ -111,7 +99,7 @@ def measure(build: Path) -> dict:
         print(f"  {name:40s} {cosines[name]:.5f}", flush=True)
     shutil.rmtree(tmp, ignore_errors=True)
     return {"machine": machine.machine(), "model": "all-MiniLM-L6-v2 (scripts/build_minilm.py)",
-            "calibration": f"{len(CALIBRATION_SENTENCES)} sentences x {SEQ_LEN} tokens",
+            "calibration": f"{len(minilm.CALIBRATION_SENTENCES)} sentences x {SEQ_LEN} tokens",
             "evaluation": f"{BATCH} sentences x {SEQ_LEN} tokens, min sentence-embedding cosine vs onnxruntime float",
             "calibrate_seconds": calibrate_s, "sensitivity_seconds": sensitivity_s,
             "ranking": ranking, "cosine": cosines}

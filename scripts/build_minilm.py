@@ -75,6 +75,19 @@ SENTENCES = (
 )
 PARAPHRASE_PAIRS = ((0, 1), (2, 3))
 
+# Calibration text for the quantization recipes: fixed, and disjoint from
+# SENTENCES (the evaluation set). Tests, benchmarks and docs all use it.
+CALIBRATION_SENTENCES = (
+    "The cat sat on the mat.",
+    "Dogs are running in the park.",
+    "I would like a cup of coffee.",
+    "The train leaves at noon.",
+    "Children play football after school.",
+    "A woman is slicing an onion.",
+    "The river flows into the sea.",
+    "He plays the piano every evening.",
+)
+
 
 class Paths(NamedTuple):
     model: Path
@@ -223,6 +236,14 @@ def tokenize(sentences, seq_len: int, vocab: dict[str, int]) -> tuple[np.ndarray
         mask[row, : len(tokens)] = 1.0
     return ids, mask
 
+
+
+def sentence_batches(sentences, seq_len: int, batch: int) -> list[dict[str, np.ndarray]]:
+    """The sentences tokenised to seq_len and cut into feeds of `batch` rows
+    (input_ids, attention_mask), e.g. calibration data for lowbit.calibrate."""
+    ids, mask = tokenize(sentences, seq_len, load_vocab())
+    return [{"input_ids": ids[i:i + batch], "attention_mask": mask[i:i + batch]}
+            for i in range(0, len(sentences), batch)]
 
 def batch_inputs(seq_len: int, batch: int, vocab: dict[str, int]) -> dict[str, np.ndarray]:
     """The first `batch` fixed sentences (cycled when batch exceeds them)."""

@@ -55,9 +55,7 @@ def test_sensitivity_and_flexq_recipes_on_minilm(lowbit_module, tmp_path):
         feeds = {k: data[k] for k in data.files}
     mask = feeds["attention_mask"]
     reference = minilm.sentence_embeddings(minilm.run_onnxruntime(paths.model, feeds).astype(np.float64), mask)
-    ids, cmask = minilm.tokenize(CALIBRATION_SENTENCES, SEQ_LEN, minilm.load_vocab())
-    calibration = [{"input_ids": ids[i:i + BATCH], "attention_mask": cmask[i:i + BATCH]}
-                   for i in range(0, len(CALIBRATION_SENTENCES), BATCH)]
+    calibration = minilm.sentence_batches(CALIBRATION_SENTENCES, SEQ_LEN, BATCH)
     sidecar = tmp_path / "stats.npz"
     stats = lowbit_module.calibrate(paths.model, calibration, stats_path=sidecar)
     rows = len(CALIBRATION_SENTENCES) * SEQ_LEN

@@ -97,16 +97,7 @@ def test_quantized_formats_run_and_report_their_size(minilm_run):
 
 
 # Calibration text: fixed, and disjoint from the evaluation sentences.
-CALIBRATION_SENTENCES = (
-    "The cat sat on the mat.",
-    "Dogs are running in the park.",
-    "I would like a cup of coffee.",
-    "The train leaves at noon.",
-    "Children play football after school.",
-    "A woman is slicing an onion.",
-    "The river flows into the sea.",
-    "He plays the piano every evening.",
-)
+CALIBRATION_SENTENCES = load_script().CALIBRATION_SENTENCES
 
 
 def test_calibrated_recipes_at_least_as_close_as_rtn(minilm_run, lowbit_module, tmp_path):
@@ -120,9 +111,7 @@ def test_calibrated_recipes_at_least_as_close_as_rtn(minilm_run, lowbit_module, 
     with np.load(paths.inputs) as data:
         feeds = {k: data[k] for k in data.files}
     reference = embeddings(minilm, minilm.run_onnxruntime(paths.model, feeds), mask)
-    ids, cmask = minilm.tokenize(CALIBRATION_SENTENCES, SEQ_LEN, minilm.load_vocab())
-    calibration = [{"input_ids": ids[i:i + BATCH], "attention_mask": cmask[i:i + BATCH]}
-                   for i in range(0, len(CALIBRATION_SENTENCES), BATCH)]
+    calibration = minilm.sentence_batches(CALIBRATION_SENTENCES, SEQ_LEN, BATCH)
     sidecar = tmp_path / "stats.npz"
     stats = lowbit_module.calibrate(paths.model, calibration, stats_path=sidecar)
     assert len(stats) == 36 and all(s["hessian"].shape[0] in (384, 1536) for s in stats.values())
