@@ -214,6 +214,9 @@ private:
   LogicalResult importDequantizeLinear(const ox::Node &node);
   LogicalResult importMatMulNBits(const ox::Node &node);
   LogicalResult importMatMulInteger(const ox::Node &node);
+  FailureOr<AffineMap> quantParamMap(const ox::Node &node,
+                                     ArrayRef<int64_t> shape, Value &scale,
+                                     Value &zp);
   LogicalResult quantizeArith(const ox::Node &node, Value x, bool isUnsigned,
                               Value scale, Value zp);
   Value unpackInt4(const ox::Tensor &tensor, Location loc);
@@ -4486,6 +4489,55 @@ Value Importer::unpackInt4(const ox::Tensor &tensor, Location loc) {
                               tensor.name + "_unpacked", loc);
 }
 
+/// The scale (and zero point) layout of a Quantize/DequantizeLinear node on
+/// an input of `shape`: per tensor (both reshaped to rank 0), per `axis`, or
+/// blocked along `axis` (index i reads entry i / block_size). Checks the
+/// shapes and returns the indexing map that reads scale and zero point.
+FailureOr<AffineMap> Importer::quantParamMap(const ox::Node &node,
+                                             ArrayRef<int64_t> shape,
+                                             Value &scale, Value &zp) {
+  Location loc = nodeLoc(node);
+  auto ts = tensorType(scale);
+  int64_t rank = shape.size();
+  if (zp && tensorType(zp).getShape() != ts.getShape() &&
+      !(ts.getNumElements() == 1 && tensorType(zp).getNumElements() == 1))
+    return invalid("zero point of shape " +
+                   shapeString(tensorType(zp).getShape()) +
+                   " differs from the scale's " + shapeString(ts.getShape()));
+  int64_t block = attrInt(node, "block_size", 0);
+  int64_t axis = attrInt(node, "axis", 1);
+  if (ts.getNumElements() == 1 && block == 0) {
+    scale = reshape(scale, {}, loc);
+    if (zp)
+      zp = reshape(zp, {}, loc);
+    return AffineMap::get(rank, 0, {}, ctx);
+  }
+  if (rank == 0 || failed(normalizeAxis(axis, rank, "axis")))
+    return failure();
+  if (block < 0)
+    return invalid("block_size=" + Twine(block) + " must be positive");
+  SmallVector<int64_t> expected = {shape[axis]};
+  AffineMap map = AffineMap::get(rank, 0, builder.getAffineDimExpr(axis));
+  if (block > 0) {
+    expected.assign(shape.begin(), shape.end());
+    expected[axis] = (shape[axis] + block - 1) / block;
+    SmallVector<AffineExpr> exprs;
+    for (int64_t d = 0; d < rank; ++d)
+      exprs.push_back(d == axis ? builder.getAffineDimExpr(d).floorDiv(block)
+                                : builder.getAffineDimExpr(d));
+    map = AffineMap::get(rank, 0, exprs, ctx);
+  }
+  if (ts.getShape() != ArrayRef<int64_t>(expected))
+    return invalid(Twine(block ? "blocked " : "") + "scale of shape " +
+                   shapeString(ts.getShape()) + " does not fit input " +
+                   shapeString(shape) +
+                   (block ? " with block_size=" + std::to_string(block)
+                          : std::string()) +
+                   " along axis " + Twine(axis) + " (expected " +
+                   shapeString(expected) + ")");
+  return map;
+}
+
 /// DequantizeLinear as arithmetic: y = (float(x) - float(zp)) * scale, x and
 /// zp widened by their signedness; scale/zp per tensor, per axis, or blocked
 /// along `axis` (index i reads entry i / block_size).
@@ -4502,53 +4554,15 @@ LogicalResult Importer::dequantizeArith(const ox::Node &node, Value q,
                        llvm::formatv("{0}", tq.getElementType()).str());
   if (!ts.getElementType().isF32())
     return unsupported("DequantizeLinear with a non-f32 scale");
-  if (zp && tensorType(zp).getShape() != ts.getShape() &&
-      !(ts.getNumElements() == 1 && tensorType(zp).getNumElements() == 1))
-    return invalid("zero point of shape " +
-                   shapeString(tensorType(zp).getShape()) +
-                   " differs from the scale's " + shapeString(ts.getShape()));
-  int64_t block = attrInt(node, "block_size", 0);
-  int64_t axis = attrInt(node, "axis", 1);
-  AffineMap paramMap;
-  if (ts.getNumElements() == 1 && block == 0) {
-    scale = reshape(scale, {}, loc);
-    if (zp)
-      zp = reshape(zp, {}, loc);
-    paramMap = AffineMap::get(rank, 0, {}, ctx);
-  } else {
-    if (rank == 0 || failed(normalizeAxis(axis, rank, "axis")))
-      return failure();
-    if (block == 0) {
-      if (ts.getRank() != 1 || ts.getDimSize(0) != shape[axis])
-        return invalid("scale of shape " + shapeString(ts.getShape()) +
-                       " does not fit input " + shapeString(shape) +
-                       " along axis " + Twine(axis));
-      paramMap = AffineMap::get(rank, 0, builder.getAffineDimExpr(axis));
-    } else {
-      if (block < 0)
-        return invalid("block_size=" + Twine(block) + " must be positive");
-      SmallVector<int64_t> expected(shape);
-      expected[axis] = (shape[axis] + block - 1) / block;
-      if (ts.getShape() != ArrayRef<int64_t>(expected))
-        return invalid("blocked scale of shape " + shapeString(ts.getShape()) +
-                       " does not fit input " + shapeString(shape) +
-                       " with block_size=" + Twine(block) + " along axis " +
-                       Twine(axis) + " (expected " + shapeString(expected) +
-                       ")");
-      SmallVector<AffineExpr> exprs;
-      for (int64_t d = 0; d < rank; ++d)
-        exprs.push_back(d == axis
-                            ? builder.getAffineDimExpr(d).floorDiv(block)
-                            : builder.getAffineDimExpr(d));
-      paramMap = AffineMap::get(rank, 0, exprs, ctx);
-    }
-  }
+  FailureOr<AffineMap> paramMap = quantParamMap(node, shape, scale, zp);
+  if (failed(paramMap))
+    return failure();
   SmallVector<Value> ins = {q, scale};
   SmallVector<AffineMap> maps = {builder.getMultiDimIdentityMap(rank),
-                                 paramMap};
+                                 *paramMap};
   if (zp) {
     ins.push_back(zp);
-    maps.push_back(paramMap);
+    maps.push_back(*paramMap);
   }
   maps.push_back(builder.getMultiDimIdentityMap(rank));
   Type f32 = builder.getF32Type(), i32 = builder.getI32Type();
@@ -4589,52 +4603,15 @@ LogicalResult Importer::quantizeArith(const ox::Node &node, Value x,
   int64_t rank = shape.size();
   if (!ts.getElementType().isF32())
     return unsupported("QuantizeLinear with a non-f32 scale");
-  if (zp && tensorType(zp).getShape() != ts.getShape() &&
-      !(ts.getNumElements() == 1 && tensorType(zp).getNumElements() == 1))
-    return invalid("zero point of shape " +
-                   shapeString(tensorType(zp).getShape()) +
-                   " differs from the scale's " + shapeString(ts.getShape()));
-  int64_t block = attrInt(node, "block_size", 0);
-  int64_t axis = attrInt(node, "axis", 1);
-  AffineMap paramMap;
-  if (ts.getNumElements() == 1 && block == 0) {
-    scale = reshape(scale, {}, loc);
-    if (zp)
-      zp = reshape(zp, {}, loc);
-    paramMap = AffineMap::get(rank, 0, {}, ctx);
-  } else {
-    if (rank == 0 || failed(normalizeAxis(axis, rank, "axis")))
-      return failure();
-    SmallVector<int64_t> expected;
-    if (block == 0) {
-      expected = {shape[axis]};
-      paramMap = AffineMap::get(rank, 0, builder.getAffineDimExpr(axis));
-    } else {
-      if (block < 0)
-        return invalid("block_size=" + Twine(block) + " must be positive");
-      expected.assign(shape.begin(), shape.end());
-      expected[axis] = (shape[axis] + block - 1) / block;
-      SmallVector<AffineExpr> exprs;
-      for (int64_t d = 0; d < rank; ++d)
-        exprs.push_back(d == axis
-                            ? builder.getAffineDimExpr(d).floorDiv(block)
-                            : builder.getAffineDimExpr(d));
-      paramMap = AffineMap::get(rank, 0, exprs, ctx);
-    }
-    if (ts.getShape() != ArrayRef<int64_t>(expected))
-      return invalid("scale of shape " + shapeString(ts.getShape()) +
-                     " does not fit input " + shapeString(shape) +
-                     (block ? " with block_size=" + std::to_string(block)
-                            : std::string()) +
-                     " along axis " + Twine(axis) + " (expected " +
-                     shapeString(expected) + ")");
-  }
+  FailureOr<AffineMap> paramMap = quantParamMap(node, shape, scale, zp);
+  if (failed(paramMap))
+    return failure();
   SmallVector<Value> ins = {x, scale};
   SmallVector<AffineMap> maps = {builder.getMultiDimIdentityMap(rank),
-                                 paramMap};
+                                 *paramMap};
   if (zp) {
     ins.push_back(zp);
-    maps.push_back(paramMap);
+    maps.push_back(*paramMap);
   }
   maps.push_back(builder.getMultiDimIdentityMap(rank));
   Type f32 = builder.getF32Type(), i32 = builder.getI32Type(),
