@@ -208,6 +208,34 @@ Value reduceTrailing(OpBuilder &b, Location loc, Value x, int64_t from,
   return x;
 }
 
+/// The mean of `x` over dimensions [from, rank), kept as size 1: the sum
+/// times 1/count (the order the exported graphs use).
+Value meanTrailing(OpBuilder &b, Location loc, Value x, int64_t from) {
+  auto type = tensorType(x);
+  int64_t count = 1;
+  for (int64_t d = from; d < type.getRank(); ++d)
+    count *= type.getDimSize(d);
+  SmallVector<int64_t> ones(type.getRank(), 1);
+  Value invCount = buildSplat(b, loc, type.getElementType(), ones, 1.0 / count);
+  Value sum = reduceTrailing(b, loc, x, from);
+  return buildTosaMul(b, loc, sum.getType(), sum, invCount);
+}
+
+/// x * rsqrt(meanSq + eps) * scale, scale broadcast over the leading
+/// dimensions: the common tail of layer_norm and rms_norm.
+Value normalizeAndScale(OpBuilder &b, Location loc, Value x, Value meanSq,
+                        const APFloat &epsilon, Value scale) {
+  auto type = tensorType(x);
+  SmallVector<int64_t> ones(type.getRank(), 1);
+  Value eps = buildSplat(b, loc, type.getElementType(), ones,
+                         epsilon.convertToFloat());
+  Value var = tosa::AddOp::create(b, loc, meanSq.getType(), meanSq, eps);
+  Value inv = tosa::RsqrtOp::create(b, loc, var.getType(), var);
+  Value y = buildTosaMul(b, loc, type, x, inv);
+  return buildTosaMul(b, loc, type, y,
+                      buildTosaExpandRank(b, loc, scale, type.getRank()));
+}
+
 struct LayerNormLowering : OpConversionPattern<nn::LayerNormOp> {
   using OpConversionPattern::OpConversionPattern;
   LogicalResult
@@ -216,31 +244,18 @@ struct LayerNormLowering : OpConversionPattern<nn::LayerNormOp> {
     Location loc = op.getLoc();
     Value x = adaptor.getInput();
     auto type = tensorType(x);
-    Type elem = type.getElementType();
-    int64_t axis = op.getAxis(), rank = type.getRank();
+    int64_t axis = op.getAxis();
     // Mean and variance run over the normalised dimensions axis..rank-1.
-    int64_t count = 1;
-    for (int64_t d = axis; d < rank; ++d)
-      count *= type.getDimSize(d);
-    SmallVector<int64_t> ones(rank, 1);
-    Value invCount = buildSplat(rewriter, loc, elem, ones, 1.0 / count);
-    Value sum = reduceTrailing(rewriter, loc, x, axis);
-    Value mean = buildTosaMul(rewriter, loc, sum.getType(), sum, invCount);
+    Value mean = meanTrailing(rewriter, loc, x, axis);
     Value centered = tosa::SubOp::create(rewriter, loc, type, x, mean);
     Value sq = buildTosaMul(rewriter, loc, type, centered, centered);
-    Value var = buildTosaMul(rewriter, loc, mean.getType(),
-                             reduceTrailing(rewriter, loc, sq, axis), invCount);
-    Value eps = buildSplat(rewriter, loc, elem, ones,
-                           op.getEpsilon().convertToFloat());
-    var = tosa::AddOp::create(rewriter, loc, var.getType(), var, eps);
-    Value inv = tosa::RsqrtOp::create(rewriter, loc, var.getType(), var);
-    Value y = buildTosaMul(rewriter, loc, type, centered, inv);
-    y = buildTosaMul(rewriter, loc, type, y,
-                     buildTosaExpandRank(rewriter, loc, adaptor.getScale(),
-                                         rank));
+    Value var = meanTrailing(rewriter, loc, sq, axis);
+    Value y = normalizeAndScale(rewriter, loc, centered, var, op.getEpsilon(),
+                                adaptor.getScale());
     if (Value bias = adaptor.getBias())
-      y = tosa::AddOp::create(rewriter, loc, type, y,
-                              buildTosaExpandRank(rewriter, loc, bias, rank));
+      y = tosa::AddOp::create(
+          rewriter, loc, type, y,
+          buildTosaExpandRank(rewriter, loc, bias, type.getRank()));
     rewriter.replaceOp(op, y);
     return success();
   }
@@ -279,27 +294,13 @@ struct RMSNormLowering : OpConversionPattern<nn::RMSNormOp> {
     Location loc = op.getLoc();
     Value x = adaptor.getInput();
     auto type = tensorType(x);
-    Type elem = type.getElementType();
-    int64_t axis = op.getAxis(), rank = type.getRank();
-    int64_t count = 1;
-    for (int64_t d = axis; d < rank; ++d)
-      count *= type.getDimSize(d);
-    SmallVector<int64_t> ones(rank, 1);
     // mean(x * x) + eps, then x / sqrt(.) * scale: the operations and order
     // of the decomposed graph, so the fused op rounds the same way.
     Value sq = buildTosaMul(rewriter, loc, type, x, x);
-    Value sum = reduceTrailing(rewriter, loc, sq, axis);
-    Value invCount = buildSplat(rewriter, loc, elem, ones, 1.0 / count);
-    Value mean = buildTosaMul(rewriter, loc, sum.getType(), sum, invCount);
-    Value eps = buildSplat(rewriter, loc, elem, ones,
-                           op.getEpsilon().convertToFloat());
-    Value var = tosa::AddOp::create(rewriter, loc, mean.getType(), mean, eps);
-    Value inv = tosa::RsqrtOp::create(rewriter, loc, var.getType(), var);
-    Value y = buildTosaMul(rewriter, loc, type, x, inv);
-    y = buildTosaMul(rewriter, loc, type, y,
-                     buildTosaExpandRank(rewriter, loc, adaptor.getScale(),
-                                         rank));
-    rewriter.replaceOp(op, y);
+    Value meanSq = meanTrailing(rewriter, loc, sq, op.getAxis());
+    rewriter.replaceOp(op, normalizeAndScale(rewriter, loc, x, meanSq,
+                                             op.getEpsilon(),
+                                             adaptor.getScale()));
     return success();
   }
 };
