@@ -3,7 +3,6 @@
 #include "passes/Fusion/Passes.h"
 #include "passes/Quantization/WeightUtils.h"
 
-#include "mlir/Transforms/GreedyPatternRewriteDriver.h"
 
 namespace lowbit {
 #define GEN_PASS_DEF_FOLDBATCHNORMPASS
@@ -100,10 +99,8 @@ struct FoldBatchNormPass
   void runOnOperation() override {
     RewritePatternSet patterns(&getContext());
     patterns.add<FoldPattern>(&getContext());
-    if (failed(applyPatternsGreedily(
-            getOperation(), std::move(patterns),
-            GreedyRewriteConfig().enableFolding(false).enableConstantCSE(
-                false))))
+    if (failed(fusion::applyFusionPatterns(getOperation(),
+                                           std::move(patterns))))
       signalPassFailure();
   }
 };

@@ -3,7 +3,6 @@
 #include "passes/Fusion/Passes.h"
 
 #include "mlir/Dialect/Linalg/IR/Linalg.h"
-#include "mlir/Transforms/GreedyPatternRewriteDriver.h"
 
 namespace lowbit {
 #define GEN_PASS_DEF_FUSEATTENTIONPASS
@@ -169,10 +168,8 @@ struct FuseAttentionPass
   void runOnOperation() override {
     RewritePatternSet patterns(&getContext());
     patterns.add<AttentionPattern>(&getContext());
-    if (failed(applyPatternsGreedily(
-            getOperation(), std::move(patterns),
-            GreedyRewriteConfig().enableFolding(false).enableConstantCSE(
-                false))))
+    if (failed(fusion::applyFusionPatterns(getOperation(),
+                                           std::move(patterns))))
       signalPassFailure();
   }
 };

@@ -2,7 +2,6 @@
 #include "passes/Fusion/Match.h"
 #include "passes/Fusion/Passes.h"
 
-#include "mlir/Transforms/GreedyPatternRewriteDriver.h"
 
 #include <cmath>
 
@@ -130,10 +129,8 @@ struct FuseGeluPass : lowbit::impl::FuseGeluPassBase<FuseGeluPass> {
   void runOnOperation() override {
     RewritePatternSet patterns(&getContext());
     patterns.add<GeluPattern>(&getContext(), forms != "tanh", forms != "erf");
-    if (failed(applyPatternsGreedily(
-            getOperation(), std::move(patterns),
-            GreedyRewriteConfig().enableFolding(false).enableConstantCSE(
-                false))))
+    if (failed(fusion::applyFusionPatterns(getOperation(),
+                                           std::move(patterns))))
       signalPassFailure();
   }
 };

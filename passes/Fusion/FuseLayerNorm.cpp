@@ -2,7 +2,6 @@
 #include "passes/Fusion/Match.h"
 #include "passes/Fusion/Passes.h"
 
-#include "mlir/Transforms/GreedyPatternRewriteDriver.h"
 
 namespace lowbit {
 #define GEN_PASS_DEF_FUSELAYERNORMPASS
@@ -126,10 +125,8 @@ struct FuseLayerNormPass
   void runOnOperation() override {
     RewritePatternSet patterns(&getContext());
     patterns.add<LayerNormWithBias, LayerNormWithoutBias>(&getContext());
-    if (failed(applyPatternsGreedily(
-            getOperation(), std::move(patterns),
-            GreedyRewriteConfig().enableFolding(false).enableConstantCSE(
-                false))))
+    if (failed(fusion::applyFusionPatterns(getOperation(),
+                                           std::move(patterns))))
       signalPassFailure();
   }
 };

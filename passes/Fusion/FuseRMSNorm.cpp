@@ -2,7 +2,6 @@
 #include "passes/Fusion/Match.h"
 #include "passes/Fusion/Passes.h"
 
-#include "mlir/Transforms/GreedyPatternRewriteDriver.h"
 
 namespace lowbit {
 #define GEN_PASS_DEF_FUSERMSNORMPASS
@@ -64,10 +63,8 @@ struct FuseRMSNormPass : lowbit::impl::FuseRMSNormPassBase<FuseRMSNormPass> {
   void runOnOperation() override {
     RewritePatternSet patterns(&getContext());
     patterns.add<RMSNormPattern>(&getContext());
-    if (failed(applyPatternsGreedily(
-            getOperation(), std::move(patterns),
-            GreedyRewriteConfig().enableFolding(false).enableConstantCSE(
-                false))))
+    if (failed(fusion::applyFusionPatterns(getOperation(),
+                                           std::move(patterns))))
       signalPassFailure();
   }
 };

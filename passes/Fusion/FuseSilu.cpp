@@ -2,7 +2,6 @@
 #include "passes/Fusion/Match.h"
 #include "passes/Fusion/Passes.h"
 
-#include "mlir/Transforms/GreedyPatternRewriteDriver.h"
 
 namespace lowbit {
 #define GEN_PASS_DEF_FUSESILUPASS
@@ -36,10 +35,8 @@ struct FuseSiluPass : lowbit::impl::FuseSiluPassBase<FuseSiluPass> {
   void runOnOperation() override {
     RewritePatternSet patterns(&getContext());
     patterns.add<SiluPattern>(&getContext());
-    if (failed(applyPatternsGreedily(
-            getOperation(), std::move(patterns),
-            GreedyRewriteConfig().enableFolding(false).enableConstantCSE(
-                false))))
+    if (failed(fusion::applyFusionPatterns(getOperation(),
+                                           std::move(patterns))))
       signalPassFailure();
   }
 };

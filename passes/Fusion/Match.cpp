@@ -4,6 +4,7 @@
 #include "lib/Support/TosaBuilders.h"
 
 #include "mlir/Dialect/Arith/IR/Arith.h"
+#include "mlir/Transforms/GreedyPatternRewriteDriver.h"
 #include "mlir/Dialect/Linalg/IR/Linalg.h"
 #include "mlir/Dialect/Math/IR/Math.h"
 #include "mlir/Dialect/Tosa/IR/TosaOps.h"
@@ -363,6 +364,13 @@ Value buildLastAxisVector(OpBuilder &b, Location loc, Value v) {
   if (t.getRank() == 1)
     return v;
   return buildTosaReshape(b, loc, v, {t.getNumElements()});
+}
+
+LogicalResult applyFusionPatterns(Operation *root,
+                                  RewritePatternSet &&patterns) {
+  return applyPatternsGreedily(
+      root, std::move(patterns),
+      GreedyRewriteConfig().enableFolding(false).enableConstantCSE(false));
 }
 
 } // namespace lowbit::fusion

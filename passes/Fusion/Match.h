@@ -11,6 +11,7 @@
 #define LOWBIT_PASSES_FUSION_MATCH_H
 
 #include "mlir/IR/Builders.h"
+#include "mlir/IR/PatternMatch.h"
 #include "mlir/IR/Value.h"
 #include "llvm/ADT/SmallVector.h"
 
@@ -91,6 +92,11 @@ bool isLastAxisVector(mlir::Value v, mlir::Value like);
 /// That vector as a value of shape [N] (a tosa.reshape when needed).
 mlir::Value buildLastAxisVector(mlir::OpBuilder &b, mlir::Location loc,
                                 mlir::Value v);
+
+/// Applies one fusion pass's patterns greedily, without folding or constant
+/// CSE: a fusion changes only the ops it fuses.
+mlir::LogicalResult applyFusionPatterns(mlir::Operation *root,
+                                        mlir::RewritePatternSet &&patterns);
 
 } // namespace lowbit::fusion
 
