@@ -26,92 +26,83 @@ Recipe rtn(const char *name, int weightBits, int group, int act) {
   return {name, description, "func.func(" + passes + "), canonicalize"};
 }
 
+/// A recipe whose function passes read the calibration sidecar (at
+/// kRecipeStatsPlaceholder).
+Recipe calibrated(std::string name, const std::string &description,
+                  const std::string &passes) {
+  return {std::move(name), description + " (needs calibration data)",
+          "func.func(" + passes + "), canonicalize", /*needsCalibration=*/true};
+}
+
 /// GPTQ / decoupleQ weights from the calibrated layer Hessians, weight-only.
 Recipe hessianBased(const char *name, const char *method, int weightBits,
                     int group) {
-  std::string passes = std::string("quantize-weights{method=") + method +
-                       " bits=" + std::to_string(weightBits) +
-                       " group-size=" + std::to_string(group) +
-                       " indivisible=per-channel hessians=" +
-                       kRecipeStatsPlaceholder + "}, lower-to-lowbit";
-  Recipe r;
-  r.name = name;
-  r.description = std::string(method) + " W" + std::to_string(weightBits) +
-                  " in groups of " + std::to_string(group) +
-                  " from calibrated layer Hessians, float activations "
-                  "(needs calibration data)";
-  r.pipeline = "func.func(" + passes + "), canonicalize";
-  r.needsCalibration = true;
-  return r;
+  return calibrated(
+      name,
+      std::string(method) + " W" + std::to_string(weightBits) +
+          " in groups of " + std::to_string(group) +
+          " from calibrated layer Hessians, float activations",
+      std::string("quantize-weights{method=") + method +
+          " bits=" + std::to_string(weightBits) +
+          " group-size=" + std::to_string(group) +
+          " indivisible=per-channel hessians=" + kRecipeStatsPlaceholder +
+          "}, lower-to-lowbit");
 }
 
 /// RTN weights per channel and static per-tensor activations whose scales
 /// come from the calibrated max |x|.
 Recipe rtnStatic(const char *name, int weightBits, int act) {
-  Recipe r;
-  r.name = name;
-  r.description = "round-to-nearest W" + std::to_string(weightBits) +
-                  " per output channel, static per-tensor A" +
-                  std::to_string(act) +
-                  " from calibrated max |x| (needs calibration data)";
-  r.pipeline = "func.func(quantize-weights{method=rtn bits=" +
-               std::to_string(weightBits) +
-               " group-size=0}, quantize-activations{bits=" +
-               std::to_string(act) + " mode=static stats=" +
-               kRecipeStatsPlaceholder + "}, lower-to-lowbit), canonicalize";
-  r.needsCalibration = true;
-  return r;
+  return calibrated(
+      name,
+      "round-to-nearest W" + std::to_string(weightBits) +
+          " per output channel, static per-tensor A" + std::to_string(act) +
+          " from calibrated max |x|",
+      "quantize-weights{method=rtn bits=" + std::to_string(weightBits) +
+          " group-size=0}, quantize-activations{bits=" + std::to_string(act) +
+          " mode=static stats=" + kRecipeStatsPlaceholder +
+          "}, lower-to-lowbit");
 }
 
 /// SmoothQuant (alpha 0.5) + RTN W8 per channel + dynamic per-token A8.
 Recipe smoothQuantW8A8() {
-  Recipe r;
-  r.name = "smoothquant-w8a8";
-  r.description = "SmoothQuant alpha=0.5 from calibrated max |x|, RTN W8 per "
-                  "output channel, dynamic per-token A8 (needs calibration "
-                  "data)";
-  r.pipeline = std::string("func.func(smooth{alpha=0.5 stats=") +
-               kRecipeStatsPlaceholder +
-               "}, quantize-weights{method=rtn bits=8 group-size=0}, "
-               "quantize-activations{bits=8}, lower-to-lowbit), canonicalize";
-  r.needsCalibration = true;
-  return r;
+  return calibrated(
+      "smoothquant-w8a8",
+      "SmoothQuant alpha=0.5 from calibrated max |x|, RTN W8 per output "
+      "channel, dynamic per-token A8",
+      std::string("smooth{alpha=0.5 stats=") + kRecipeStatsPlaceholder +
+          "}, quantize-weights{method=rtn bits=8 group-size=0}, "
+          "quantize-activations{bits=8}, lower-to-lowbit");
 }
 
 /// SmoothQuant+: alpha per layer group by the calibrated Hessian loss of the
 /// W4 g128 RTN weights, then those weights; float activations.
 Recipe smoothQuantPlusW4() {
-  Recipe r;
-  r.name = "smoothquant+-w4a16-g128";
-  r.description = "SmoothQuant+ (alpha per layer group from 0, 0.25, .., 1 "
-                  "by the calibrated Hessian loss), RTN W4 in groups of 128, "
-                  "float activations (needs calibration data)";
-  r.pipeline = std::string("func.func(smooth{search=true bits=4 "
-                           "group-size=128 alphas=0,0.25,0.5,0.75,1 stats=") +
-               kRecipeStatsPlaceholder +
-               "}, quantize-weights{method=rtn bits=4 group-size=128 "
-               "indivisible=per-channel}, lower-to-lowbit), canonicalize";
-  r.needsCalibration = true;
-  return r;
+  return calibrated(
+      "smoothquant+-w4a16-g128",
+      "SmoothQuant+ (alpha per layer group from 0, 0.25, .., 1 by the "
+      "calibrated Hessian loss), RTN W4 in groups of 128, float activations",
+      std::string("smooth{search=true bits=4 group-size=128 "
+                  "alphas=0,0.25,0.5,0.75,1 stats=") +
+          kRecipeStatsPlaceholder +
+          "}, quantize-weights{method=rtn bits=4 group-size=128 "
+          "indivisible=per-channel}, lower-to-lowbit");
 }
 
 /// FlexQ W6 (RTN, groups of 128 along K) with dynamic per-token A6 on the
 /// layers the sensitivity pass ranks lowest and A8 on the top `budget` of
 /// them, measured on the calibration samples (docs/flexq.md).
 Recipe flexqMixed() {
-  Recipe r;
-  r.name = "flexq-w6a8-mixed";
-  r.description = "FlexQ: RTN W6 in groups of 128, dynamic per-token A8 on "
-                  "the 25% of linear layers with the largest measured A6 "
-                  "output error, A6 elsewhere (needs calibration data)";
-  r.pipeline = std::string("func.func(sensitivity{weight-bits=6 "
-                           "group-size=128 budget=0.25 stats=") +
-               kRecipeStatsPlaceholder +
-               "}, quantize-weights{method=rtn bits=6 group-size=128 "
-               "indivisible=per-channel}, quantize-activations{bits=6}, "
-               "lower-to-lowbit), canonicalize";
-  r.needsCalibration = true;
-  return r;
+  return calibrated(
+      "flexq-w6a8-mixed",
+      "FlexQ: RTN W6 in groups of 128, dynamic per-token A8 on the 25% of "
+      "linear layers with the largest measured A6 output error, A6 "
+      "elsewhere",
+      std::string("sensitivity{weight-bits=6 group-size=128 budget=0.25 "
+                  "stats=") +
+          kRecipeStatsPlaceholder +
+          "}, quantize-weights{method=rtn bits=6 group-size=128 "
+          "indivisible=per-channel}, quantize-activations{bits=6}, "
+          "lower-to-lowbit");
 }
 
 } // namespace
