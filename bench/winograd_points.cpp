@@ -27,18 +27,6 @@ using namespace lowbit::numerics::winograd;
 
 namespace {
 
-std::string join(const std::vector<Rational> &p) {
-  std::string s;
-  for (const Rational &q : p) {
-    if (!s.empty())
-      s += ",";
-    s += std::to_string(q.num);
-    if (q.den != 1)
-      s += "/" + std::to_string(q.den);
-  }
-  return s;
-}
-
 /// JSON number; non-finite (fp16 overflow) as null.
 std::string num(double v) {
   if (!std::isfinite(v))
@@ -105,7 +93,7 @@ int main(int argc, char **argv) {
                   "\"points\": \"%s\", \"verified_exact\": true, "
                   "\"kappa\": %s, \"max_entry\": %s, \"error_bound\": %s, "
                   "\"error_model\": %s",
-                  first ? "" : ",", m, r, name, join(p).c_str(),
+                  first ? "" : ",", m, r, name, formatPoints(p).c_str(),
                   num(vandermondeKappa2(p)).c_str(),
                   num(maxAbsEntry(t)).c_str(), num(errorBound1D(t)).c_str(),
                   num(errorModel2D(t)).c_str());

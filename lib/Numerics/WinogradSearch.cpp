@@ -686,6 +686,13 @@ bool searchPoints(const SearchOptions &o, SearchResult &result,
   return true;
 }
 
+std::string formatPoints(const std::vector<Rational> &points) {
+  std::string s;
+  for (const Rational &q : points)
+    s += (s.empty() ? "" : ",") + formatRational(q);
+  return s;
+}
+
 } // namespace winograd
 } // namespace numerics
 } // namespace lowbit

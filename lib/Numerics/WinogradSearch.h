@@ -27,6 +27,9 @@ namespace winograd {
 // Measures
 //===----------------------------------------------------------------------===//
 
+/// The finite points as "p0,p1,..." with each point "num" or "num/den".
+std::string formatPoints(const std::vector<Rational> &points);
+
 /// NOVA's measure: the 2-norm condition number (largest / smallest singular
 /// value) of the (n-1) x (n-1) Vandermonde matrix V[j][k] = p_j^k of the
 /// finite points. +inf for repeated points.

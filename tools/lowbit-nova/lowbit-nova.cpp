@@ -84,18 +84,6 @@ int fail(const std::string &message) {
   return 1;
 }
 
-std::string joinPoints(const std::vector<Rational> &p) {
-  std::string s;
-  for (const Rational &q : p) {
-    if (!s.empty())
-      s += ",";
-    s += std::to_string(q.num);
-    if (q.den != 1)
-      s += "/" + std::to_string(q.den);
-  }
-  return s;
-}
-
 void printMatrix(const char *name, const std::vector<Rational> &v, int rows,
                  int cols) {
   outs() << name << " (" << rows << "x" << cols << "):\n";
@@ -183,7 +171,7 @@ int main(int argc, char **argv) {
   if (!evaluatePoints(m, r, points, optTiles, optSimSeed, rep, error))
     return fail((optPoints.empty() ? "" : "--points: ") + error);
 
-  outs() << "F(" << m << "," << r << ") points: " << joinPoints(points)
+  outs() << "F(" << m << "," << r << ") points: " << formatPoints(points)
          << ", inf\n";
   outs() << "source: " << origin << "\n";
   outs() << format("kappa2: %.6g\n", rep.kappa);
