@@ -62,9 +62,11 @@ struct QuantizeActivationsPass
 
   calibration::Statistics statistics;
 
-  /// The static scale of layer `name`, or failure (diagnosed on `op`).
-  FailureOr<float> staticScale(Operation *op, const std::string &name,
-                               int64_t layerBits) {
+  /// Puts a static per-tensor quantize/dequantize pair on `input` of layer
+  /// `name`, its scale from the calibrated statistics; fails (diagnosed on
+  /// `op`) when the layer has none.
+  LogicalResult assignStaticQdq(Operation *op, OpOperand &input,
+                                const std::string &name, int64_t layerBits) {
     auto it = statistics.find(name);
     if (it == statistics.end())
       return op->emitError("quantize-activations: layer '")
@@ -73,7 +75,11 @@ struct QuantizeActivationsPass
     double clip = it->second.percentile(percentile);
     double qmax = double((int64_t(1) << (layerBits - 1)) - 1);
     // An all-zero input keeps scale 1, like quantize_dynamic's zero rows.
-    return clip > 0 ? static_cast<float>(clip / qmax) : 1.0f;
+    float scale = clip > 0 ? static_cast<float>(clip / qmax) : 1.0f;
+    OpBuilder b(op);
+    input.assign(
+        buildStaticQdq(b, op->getLoc(), input.get(), layerBits, scale));
+    return success();
   }
 
   int64_t bitsFor(const std::string &name,
@@ -157,13 +163,8 @@ struct QuantizeActivationsPass
       OpBuilder b(op);
       Location loc = op.getLoc();
       if (isStatic) {
-        FailureOr<float> scale = staticScale(op, name, layerBits);
-        if (failed(scale)) {
+        if (failed(assignStaticQdq(op, op.getInputMutable(), name, layerBits)))
           failedLayer = true;
-          return;
-        }
-        op.getInputMutable().assign(
-            buildStaticQdq(b, loc, op.getInput(), layerBits, *scale));
         return;
       }
       Value x = buildTosaReshape(b, loc, op.getInput(),
@@ -188,13 +189,8 @@ struct QuantizeActivationsPass
         return;
       OpBuilder b(op);
       if (isStatic) {
-        FailureOr<float> scale = staticScale(op, name, layerBits);
-        if (failed(scale)) {
+        if (failed(assignStaticQdq(op, op.getInputMutable(), name, layerBits)))
           failedLayer = true;
-          return;
-        }
-        op.getInputMutable().assign(
-            buildStaticQdq(b, op.getLoc(), op.getInput(), layerBits, *scale));
         return;
       }
       Value x = buildQdq(b, op.getLoc(), op.getInput(), layerBits);
