@@ -4,7 +4,10 @@
 
 #include "dialects/NN/NNDialect.h"
 
+#include "mlir/Dialect/Quant/IR/QuantTypes.h"
+
 #include "llvm/Support/FileSystem.h"
+#include "llvm/Support/MathExtras.h"
 #include "llvm/Support/FormatVariadic.h"
 #include "llvm/Support/JSON.h"
 #include "llvm/Support/raw_ostream.h"
@@ -25,7 +28,24 @@ struct LayerBytes {
   std::string storage;
   int64_t floatBytes = 0;
   int64_t storedBytes = 0;
+  int64_t weightBits = 32; ///< 32 = f32
+  int64_t actBits = 32;    ///< width the layer's input is quantized to; 32 = f32
 };
+
+/// Width `input` was quantized to in front of an nn layer: the bits of a
+/// dequantize_dynamic pair, or the bits the storage range of a static
+/// `!quant.uniform` dequantize spans (i8<-7:7> is 4 bits); 32 when the input
+/// is plain float.
+int64_t inputBits(Value input) {
+  if (auto dq = input.getDefiningOp<lb::DequantizeDynamicOp>())
+    return dq.getBits();
+  if (auto dq = input.getDefiningOp<lb::DequantizeOp>())
+    if (auto qt = dyn_cast<quant::QuantizedType>(
+            cast<ShapedType>(dq.getInput().getType()).getElementType()))
+      return llvm::Log2_64_Ceil(uint64_t(qt.getStorageTypeMax() -
+                                         qt.getStorageTypeMin() + 1));
+  return 32;
+}
 
 int64_t tensorBytes(Value v) {
   auto t = dyn_cast<RankedTensorType>(v.getType());
@@ -52,6 +72,7 @@ bool describeWeight(Value weight, LayerBytes &out) {
     std::string group = dq.getGroupSize() == type.getShape().back()
                             ? "per-channel"
                             : "g" + std::to_string(dq.getGroupSize());
+    out.weightBits = dq.getBits();
     if (auto packed = dyn_cast<lb::PackedType>(dq.getQ().getType())) {
       out.storedBytes = packed.getStorageBytes() + tables;
       out.storage = llvm::formatv("int{0} {1} {2}", dq.getBits(),
@@ -83,9 +104,11 @@ struct WeightMemoryReportPass
       LayerBytes l;
       l.name = getLayerName(op);
       if (auto lin = dyn_cast<nn::LinearOp>(op)) {
+        l.actBits = inputBits(lin.getInput());
         if (describeWeight(lin.getWeight(), l))
           layers.push_back(l);
       } else if (auto conv = dyn_cast<nn::Conv2DOp>(op)) {
+        l.actBits = inputBits(conv.getInput());
         if (describeWeight(conv.getFilter(), l))
           layers.push_back(l);
       } else if (auto q = dyn_cast<lb::QLinearOp>(op)) {
@@ -95,6 +118,8 @@ struct WeightMemoryReportPass
                          (q.getWZero() ? tensorBytes(q.getWZero()) : 0);
         l.shape = llvm::formatv("{0}x{1}", n, k).str();
         l.floatBytes = n * k * 4;
+        l.weightBits = q.getWBits();
+        l.actBits = q.getABits();
         std::string group = q.getGroupSize() == k
                                 ? "per-channel"
                                 : "g" + std::to_string(q.getGroupSize());
@@ -132,7 +157,9 @@ struct WeightMemoryReportPass
                                               {"shape", l.shape},
                                               {"storage", l.storage},
                                               {"f32_bytes", l.floatBytes},
-                                              {"stored_bytes", l.storedBytes}});
+                                              {"stored_bytes", l.storedBytes},
+                                              {"weight_bits", l.weightBits},
+                                              {"act_bits", l.actBits}});
     }
     double ratio = totalStored ? double(totalFloat) / totalStored : 0;
     os << llvm::formatv("{0,-40} {1,-16} {2,-36} {3,12} {4,12} {5,7:f2}\n",

@@ -1,7 +1,7 @@
 // weight-memory-report: one row per nn.linear / nn.conv2d with a model-constant
 // weight and per lowbit.qlinear: layer name, weight shape, storage, bytes as
 // f32, bytes as stored (integer part + scale/zero tables), f32 / stored;
-// then the totals. Expected bytes, by hand:
+// then the totals. The JSON also gives weight_bits and act_bits (32 = f32). Expected bytes, by hand:
 //   fc_float     4x8 f32:                      128 / 128          1.00
 //   nn.linear@42 2x4 f32 (no NameLoc: op name @ line):  32 / 32  1.00
 //   fc_i8        4x8 int4 in i8, g4: 32 + [4x2] scale 32 = 64      2.00
@@ -42,60 +42,76 @@
 // JSON: {
 // JSON-NEXT: "layers": [
 // JSON-NEXT: {
+// JSON-NEXT: "act_bits": 32,
 // JSON-NEXT: "f32_bytes": 128,
 // JSON-NEXT: "layer": "fc_float",
 // JSON-NEXT: "shape": "4x8",
 // JSON-NEXT: "storage": "f32",
-// JSON-NEXT: "stored_bytes": 128
+// JSON-NEXT: "stored_bytes": 128,
+// JSON-NEXT: "weight_bits": 32
 // JSON-NEXT: },
 // JSON-NEXT: {
+// JSON-NEXT: "act_bits": 32,
 // JSON-NEXT: "f32_bytes": 32,
 // JSON-NEXT: "layer": "nn.linear@42",
 // JSON-NEXT: "shape": "2x4",
 // JSON-NEXT: "storage": "f32",
-// JSON-NEXT: "stored_bytes": 32
+// JSON-NEXT: "stored_bytes": 32,
+// JSON-NEXT: "weight_bits": 32
 // JSON-NEXT: },
 // JSON-NEXT: {
+// JSON-NEXT: "act_bits": 32,
 // JSON-NEXT: "f32_bytes": 128,
 // JSON-NEXT: "layer": "fc_i8",
 // JSON-NEXT: "shape": "4x8",
 // JSON-NEXT: "storage": "int4 in i8 containers g4",
-// JSON-NEXT: "stored_bytes": 64
+// JSON-NEXT: "stored_bytes": 64,
+// JSON-NEXT: "weight_bits": 4
 // JSON-NEXT: },
 // JSON-NEXT: {
+// JSON-NEXT: "act_bits": 32,
 // JSON-NEXT: "f32_bytes": 128,
 // JSON-NEXT: "layer": "fc_packed",
 // JSON-NEXT: "shape": "4x8",
 // JSON-NEXT: "storage": "int4 int4_nibbles per-channel",
-// JSON-NEXT: "stored_bytes": 48
+// JSON-NEXT: "stored_bytes": 48,
+// JSON-NEXT: "weight_bits": 4
 // JSON-NEXT: },
 // JSON-NEXT: {
+// JSON-NEXT: "act_bits": 32,
 // JSON-NEXT: "f32_bytes": 128,
 // JSON-NEXT: "layer": "fc_planes",
 // JSON-NEXT: "shape": "2x16",
 // JSON-NEXT: "storage": "int3 bit_planes per-channel",
-// JSON-NEXT: "stored_bytes": 20
+// JSON-NEXT: "stored_bytes": 20,
+// JSON-NEXT: "weight_bits": 3
 // JSON-NEXT: },
 // JSON-NEXT: {
+// JSON-NEXT: "act_bits": 32,
 // JSON-NEXT: "f32_bytes": 64,
 // JSON-NEXT: "layer": "conv_0",
 // JSON-NEXT: "shape": "2x8",
 // JSON-NEXT: "storage": "int6 int6_planes g4",
-// JSON-NEXT: "stored_bytes": 28
+// JSON-NEXT: "stored_bytes": 28,
+// JSON-NEXT: "weight_bits": 6
 // JSON-NEXT: },
 // JSON-NEXT: {
+// JSON-NEXT: "act_bits": 8,
 // JSON-NEXT: "f32_bytes": 256,
 // JSON-NEXT: "layer": "q_proj",
 // JSON-NEXT: "shape": "4x16",
 // JSON-NEXT: "storage": "W2A8 int2_crumbs g8",
-// JSON-NEXT: "stored_bytes": 48
+// JSON-NEXT: "stored_bytes": 48,
+// JSON-NEXT: "weight_bits": 2
 // JSON-NEXT: },
 // JSON-NEXT: {
+// JSON-NEXT: "act_bits": 8,
 // JSON-NEXT: "f32_bytes": 48,
 // JSON-NEXT: "layer": "down_proj",
 // JSON-NEXT: "shape": "2x6",
 // JSON-NEXT: "storage": "W6A8 i8 containers per-channel",
-// JSON-NEXT: "stored_bytes": 28
+// JSON-NEXT: "stored_bytes": 28,
+// JSON-NEXT: "weight_bits": 6
 // JSON-NEXT: }
 // JSON-NEXT: ],
 // JSON-NEXT: "total_f32_bytes": 912,
