@@ -119,6 +119,26 @@ LogicalResult Conv2DOp::verify() {
                      expected);
 }
 
+/// A normalisation's result: the input type, or with `out_bits` (2..8) i8
+/// of the input's shape.
+static LogicalResult verifyNormResult(Operation *op, RankedTensorType x,
+                                      RankedTensorType y,
+                                      std::optional<uint64_t> outBits) {
+  if (!outBits) {
+    if (y != x)
+      return op->emitOpError("result type must equal the input type");
+    return success();
+  }
+  int64_t bits = static_cast<int64_t>(*outBits);
+  if (bits < 2 || bits > 8)
+    return op->emitOpError("out_bits must be 2..8, got ") << bits;
+  if (!y.getElementType().isSignlessInteger(8) ||
+      y.getShape() != x.getShape())
+    return op->emitOpError("with out_bits the result must be i8 of the "
+                           "input's shape");
+  return success();
+}
+
 LogicalResult LayerNormOp::verify() {
   auto x = getInput().getType();
   int64_t axis = getAxis();
@@ -132,9 +152,7 @@ LogicalResult LayerNormOp::verify() {
   if (auto b = getBias())
     if (failed(expectShape(*this, "bias", b.getType().getShape(), norm)))
       return failure();
-  if (getResult().getType() != x)
-    return emitOpError("result type must equal the input type");
-  return success();
+  return verifyNormResult(*this, x, getResult().getType(), getOutBits());
 }
 
 LogicalResult SoftmaxOp::verify() {
@@ -157,9 +175,7 @@ LogicalResult RMSNormOp::verify() {
     return emitOpError("scale element type differs from the input's");
   if (getEpsilon().isNegative())
     return emitOpError("epsilon must be >= 0");
-  if (getResult().getType() != x)
-    return emitOpError("result type must equal the input type");
-  return success();
+  return verifyNormResult(*this, x, getResult().getType(), getOutBits());
 }
 
 LogicalResult GeluOp::verify() {

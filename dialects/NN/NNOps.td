@@ -31,6 +31,8 @@ class NN_Op<string mnemonic, list<Trait> traits = []>
 // nn ops work on statically shaped tensors only: the importer makes every
 // shape static, and passes and lowerings rely on it.
 def NN_FloatTensor : StaticShapeTensorOf<[F16, BF16, F32]>;
+// A normalisation's result: float, or i8 integers with `out_bits`.
+def NN_NormResult : StaticShapeTensorOf<[F16, BF16, F32, I8]>;
 
 def NN_LinearOp : NN_Op<"linear", [Pure]> {
   let summary = "y = x · Wᵀ + b with a weight of shape [N, K]";
@@ -97,11 +99,26 @@ def NN_LayerNormOp : NN_Op<"layer_norm", [Pure]> {
     `y = (x - mean) / sqrt(var + epsilon) * scale + bias`, with mean and
     (population) variance taken over dimensions `axis .. rank-1`. `scale` and
     the optional `bias` have the shape of those trailing dimensions.
+
+    With `out_bits = B` (2..8) the result is `i8` on the symmetric B-bit grid
+    with step 1: `clamp(round_half_even(y), -(2^(B-1)-1), 2^(B-1)-1)`, the
+    same integers as `lowbit.quantize` with `!quant.uniform<i8<-q:q>:f32,
+    1.0>` would give (MergeQuant's step migration, docs/mergequant.md).
   }];
   let arguments = (ins NN_FloatTensor:$input, NN_FloatTensor:$scale,
                        Optional<NN_FloatTensor>:$bias,
-                       I64Attr:$axis, F32Attr:$epsilon);
-  let results = (outs NN_FloatTensor:$result);
+                       I64Attr:$axis, F32Attr:$epsilon,
+                       OptionalAttr<I64Attr>:$out_bits);
+  let results = (outs NN_NormResult:$result);
+  let builders = [
+    // The float form (no out_bits).
+    OpBuilder<(ins "::mlir::Type":$result, "::mlir::Value":$input,
+                   "::mlir::Value":$scale, "::mlir::Value":$bias,
+                   "::mlir::IntegerAttr":$axis, "::mlir::FloatAttr":$epsilon), [{
+      build($_builder, $_state, result, input, scale, bias, axis, epsilon,
+            ::mlir::IntegerAttr());
+    }]>
+  ];
   let assemblyFormat = [{
     $input `,` $scale (`,` $bias^)? attr-dict `:` functional-type(operands, results)
   }];
@@ -130,10 +147,23 @@ def NN_RMSNormOp : NN_Op<"rms_norm", [Pure]> {
     ```mlir
     %y = nn.rms_norm %x, %g {axis = 2 : i64, epsilon = 1.0e-06 : f32} : (tensor<2x6x64xf32>, tensor<64xf32>) -> tensor<2x6x64xf32>
     ```
+
+    `out_bits = B` (2..8) makes the result `i8` on the symmetric B-bit grid
+    with step 1, as for `nn.layer_norm`.
   }];
   let arguments = (ins NN_FloatTensor:$input, NN_FloatTensor:$scale,
-                       I64Attr:$axis, F32Attr:$epsilon);
-  let results = (outs NN_FloatTensor:$result);
+                       I64Attr:$axis, F32Attr:$epsilon,
+                       OptionalAttr<I64Attr>:$out_bits);
+  let results = (outs NN_NormResult:$result);
+  let builders = [
+    // The float form (no out_bits).
+    OpBuilder<(ins "::mlir::Type":$result, "::mlir::Value":$input,
+                   "::mlir::Value":$scale, "::mlir::IntegerAttr":$axis,
+                   "::mlir::FloatAttr":$epsilon), [{
+      build($_builder, $_state, result, input, scale, axis, epsilon,
+            ::mlir::IntegerAttr());
+    }]>
+  ];
   let assemblyFormat = [{
     $input `,` $scale attr-dict `:` functional-type(operands, results)
   }];

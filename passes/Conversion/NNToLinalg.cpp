@@ -236,6 +236,70 @@ Value normalizeAndScale(OpBuilder &b, Location loc, Value x, Value meanSq,
                       buildTosaExpandRank(b, loc, scale, type.getRank()));
 }
 
+/// The `out_bits` result of a normalisation: y on the symmetric grid with
+/// step 1, clamp(round_half_even(y), -qmax, qmax) as i8 (lib/Numerics
+/// quantizeValue with scale 1; NaN gives 0). Rounding is explicit (truncate,
+/// then compare the exact remainder with 1/2), so it does not depend on the
+/// floating-point rounding mode; clamping first is the same because the
+/// bounds are integers.
+Value roundToUnitGrid(OpBuilder &b, Location loc, Value y, int64_t bits) {
+  auto type = tensorType(y);
+  int64_t rank = type.getRank();
+  float qmax = static_cast<float>((int64_t(1) << (bits - 1)) - 1);
+  Value init = tensor::EmptyOp::create(b, loc, type.getShape(), b.getI8Type());
+  AffineMap id = b.getMultiDimIdentityMap(rank);
+  SmallVector<utils::IteratorType> iterators(rank,
+                                             utils::IteratorType::parallel);
+  return linalg::GenericOp::create(
+             b, loc, TypeRange{init.getType()}, ValueRange{y},
+             ValueRange{init}, ArrayRef<AffineMap>{id, id}, iterators,
+             [&](OpBuilder &nb, Location l, ValueRange args) {
+               Type f32 = nb.getF32Type(), i32 = nb.getI32Type();
+               auto cf = [&](float v) -> Value {
+                 return arith::ConstantOp::create(nb, l,
+                                                  nb.getF32FloatAttr(v));
+               };
+               auto ci = [&](int32_t v) -> Value {
+                 return arith::ConstantOp::create(nb, l,
+                                                  nb.getI32IntegerAttr(v));
+               };
+               Value x = args[0];
+               if (x.getType() != f32)
+                 x = arith::ExtFOp::create(nb, l, f32, x);
+               Value c = arith::MinimumFOp::create(
+                   nb, l, arith::MaximumFOp::create(nb, l, x, cf(-qmax)),
+                   cf(qmax));
+               Value isNan =
+                   arith::CmpFOp::create(nb, l, arith::CmpFPredicate::UNO, c, c);
+               Value safe = arith::SelectOp::create(nb, l, isNan, cf(0.0f), c);
+               Value t = arith::FPToSIOp::create(nb, l, i32, safe);
+               Value frac = arith::SubFOp::create(
+                   nb, l, safe, arith::SIToFPOp::create(nb, l, f32, t));
+               Value odd = arith::CmpIOp::create(
+                   nb, l, arith::CmpIPredicate::ne,
+                   arith::AndIOp::create(nb, l, t, ci(1)), ci(0));
+               auto cmp = [&](arith::CmpFPredicate p, float v) -> Value {
+                 return arith::CmpFOp::create(nb, l, p, frac, cf(v));
+               };
+               Value up = arith::OrIOp::create(
+                   nb, l, cmp(arith::CmpFPredicate::OGT, 0.5f),
+                   arith::AndIOp::create(
+                       nb, l, cmp(arith::CmpFPredicate::OEQ, 0.5f), odd));
+               Value down = arith::OrIOp::create(
+                   nb, l, cmp(arith::CmpFPredicate::OLT, -0.5f),
+                   arith::AndIOp::create(
+                       nb, l, cmp(arith::CmpFPredicate::OEQ, -0.5f), odd));
+               Value r = arith::SelectOp::create(
+                   nb, l, up, arith::AddIOp::create(nb, l, t, ci(1)), t);
+               r = arith::SelectOp::create(
+                   nb, l, down, arith::SubIOp::create(nb, l, t, ci(1)), r);
+               linalg::YieldOp::create(
+                   nb, l,
+                   Value(arith::TruncIOp::create(nb, l, nb.getI8Type(), r)));
+             })
+      .getResult(0);
+}
+
 struct LayerNormLowering : OpConversionPattern<nn::LayerNormOp> {
   using OpConversionPattern::OpConversionPattern;
   LogicalResult
@@ -256,6 +320,8 @@ struct LayerNormLowering : OpConversionPattern<nn::LayerNormOp> {
       y = tosa::AddOp::create(
           rewriter, loc, type, y,
           buildTosaExpandRank(rewriter, loc, bias, type.getRank()));
+    if (std::optional<uint64_t> bits = op.getOutBits())
+      y = roundToUnitGrid(rewriter, loc, y, static_cast<int64_t>(*bits));
     rewriter.replaceOp(op, y);
     return success();
   }
@@ -298,9 +364,11 @@ struct RMSNormLowering : OpConversionPattern<nn::RMSNormOp> {
     // of the decomposed graph, so the fused op rounds the same way.
     Value sq = buildTosaMul(rewriter, loc, type, x, x);
     Value meanSq = meanTrailing(rewriter, loc, sq, op.getAxis());
-    rewriter.replaceOp(op, normalizeAndScale(rewriter, loc, x, meanSq,
-                                             op.getEpsilon(),
-                                             adaptor.getScale()));
+    Value y = normalizeAndScale(rewriter, loc, x, meanSq, op.getEpsilon(),
+                                adaptor.getScale());
+    if (std::optional<uint64_t> bits = op.getOutBits())
+      y = roundToUnitGrid(rewriter, loc, y, static_cast<int64_t>(*bits));
+    rewriter.replaceOp(op, y);
     return success();
   }
 };

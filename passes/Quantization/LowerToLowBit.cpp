@@ -97,6 +97,35 @@ Value scaleColumn(PatternRewriter &rewriter, Location loc, int64_t m,
                                    DenseElementsAttr::get(type, scale));
 }
 
+/// MergeQuant (migrate-quant-steps): a unit-step static pair on the result
+/// of a norm whose gamma already carries the steps. The norm itself then
+/// produces the integers: a copy of it with `out_bits` and an i8 result
+/// (one per norm and width, shared by the group), the same integers the
+/// quantize op would give (scale 1: x / 1 = x).
+Value migratedIntegerPart(PatternRewriter &rewriter, StaticActivation a) {
+  Operation *norm = a.quantize.getInput().getDefiningOp();
+  if (a.scale != 1.0f || !isa_and_nonnull<nn::RMSNormOp, nn::LayerNormOp>(norm) ||
+      norm->hasAttr("out_bits"))
+    return nullptr;
+  auto type = cast<RankedTensorType>(norm->getResult(0).getType());
+  auto i8Type = RankedTensorType::get(type.getShape(), rewriter.getI8Type());
+  auto bitsAttr = rewriter.getI64IntegerAttr(a.bits);
+  for (Operation *user : norm->getOperand(0).getUsers())
+    if (user != norm && user->getName() == norm->getName() &&
+        llvm::equal(user->getOperands(), norm->getOperands()) &&
+        user->getResult(0).getType() == i8Type &&
+        user->getAttr("out_bits") == bitsAttr &&
+        user->getBlock() == norm->getBlock() && norm->isBeforeInBlock(user) &&
+        user->isBeforeInBlock(a.quantize.getOperation()))
+      return user->getResult(0);
+  OpBuilder::InsertionGuard guard(rewriter);
+  rewriter.setInsertionPointAfter(norm);
+  Operation *integer = rewriter.clone(*norm);
+  integer->getResult(0).setType(i8Type);
+  integer->setAttr("out_bits", bitsAttr);
+  return integer->getResult(0);
+}
+
 /// Weight-only layers: make dequantize_weight read packed storage.
 struct PackWeightOnly : OpRewritePattern<lb::DequantizeWeightOp> {
   PackWeightOnly(MLIRContext *ctx, bool bitSerial)
@@ -140,8 +169,12 @@ struct FormQLinear : OpRewritePattern<nn::LinearOp> {
       xs = buildTosaReshape(rewriter, loc, dqx.getScale(), {m, 1});
       aBits = dqx.getBits();
     } else {
-      xq = buildTosaReshape(rewriter, loc, staticIntegerPart(rewriter, loc, *sx),
-                            {m, k});
+      Value integers;
+      if (op->hasAttr("lowbit.qsm"))
+        integers = migratedIntegerPart(rewriter, *sx);
+      if (!integers)
+        integers = staticIntegerPart(rewriter, loc, *sx);
+      xq = buildTosaReshape(rewriter, loc, integers, {m, k});
       xs = scaleColumn(rewriter, loc, m, sx->scale);
       aBits = sx->bits;
     }

@@ -90,7 +90,11 @@ def LowerToLowBitPass : Pass<"lower-to-lowbit", "::mlir::func::FuncOp"> {
     * the same with a static `lowbit.dequantize(lowbit.quantize(x))` pair of
       a symmetric per-tensor `!quant.uniform` type (quantize-activations
       mode=static): the integer part comes through `quant.scast`, the scale
-      is a constant column.
+      is a constant column. On a layer marked `lowbit.qsm`
+      (migrate-quant-steps) whose pair has scale 1 and reads an
+      `nn.rms_norm` / `nn.layer_norm`, the integers come from a copy of the
+      norm with `out_bits` (i8 result) instead: no quantize op remains
+      between the norm and the `lowbit.qlinear`, whose x_scale is ones.
     * `nn.conv2d` (groups = 1) with a per-tensor quantized input and a
       quantized filter becomes an int8 im2col, `lowbit.qlinear` and a
       transpose back to NCHW.
@@ -126,6 +130,47 @@ def WeightMemoryReportPass : Pass<"weight-memory-report", "::mlir::ModuleOp"> {
     Option<"print", "print", "bool", "true",
            "print the table to standard output">,
   ];
+}
+
+def MigrateQuantStepsPass : Pass<"migrate-quant-steps", "::mlir::func::FuncOp"> {
+  let summary = "MergeQuant QSM: static per-channel activation steps folded into the norm and the weights";
+  let description = [{
+    For every `nn.rms_norm` / `nn.layer_norm` normalizing the last dimension
+    (constant scale and bias) whose result is read by `nn.linear` layers with
+    constant f32 weights (one group, like q/k/v), with calibrated statistics
+    (`stats=FILE.npz`, keys = the linear layers' names): per input channel j
+    a static step `s_j = c_j * absmax_j / qmax`, qmax = 2^(bits-1)-1, with
+    `c_j = 1` or, with `clip-search`, the ratio from 1, 0.975, .., 0.5 that
+    minimizes the channel's quantization error on the calibrated
+    `<layer>/samples` (s_j = 1 for an all-zero channel).
+
+    `fold=true` (Quantization Step Migration): the norm's gamma and beta are
+    divided by s (the norm is cloned for the group when other ops read it),
+    each weight becomes `W diag(s)`, and a unit-step quantizer
+    `lowbit.quantize`/`lowbit.dequantize` with
+    `!quant.uniform<i8<-qmax:qmax>:f32, 1.0>` sits between the norm and the
+    group, whose layers get the unit attribute `lowbit.qsm`;
+    `lower-to-lowbit` then makes the norm produce the integers directly
+    (`out_bits`) and forms `lowbit.qlinear` with no quantize op in between.
+    `fold=false` is the unfolded reference: norm and weights unchanged, a
+    per-channel static pair (per-axis `!quant.uniform` on the last axis with
+    the same steps) in front of the group. Both compute the same function up
+    to float rounding (docs/mergequant.md).
+  }];
+  let options = [
+    Option<"stats", "stats", "std::string", "\"\"",
+           "calibration sidecar .npz (absmax; samples for clip-search)">,
+    Option<"bits", "bits", "int64_t", "4", "activation bit width, 2..8">,
+    Option<"clipSearch", "clip-search", "bool", "true",
+           "per-channel clipping ratio by the quantization error on the "
+           "calibrated samples">,
+    Option<"fold", "fold", "bool", "true",
+           "fold the steps into the norm and the weights (false: per-channel "
+           "quantize/dequantize reference)">,
+  ];
+  let dependentDialects = ["::lowbit::lb::LowBitDialect",
+                           "::mlir::arith::ArithDialect",
+                           "::mlir::quant::QuantDialect"];
 }
 
 #endif // LOWBIT_QUANTIZATION_PASSES

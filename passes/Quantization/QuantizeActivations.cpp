@@ -173,8 +173,9 @@ struct QuantizeActivationsPass
           b, loc, buildQdq(b, loc, x, layerBits), xType.getShape()));
     });
     func.walk([&](nn::LinearOp op) {
-      // Already quantized, or not f32 (quantize_dynamic reads f32): leave it.
-      if (isQuantizedActivation(op.getInput()) ||
+      // Already quantized, its steps migrated (migrate-quant-steps), or not
+      // f32 (quantize_dynamic reads f32): leave it.
+      if (isQuantizedActivation(op.getInput()) || op->hasAttr("lowbit.qsm") ||
           !op.getInput().getType().getElementType().isF32())
         return;
       std::string name = getLayerName(op);
