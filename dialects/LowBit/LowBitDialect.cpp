@@ -10,6 +10,8 @@
 #include "mlir/IR/OpImplementation.h"
 #include "llvm/ADT/TypeSwitch.h"
 
+#include <cmath>
+
 using namespace mlir;
 using namespace lowbit::lb;
 
@@ -456,6 +458,12 @@ LogicalResult QuantizeDynamicOp::verify() {
   if (getScale().getType().getShape() != ArrayRef<int64_t>(scaleShape))
     return emitOpError("scale must have the input's shape with the last "
                        "dimension 1");
+  if (FloatAttr clip = getRmsClipAttr()) {
+    double c = clip.getValueAsDouble();
+    if (!(c > 0.0 && std::isfinite(c)))
+      return emitOpError("rms_clip must be a positive finite number, got ")
+             << c;
+  }
   return success();
 }
 
@@ -512,5 +520,19 @@ LogicalResult ObserveOp::verify() {
            << " input";
   if (getHessian() && getChannelAxis() != rank - 1)
     return emitOpError("hessian needs the channels in the last dimension");
+  return success();
+}
+
+LogicalResult HadamardOp::verify() {
+  auto type = getInput().getType();
+  int64_t block = getBlock();
+  if (block < 2 || !llvm::isPowerOf2_64(static_cast<uint64_t>(block)))
+    return emitOpError("block must be a power of two >= 2, got ") << block;
+  if (type.getRank() < 1 || ShapedType::isDynamic(type.getShape().back()))
+    return emitOpError("input needs a static last dimension");
+  if (type.getShape().back() % block != 0)
+    return emitOpError("block ")
+           << block << " does not divide the last dimension "
+           << type.getShape().back();
   return success();
 }

@@ -105,9 +105,27 @@ def LowBit_QuantizeDynamicOp : LowBit_Op<"quantize_dynamic", [Pure]> {
     zero) and `q[r, k] = clamp(round_half_even(x[r, k] / scale[r]),
     -(2^(bits-1)-1), 2^(bits-1)-1)`, stored in `i8` containers. `scale` has
     the input's shape with the last dimension 1.
+
+    With `rms_clip` (QuEST's Gaussian-MSE scales, `quantize-activations
+    scale=gaussian-mse`) the clip is a multiple of the row's RMS instead of
+    its max: `scale[r] = f32(rms_clip * sqrt(sum_k x[r, k]^2 / K) / qmax)`,
+    the sum, square root, product and quotient in f64 and rounded to f32
+    once (1 when that is not positive); values beyond the clip saturate.
+    `rms_clip` is `gaussianMseAlpha(bits, Symmetric)` of
+    lib/Numerics/ClipSearch.h: the MSE-optimal clip, in units of sigma, of
+    the symmetric grid for x ~ N(0, 1) (about 2.3 sigma at 4 bits).
   }];
-  let arguments = (ins RankedTensorOf<[F32]>:$input, I64Attr:$bits);
+  let arguments = (ins RankedTensorOf<[F32]>:$input, I64Attr:$bits,
+                       OptionalAttr<F64Attr>:$rms_clip);
   let results = (outs RankedTensorOf<[I8]>:$q, RankedTensorOf<[F32]>:$scale);
+  // The absmax form, as before rms_clip existed.
+  let builders = [
+    OpBuilder<(ins "::mlir::Type":$qType, "::mlir::Type":$scaleType,
+                   "::mlir::Value":$input, "::mlir::IntegerAttr":$bits), [{
+      build($_builder, $_state, qType, scaleType, input, bits,
+            ::mlir::FloatAttr());
+    }]>
+  ];
   let assemblyFormat = [{
     $input attr-dict `:` type($input) `->` type($q) `,` type($scale)
   }];
@@ -182,6 +200,29 @@ def LowBit_ObserveOp : LowBit_Op<"observe", [MemoryEffects<[MemWrite]>]> {
   }];
   let arguments = (ins RankedTensorOf<[F32]>:$input, StrAttr:$name,
                        I64Attr:$channel_axis, UnitAttr:$hessian);
+  let assemblyFormat = "$input attr-dict `:` type($input)";
+  let hasVerifier = 1;
+}
+
+def LowBit_HadamardOp : LowBit_Op<"hadamard",
+    [Pure, AllTypesMatch<["input", "result"]>]> {
+  let summary = "block Walsh-Hadamard rotation along the last dimension";
+  let description = [{
+    `y = x · blockdiag(H_b, ..., H_b)` along the last dimension, with `H_b`
+    the orthonormal Sylvester Hadamard matrix of size `block` (entries
+    ±1/sqrt(block); `H_1 = [1]`, `H_2n = [[H_n, H_n], [H_n, -H_n]] / sqrt(2)`),
+    which is symmetric and its own inverse. `block` is a power of two >= 2
+    that divides the last dimension. `hadamard-rotate` puts it in front of
+    layers whose weights it multiplied by the same matrix (QuEST); the CPU
+    lowering is a fast Walsh-Hadamard transform (log2(block) butterfly
+    stages, the 1/sqrt(block) factor applied once in the last stage).
+
+    ```mlir
+    %y = lowbit.hadamard %x {block = 128 : i64} : tensor<4x384xf32>
+    ```
+  }];
+  let arguments = (ins RankedTensorOf<[F32]>:$input, I64Attr:$block);
+  let results = (outs RankedTensorOf<[F32]>:$result);
   let assemblyFormat = "$input attr-dict `:` type($input)";
   let hasVerifier = 1;
 }

@@ -24,6 +24,7 @@
 #include "mlir/Dialect/Math/IR/Math.h"
 #include "mlir/Transforms/DialectConversion.h"
 
+#include <cmath>
 #include <limits>
 
 namespace lowbit {
@@ -494,7 +495,7 @@ LogicalResult checkSupported(Operation *op) {
     return success();
   if (!isa<PackedConstantOp, PackOp, UnpackOp, DequantizeWeightOp,
            QuantizeDynamicOp, DequantizeDynamicOp, QLinearOp, QuantizeOp,
-           DequantizeOp, ObserveOp>(op))
+           DequantizeOp, ObserveOp, HadamardOp>(op))
     return op->emitOpError("has no lowering to linalg");
   for (Type type :
        llvm::concat<Type>(op->getOperandTypes(), op->getResultTypes())) {
@@ -651,6 +652,125 @@ struct DequantizeWeightLowering : OpConversionPattern<DequantizeWeightOp> {
   }
 };
 
+/// quantize_dynamic's Gaussian-MSE scale of each row of `x`:
+/// f32(rmsClip * sqrt(sum_k x^2 / K) / qmax) with the sum, root, product and
+/// quotient in f64 (so the result does not depend on the summation order
+/// beyond f64 rounding), 1 where that is not positive.
+Value buildRmsClipScale(OpBuilder &b, Location loc, Value x,
+                        RankedTensorType scaleType, double rmsClip,
+                        int64_t qmax) {
+  MLIRContext *ctx = b.getContext();
+  auto xType = cast<RankedTensorType>(x.getType());
+  int64_t rank = xType.getRank(), k = xType.getShape().back();
+  Type f64 = b.getF64Type();
+  SmallVector<int64_t> rowShape(xType.getShape().drop_back());
+  AffineMap identity = AffineMap::getMultiDimIdentityMap(rank, ctx);
+  SmallVector<IteratorType> iterators = parallelIterators(rank - 1);
+  iterators.push_back(IteratorType::reduction);
+  // sumsq[r] = sum_k f64(x[r, k])^2
+  Value sumsq =
+      linalg::GenericOp::create(
+          b, loc, TypeRange{RankedTensorType::get(rowShape, f64)},
+          ValueRange{x}, ValueRange{zeroFilled(b, loc, rowShape, f64)},
+          {identity, identity.getMajorSubMap(rank - 1)}, iterators,
+          [](OpBuilder &nb, Location l, ValueRange args) {
+            Value v = arith::ExtFOp::create(nb, l, nb.getF64Type(), args[0]);
+            Value sq = arith::MulFOp::create(nb, l, v, v);
+            linalg::YieldOp::create(
+                nb, l, arith::AddFOp::create(nb, l, args[1], sq).getResult());
+          })
+          .getResult(0);
+  auto constF64 = [](OpBuilder &nb, Location l, double v) -> Value {
+    return arith::ConstantOp::create(nb, l, nb.getF64FloatAttr(v));
+  };
+  return linalg::GenericOp::create(
+             b, loc, TypeRange{scaleType}, ValueRange{sumsq},
+             ValueRange{emptyTensor(b, loc, scaleType.getShape(),
+                                    b.getF32Type())},
+             {identity.getMajorSubMap(rank - 1), identity},
+             parallelIterators(rank),
+             [&](OpBuilder &nb, Location l, ValueRange args) {
+               Value meanSq = arith::DivFOp::create(
+                   nb, l, args[0], constF64(nb, l, double(k)));
+               Value rms = math::SqrtOp::create(nb, l, meanSq);
+               Value clip = arith::MulFOp::create(
+                   nb, l, constF64(nb, l, rmsClip), rms);
+               Value s64 = arith::DivFOp::create(nb, l, clip,
+                                                 constF64(nb, l, double(qmax)));
+               Value s = arith::TruncFOp::create(nb, l, nb.getF32Type(), s64);
+               Value positive = arith::CmpFOp::create(
+                   nb, l, arith::CmpFPredicate::OGT, s, constF32(nb, l, 0.0f));
+               linalg::YieldOp::create(
+                   nb, l,
+                   arith::SelectOp::create(nb, l, positive, s,
+                                           constF32(nb, l, 1.0f))
+                       .getResult());
+             })
+      .getResult(0);
+}
+
+/// lowbit.hadamard as a fast Walsh-Hadamard transform: stage s (h = 2^s,
+/// s = 0..log2(block)-1) views the last dimension K as [K / 2h, 2, h] and
+/// writes (a + c, a - c) for each pair a = [i, 0, l], c = [i, 1, l], which
+/// stays inside one block because 2h divides the block; the last stage also
+/// multiplies by 1/sqrt(block). O(K log block) per row, no matrix.
+struct HadamardLowering : OpConversionPattern<HadamardOp> {
+  using OpConversionPattern::OpConversionPattern;
+  LogicalResult
+  matchAndRewrite(HadamardOp op, OpAdaptor adaptor,
+                  ConversionPatternRewriter &rewriter) const override {
+    Location loc = op.getLoc();
+    MLIRContext *ctx = rewriter.getContext();
+    auto type = op.getInput().getType();
+    ArrayRef<int64_t> shape = type.getShape();
+    int64_t rank = shape.size(), k = shape.back(), block = op.getBlock();
+    Type f32 = rewriter.getF32Type();
+    float norm = static_cast<float>(1.0 / std::sqrt(double(block)));
+    SmallVector<ReassociationIndices> reassociation;
+    for (int64_t d = 0; d < rank - 1; ++d)
+      reassociation.push_back({d});
+    reassociation.push_back({rank - 1, rank, rank + 1});
+    SmallVector<AffineExpr> dims = dimExprs(rank + 2, ctx);
+    auto half = [&](int64_t j) {
+      SmallVector<AffineExpr> exprs(dims);
+      exprs[rank] = getAffineConstantExpr(j, ctx);
+      return AffineMap::get(rank + 2, 0, exprs, ctx);
+    };
+    AffineMap identity = AffineMap::getMultiDimIdentityMap(rank + 2, ctx);
+    Value y = adaptor.getInput();
+    for (int64_t h = 1; h < block; h *= 2) {
+      bool last = 2 * h == block;
+      SmallVector<int64_t> viewShape(shape.drop_back());
+      viewShape.append({k / (2 * h), 2, h});
+      auto viewType = RankedTensorType::get(viewShape, f32);
+      Value view =
+          tensor::ExpandShapeOp::create(rewriter, loc, viewType, y, reassociation);
+      Value stage =
+          linalg::GenericOp::create(
+              rewriter, loc, TypeRange{viewType}, ValueRange{view, view},
+              ValueRange{emptyTensor(rewriter, loc, viewShape, f32)},
+              {half(0), half(1), identity}, parallelIterators(rank + 2),
+              [&](OpBuilder &b, Location l, ValueRange args) {
+                Value sum = arith::AddFOp::create(b, l, args[0], args[1]);
+                Value diff = arith::SubFOp::create(b, l, args[0], args[1]);
+                Value first = arith::CmpIOp::create(
+                    b, l, arith::CmpIPredicate::eq,
+                    linalg::IndexOp::create(b, l, rank),
+                    arith::ConstantIndexOp::create(b, l, 0));
+                Value v = arith::SelectOp::create(b, l, first, sum, diff);
+                if (last)
+                  v = arith::MulFOp::create(b, l, v, constF32(b, l, norm));
+                linalg::YieldOp::create(b, l, v);
+              })
+              .getResult(0);
+      y = tensor::CollapseShapeOp::create(rewriter, loc, type, stage,
+                                          reassociation);
+    }
+    rewriter.replaceOp(op, y);
+    return success();
+  }
+};
+
 struct QuantizeDynamicLowering : OpConversionPattern<QuantizeDynamicOp> {
   using OpConversionPattern::OpConversionPattern;
   LogicalResult
@@ -668,45 +788,51 @@ struct QuantizeDynamicLowering : OpConversionPattern<QuantizeDynamicOp> {
     AffineMap identity = AffineMap::getMultiDimIdentityMap(rank, ctx);
     SmallVector<int64_t> rowShape(shape.drop_back());
 
-    // absmax[r] = max_k |x[r, k]|
-    SmallVector<IteratorType> iterators = parallelIterators(rank - 1);
-    iterators.push_back(IteratorType::reduction);
-    Value absmax =
-        linalg::GenericOp::create(
-            rewriter, loc, TypeRange{RankedTensorType::get(rowShape, f32)},
-            ValueRange{x}, ValueRange{zeroFilled(rewriter, loc, rowShape, f32)},
-            {identity, identity.getMajorSubMap(rank - 1)}, iterators,
-            [](OpBuilder &b, Location l, ValueRange args) {
-              Value a = math::AbsFOp::create(b, l, args[0]);
-              linalg::YieldOp::create(
-                  b, l,
-                  arith::MaximumFOp::create(b, l, args[1], a).getResult());
-            })
-            .getResult(0);
-
-    // scale[r, 0] = absmax / qmax, 1 where that is not positive (an
-    // all-zero row).
     SmallVector<int64_t> scaleShape(rowShape);
     scaleShape.push_back(1);
-    Value scale =
-        linalg::GenericOp::create(
-            rewriter, loc, TypeRange{op.getScale().getType()},
-            ValueRange{absmax},
-            ValueRange{emptyTensor(rewriter, loc, scaleShape, f32)},
-            {identity.getMajorSubMap(rank - 1), identity},
-            parallelIterators(rank),
-            [&](OpBuilder &b, Location l, ValueRange args) {
-              Value s = arith::DivFOp::create(b, l, args[0],
-                                              constF32(b, l, float(qmax)));
-              Value positive = arith::CmpFOp::create(
-                  b, l, arith::CmpFPredicate::OGT, s, constF32(b, l, 0.0f));
-              linalg::YieldOp::create(
-                  b, l,
-                  arith::SelectOp::create(b, l, positive, s,
-                                          constF32(b, l, 1.0f))
-                      .getResult());
-            })
-            .getResult(0);
+    Value scale;
+    if (FloatAttr rmsClip = op.getRmsClipAttr()) {
+      scale = buildRmsClipScale(rewriter, loc, x, op.getScale().getType(),
+                                rmsClip.getValueAsDouble(), qmax);
+    } else {
+      // absmax[r] = max_k |x[r, k]|
+      SmallVector<IteratorType> iterators = parallelIterators(rank - 1);
+      iterators.push_back(IteratorType::reduction);
+      Value absmax =
+          linalg::GenericOp::create(
+              rewriter, loc, TypeRange{RankedTensorType::get(rowShape, f32)},
+              ValueRange{x},
+              ValueRange{zeroFilled(rewriter, loc, rowShape, f32)},
+              {identity, identity.getMajorSubMap(rank - 1)}, iterators,
+              [](OpBuilder &b, Location l, ValueRange args) {
+                Value a = math::AbsFOp::create(b, l, args[0]);
+                linalg::YieldOp::create(
+                    b, l,
+                    arith::MaximumFOp::create(b, l, args[1], a).getResult());
+              })
+              .getResult(0);
+      // scale[r, 0] = absmax / qmax, 1 where that is not positive (an
+      // all-zero row).
+      scale =
+          linalg::GenericOp::create(
+              rewriter, loc, TypeRange{op.getScale().getType()},
+              ValueRange{absmax},
+              ValueRange{emptyTensor(rewriter, loc, scaleShape, f32)},
+              {identity.getMajorSubMap(rank - 1), identity},
+              parallelIterators(rank),
+              [&](OpBuilder &b, Location l, ValueRange args) {
+                Value s = arith::DivFOp::create(b, l, args[0],
+                                                constF32(b, l, float(qmax)));
+                Value positive = arith::CmpFOp::create(
+                    b, l, arith::CmpFPredicate::OGT, s, constF32(b, l, 0.0f));
+                linalg::YieldOp::create(
+                    b, l,
+                    arith::SelectOp::create(b, l, positive, s,
+                                            constF32(b, l, 1.0f))
+                        .getResult());
+              })
+              .getResult(0);
+    }
 
     // q = clamp(roundeven(x / scale), -qmax, qmax)
     SmallVector<AffineExpr> scaleExprs(dims.begin(), dims.end() - 1);
@@ -1007,7 +1133,8 @@ struct ConvertLowBitToLinalgPass
     patterns.add<PackedConstantLowering, PackLowering, UnpackLowering,
                  DequantizeWeightLowering, QuantizeDynamicLowering,
                  DequantizeDynamicLowering, QLinearLowering, QuantizeLowering,
-                 DequantizeLowering, ObserveLowering, StorageCastLowering>(
+                 DequantizeLowering, ObserveLowering, StorageCastLowering,
+                 HadamardLowering>(
         converter, ctx);
     populateWinogradToLinalgPatterns(converter, patterns);
     populateFunctionOpInterfaceTypeConversionPattern<func::FuncOp>(patterns,

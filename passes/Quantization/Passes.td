@@ -75,6 +75,10 @@ def QuantizeActivationsPass : Pass<"quantize-activations", "::mlir::func::FuncOp
            "calibration sidecar .npz (mode=static)">,
     Option<"percentile", "percentile", "double", "100.0",
            "mode=static: clip at this percentile of |x| (100 = max |x|)">,
+    Option<"scale", "scale", "std::string", "\"absmax\"",
+           "mode=dynamic: absmax (clip at max |x| of the row) | gaussian-mse "
+           "(QuEST: clip at gaussianMseAlpha(bits) * rms of the row, "
+           "lowbit.quantize_dynamic's rms_clip)">,
   ];
   let dependentDialects = ["::lowbit::lb::LowBitDialect",
                            "::mlir::quant::QuantDialect"];
@@ -171,6 +175,31 @@ def MigrateQuantStepsPass : Pass<"migrate-quant-steps", "::mlir::func::FuncOp"> 
   let dependentDialects = ["::lowbit::lb::LowBitDialect",
                            "::mlir::arith::ArithDialect",
                            "::mlir::quant::QuantDialect"];
+}
+
+def HadamardRotatePass : Pass<"hadamard-rotate", "::mlir::func::FuncOp"> {
+  let summary = "QuEST: block Hadamard rotation folded into linear weights";
+  let description = [{
+    For each group of `nn.linear` layers with constant f32 `[N, K]` weights
+    that read one value `X [..., K]`: the weights become
+    `W' = W · blockdiag(H_b)` (computed in f64, rounded to f32 once) and the
+    group reads `lowbit.hadamard(X) {block = b}` (an online fast
+    Walsh-Hadamard transform) instead. `H_b` is the orthonormal Sylvester
+    Hadamard matrix (symmetric, its own inverse), so the product is unchanged
+    up to float rounding, while outliers of X and W are spread over each
+    block before quantization. `block=0` uses `b = K` (K must then be a power
+    of two). Layers whose K is not divisible by the block are left alone
+    with a remark naming the layer, as are layers with non-constant weights
+    and layers already rotated (attribute `lowbit.rotated = b`, set on every
+    rotated layer). A producing layer norm / RMS norm stays as it is: the
+    rotation is applied after it.
+  }];
+  let options = [
+    Option<"block", "block", "int64_t", "128",
+           "Hadamard block size: a power of two >= 2, or 0 for the layer's K">,
+  ];
+  let dependentDialects = ["::lowbit::lb::LowBitDialect",
+                           "::mlir::arith::ArithDialect"];
 }
 
 #endif // LOWBIT_QUANTIZATION_PASSES

@@ -4,6 +4,7 @@
 
 #include "dialects/NN/NNDialect.h"
 #include "lib/Calibration/Statistics.h"
+#include "lib/Numerics/ClipSearch.h"
 #include "lib/Support/TosaBuilders.h"
 
 #include <cmath>
@@ -19,8 +20,10 @@ using namespace lowbit;
 namespace {
 
 /// quantize_dynamic + dequantize_dynamic of `x` (one scale per row of its
-/// last dimension): `x` with exactly quantized values.
-Value buildQdq(OpBuilder &b, Location loc, Value x, int64_t bits) {
+/// last dimension): `x` with exactly quantized values. `rmsClip` > 0 sets
+/// quantize_dynamic's rms_clip (Gaussian-MSE scales).
+Value buildQdq(OpBuilder &b, Location loc, Value x, int64_t bits,
+               double rmsClip = 0.0) {
   auto type = cast<RankedTensorType>(x.getType());
   SmallVector<int64_t> scaleShape(type.getShape());
   scaleShape.back() = 1;
@@ -28,6 +31,8 @@ Value buildQdq(OpBuilder &b, Location loc, Value x, int64_t bits) {
       b, loc, RankedTensorType::get(type.getShape(), b.getI8Type()),
       RankedTensorType::get(scaleShape, b.getF32Type()), x,
       b.getI64IntegerAttr(bits));
+  if (rmsClip > 0.0)
+    q.setRmsClipAttr(b.getF64FloatAttr(rmsClip));
   return lb::DequantizeDynamicOp::create(b, loc, type, q.getQ(), q.getScale(),
                                          b.getI64IntegerAttr(bits));
 }
@@ -124,6 +129,28 @@ struct QuantizeActivationsPass
           << mode << "'";
       return signalPassFailure();
     }
+    bool gaussian = scale == "gaussian-mse";
+    if (!gaussian && scale != "absmax") {
+      func.emitError("quantize-activations: scale must be absmax or "
+                     "gaussian-mse, got '")
+          << scale << "'";
+      return signalPassFailure();
+    }
+    if (gaussian && isStatic) {
+      func.emitError("quantize-activations: scale=gaussian-mse applies to "
+                     "mode=dynamic only");
+      return signalPassFailure();
+    }
+    // Gaussian-MSE clip (units of the row's rms) per bit width.
+    auto rmsClipFor = [&](int64_t layerBits) {
+      double alpha = 0.0;
+      std::string ignored; // bits are checked to be 2..8 before use
+      if (gaussian && !numerics::gaussianMseAlpha(
+                          static_cast<int>(layerBits),
+                          numerics::GaussianGrid::Symmetric, alpha, ignored))
+        alpha = 0.0;
+      return alpha;
+    };
     if (isStatic) {
       if (stats.empty()) {
         func.emitError("quantize-activations: mode=static needs "
@@ -170,7 +197,8 @@ struct QuantizeActivationsPass
       Value x = buildTosaReshape(b, loc, op.getInput(),
                                  {1, xType.getNumElements()});
       op.getInputMutable().assign(buildTosaReshape(
-          b, loc, buildQdq(b, loc, x, layerBits), xType.getShape()));
+          b, loc, buildQdq(b, loc, x, layerBits, rmsClipFor(layerBits)),
+          xType.getShape()));
     });
     func.walk([&](nn::LinearOp op) {
       // Already quantized, its steps migrated (migrate-quant-steps), or not
@@ -194,7 +222,8 @@ struct QuantizeActivationsPass
           failedLayer = true;
         return;
       }
-      Value x = buildQdq(b, op.getLoc(), op.getInput(), layerBits);
+      Value x = buildQdq(b, op.getLoc(), op.getInput(), layerBits,
+                         rmsClipFor(layerBits));
       op.getInputMutable().assign(x);
     });
     if (failedLayer)
