@@ -8,13 +8,18 @@ ships, at 1x3x256x256. Prints the model's op histogram, lowbit-run's --report
 lines, onnxruntime's time and the parity verdict; exits non-zero when parity
 fails or lowbit-run reports an error. Then (default model: recipe rtn-w8a8,
 8-bit per-channel weights and 8-bit activations on integer kernels) runs the
-quantized model on the same input and prints its error against the float
-onnxruntime output, the text-mask agreement of the probability map at the
-detector's threshold (0.3), and the weight bytes before and after. The
-quantized numbers are reported, not thresholded.
+quantized model on the same input (through the lowbit Python package,
+calibrating on --calibration-samples generated inputs when the recipe needs
+data) and prints its error against the float onnxruntime output, the
+text-mask agreement of the probability map at the detector's threshold (0.3),
+and the weight bytes before and after; the per-layer report of
+scripts/report.py (bits, bytes, input error per layer, PNG) goes to
+build/report/<model>-<recipe>/. The quantized numbers are reported, not
+thresholded.
 
     python3 scripts/main.py
     python3 scripts/main.py --recipe rtn-w4a16-g128
+    python3 scripts/main.py --recipe gptq-w4a16-g128 --calibration-samples 8
     python3 scripts/main.py --model M.onnx --input-shape x=1x3x64x64 --seed 1
 """
 
@@ -23,7 +28,6 @@ from __future__ import annotations
 import argparse
 import collections
 import importlib.util
-import json
 import subprocess
 import sys
 import tempfile
@@ -38,8 +42,6 @@ REPO_ROOT = Path(__file__).resolve().parent.parent
 DET_MODEL_FILE = "ch_PP-OCRv4_det_infer.onnx"
 DET_DEFAULT_SHAPE = "x=1x3x256x256"
 DET_DEFAULT_RECIPE = "rtn-w8a8"
-# PP-OCR's DB post-processing binarises the probability map at this value.
-DET_THRESHOLD = 0.3
 # Parity threshold on max|lowbit - ref| / max|ref|.
 MAX_RELATIVE_ERROR = 1e-4
 RELATIVE_ERROR_DEFINITION = "max|lowbit - onnxruntime| / max|onnxruntime|"
@@ -277,31 +279,50 @@ def run_lowbit(args, model_path: Path, shape_flags: list[str], inputs_npz: Path,
         return {key: npz[key] for key in npz.files}
 
 
-def report_quantized(recipe: str, names: list[str], ref_outputs: list[np.ndarray],
-                     quantized: dict[str, np.ndarray], memory: dict | None,
-                     is_detector: bool) -> None:
-    """Prints what the recipe cost against the float onnxruntime outputs."""
-    print(f"quantized with recipe {recipe} (errors against the float onnxruntime output; reported, not thresholded):")
-    for name, ref in zip(names, ref_outputs):
-        got = quantized.get(name)
-        if got is None or got.shape != ref.shape:
-            raise JobError(f"the quantized model's output {name} is missing or has another shape")
-        diff = np.abs(got.astype(np.float64) - ref.astype(np.float64))
-        print(f"  {name}: max abs error {float(diff.max()):.3g}, mean abs error {float(diff.mean()):.3g}, "
-              f"max relative error {float(diff.max() / max(float(np.abs(ref).max()), 1e-30)):.3g}")
-        if is_detector:
-            ref_mask = ref > DET_THRESHOLD
-            got_mask = got > DET_THRESHOLD
-            agree = float(np.mean(ref_mask == got_mask))
-            union = int(np.logical_or(ref_mask, got_mask).sum())
-            iou = float(np.logical_and(ref_mask, got_mask).sum() / union) if union else 1.0
-            print(f"  {name}: text mask (p > {DET_THRESHOLD}) pixel agreement {agree:.2%}, "
-                  f"IoU {iou:.3f} ({int(ref_mask.sum())} text pixels in float)")
-    if memory is not None:
-        before = memory.get("total_f32_bytes", 0)
-        after = memory.get("total_stored_bytes", 0)
-        ratio = before / after if after else float("inf")
-        print(f"  weights: {before / 1e6:.2f} MB as f32 -> {after / 1e6:.2f} MB stored ({ratio:.2f}x smaller)")
+def report_recipe(args, model_path: Path, shape_flags: list[str], recipe: str) -> None:
+    """Quantizes the model with `recipe` (calibrated on --calibration-samples
+    generated inputs when the recipe needs data), runs it on the same input
+    and prints what it cost; scripts/report.py writes the per-layer report."""
+    spec = importlib.util.spec_from_file_location("lowbit_report", REPO_ROOT / "scripts" / "report.py")
+    report_module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(report_module)
+    main_module = sys.modules[__name__]
+    if args.model is None:
+        profile = report_module.DetProfile(main_module, shape_flags=shape_flags, seed=args.seed)
+    else:
+        profile = report_module.GenericProfile(model_path, shape_flags, main_module, seed=args.seed)
+    print(f"quantized with recipe {recipe} (lowbit Python package; errors against the float "
+          f"onnxruntime output; reported, not thresholded):")
+    try:
+        with tempfile.TemporaryDirectory(prefix="lowbit-report-") as tmp:
+            report = report_module.measure(profile, recipe, args.calibration_samples, Path(tmp))
+        out = args.report_dir or REPO_ROOT / "build" / "report" / f"{profile.name}-{recipe}"
+        report_module.write(report, out)
+    except report_module.ReportError as err:
+        raise JobError(str(err)) from None
+    except Exception as err:
+        if type(err).__name__ in ("LowbitError", "UnsupportedError"):
+            raise JobError(f"recipe {recipe}: {err}") from None
+        raise
+    if report["calibration_samples"]:
+        print(f"  calibrated on {report['calibration_samples']} generated inputs "
+              f"({report['timings'].get('calibrate_s', 0):.1f} s)")
+    metric = report["metric"]
+    for name, errors in metric["outputs"].items():
+        absolute = (f"max abs error {metric['max_abs_error']:.3g}, mean abs error "
+                    f"{metric['mean_abs_error']:.3g}, " if "max_abs_error" in metric else "")
+        print(f"  {name}: {absolute}max relative error {errors['max_relative_error']:.3g}, "
+              f"cosine {errors['cosine']:.5f}")
+    print(f"  {report['headline']}")
+    ratio = report["total_f32_bytes"] / max(report["total_stored_bytes"], 1)
+    print(f"  weights: {report['total_f32_bytes'] / 1e6:.2f} MB as f32 -> "
+          f"{report['total_stored_bytes'] / 1e6:.2f} MB stored ({ratio:.2f}x smaller)")
+    worst = sorted((r for r in report["layers"] if r.get("input_relative_error") is not None),
+                   key=lambda r: -r["input_relative_error"])[:3]
+    if worst:
+        print("  largest per-layer input errors: " + ", ".join(
+            f"{r['layer']} {r['input_relative_error']:.3g}" for r in worst))
+    print(f"  report: {out}/report.md, report.json, per_layer.png")
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -323,6 +344,10 @@ def main(argv: list[str] | None = None) -> int:
         help=f"quantization recipe to run after the float check (`lowbit-run --list-recipes`; "
         f"default: {DET_DEFAULT_RECIPE} for the default model, none otherwise; 'none' skips it)",
     )
+    parser.add_argument("--calibration-samples", type=int, default=4,
+                        help="generated inputs to calibrate on, for recipes that need data (default 4)")
+    parser.add_argument("--report-dir", type=Path,
+                        help="where the recipe's report goes (default build/report/<model>-<recipe>)")
     args = parser.parse_args(argv)
 
     try:
@@ -336,6 +361,8 @@ def main(argv: list[str] | None = None) -> int:
             raise JobError(f"{args.lowbit_run} does not exist; build it first (bash scripts/build.sh)")
         if args.repeat < 1:
             raise JobError("--repeat must be at least 1")
+        if args.calibration_samples < 1:
+            raise JobError("--calibration-samples must be at least 1")
 
         model = onnx.load(str(model_path))
         inputs = graph_inputs(model)
@@ -367,18 +394,6 @@ def main(argv: list[str] | None = None) -> int:
                                         Path(tmp) / "outputs.npz", [])
             if lowbit_outputs is None:
                 return 1
-            quantized = memory = None
-            if recipe != "none":
-                memory_json = Path(tmp) / "weights.json"
-                quantized = run_lowbit(
-                    args, model_path, shape_flags, inputs_npz, Path(tmp) / "quantized.npz",
-                    [f"--recipe={recipe}",
-                     f"--pipeline=weight-memory-report{{output={memory_json} print=false}}"])
-                if quantized is None:
-                    return 1
-                if memory_json.is_file():
-                    memory = json.loads(memory_json.read_text())
-
         names, ref_outputs, ort_ms = run_onnxruntime(model_path, feeds, args.repeat)
         print(f"onnxruntime {ort.__version__} (CPUExecutionProvider, 1 thread): "
               f"run: {ort_ms:.1f} ms (min of {args.repeat})")
@@ -411,9 +426,8 @@ def main(argv: list[str] | None = None) -> int:
                 print(f"    worst element {list(worst)}: lowbit {got[worst]!r}, onnxruntime {ref[worst]!r}")
         verdict = "PASS" if passed else "FAIL"
         print(f"parity: {verdict} (worst max relative error {worst_rel:.3g}, threshold {MAX_RELATIVE_ERROR:g})")
-        if quantized is not None:
-            report_quantized(recipe, names, ref_outputs, quantized, memory,
-                             is_detector=args.model is None)
+        if recipe != "none":
+            report_recipe(args, model_path, shape_flags, recipe)
         return 0 if passed else 1
     except JobError as err:
         print(f"main.py: error: {err}", file=sys.stderr)
