@@ -9,7 +9,12 @@ def InsertObserversPass : Pass<"insert-observers", "::mlir::func::FuncOp"> {
   let description = [{
     Adds a `lowbit.observe` on the f32 input of every `nn.linear`
     (channels = last dimension, with the Hessian request unless
-    `hessians=false`) and `nn.conv2d` (channels = dimension 1), and, when
+    `hessians=false`) and `nn.conv2d` (channels = dimension 1; unless
+    `hessians=false`, the tap carries the conv's geometry as
+    `lowbit.conv_patches = {kernel, strides, pads, dilations, groups}`, which
+    asks calibration for the im2col patch Hessian per filter group; a conv
+    whose patch length C/groups * KH * KW is above 4096 gets a warning and
+    no request), and, when
     `ops` lists `matmul`, on both operands of `nn.matmul` (the right one
     named `<layer>.rhs`, channels = its K dimension). Taps are named after
     the layer (the ONNX node name in the op's location), the key used by the
@@ -21,7 +26,8 @@ def InsertObserversPass : Pass<"insert-observers", "::mlir::func::FuncOp"> {
     Option<"ops", "ops", "std::string", "\"linear,conv2d\"",
            "comma-separated layer kinds to tap: linear, conv2d, matmul">,
     Option<"hessians", "hessians", "bool", "true",
-           "ask for the Hessian x xᵀ of nn.linear inputs">,
+           "ask for the Hessian x xᵀ of nn.linear inputs and the patch "
+           "Hessian of nn.conv2d inputs">,
   ];
   let dependentDialects = ["::lowbit::lb::LowBitDialect"];
 }

@@ -85,6 +85,20 @@ LogicalResult parseOverrides(StringRef text, std::vector<Override> &out,
   return success();
 }
 
+/// Appends the rows of `part` (same K, group size and grid kind) to `q`.
+void appendRows(nm::QuantizedWeights &q, nm::QuantizedWeights &&part) {
+  if (q.n == 0) {
+    q = std::move(part);
+    return;
+  }
+  q.n += part.n;
+  q.q.insert(q.q.end(), part.q.begin(), part.q.end());
+  q.scales.insert(q.scales.end(), part.scales.begin(), part.scales.end());
+  q.zeroPoints.insert(q.zeroPoints.end(), part.zeroPoints.begin(),
+                      part.zeroPoints.end());
+  q.offsets.insert(q.offsets.end(), part.offsets.begin(), part.offsets.end());
+}
+
 struct QuantizeWeightsPass
     : lowbit::impl::QuantizeWeightsPassBase<QuantizeWeightsPass> {
   using QuantizeWeightsPassBase::QuantizeWeightsPassBase;
@@ -98,7 +112,8 @@ private:
   LogicalResult loadHessians(Location loc);
 
   std::vector<Override> parsedOverrides;
-  std::map<std::string, nm::Hessian> hessianTable;
+  /// Per layer: one Hessian, or one per filter group (grouped convs).
+  std::map<std::string, std::vector<nm::Hessian>> hessianTable;
   bool hessiansLoaded = false;
 };
 
@@ -158,38 +173,58 @@ LogicalResult QuantizeWeightsPass::loadHessians(Location loc) {
   // Calibration sidecars (lib/Calibration/Statistics.h) hold
   // "<layer>/hessian" = sum x xᵀ next to "<layer>/count" = n and other
   // statistics; plain "<layer>" entries are Hessians as they are.
-  std::map<std::string, double> counts;
+  // Convolution Hessians ([K, K], or [G, K, K] per filter group) sum
+  // im2col patches; their sample count is "<layer>/hessian_count".
+  std::map<std::string, double> counts, patchCounts;
   for (NpyArray &a : arrays) {
     std::string layer, stat;
     if (calibration::splitStatisticsKey(a.name, layer, stat) &&
-        stat == "count" && a.numElements() == 1 && a.dtype == "i8")
-      counts[layer] = double(*reinterpret_cast<const int64_t *>(a.data.data()));
+        (stat == "count" || stat == "hessian_count") &&
+        a.numElements() == 1 && a.dtype == "i8")
+      (stat == "count" ? counts : patchCounts)[layer] =
+          double(*reinterpret_cast<const int64_t *>(a.data.data()));
   }
   for (NpyArray &a : arrays) {
     std::string layer, stat;
     double factor = 1.0;
+    bool sidecar = false;
     if (calibration::splitStatisticsKey(a.name, layer, stat)) {
       if (stat != "hessian")
         continue;
-      auto it = counts.find(layer);
-      if (it != counts.end() && it->second > 0)
-        factor = 2.0 / it->second; // H = 2/n sum x xᵀ, as nm::Hessian
+      sidecar = true;
+      double n = 0;
+      if (patchCounts.count(layer))
+        n = patchCounts[layer];
+      else if (counts.count(layer))
+        n = counts[layer];
+      if (n > 0)
+        factor = 2.0 / n; // H = 2/n sum x xᵀ, as nm::Hessian
       a.name = layer;
     }
-    if (a.shape.size() != 2 || a.shape[0] != a.shape[1] ||
+    size_t rank = a.shape.size();
+    if ((rank != 2 && !(sidecar && rank == 3)) ||
+        a.shape[rank - 1] != a.shape[rank - 2] ||
         (a.dtype != "f4" && a.dtype != "f8"))
       return emitError(loc, "quantize-weights: hessian '")
-             << a.name << "' must be a square f4/f8 matrix";
-    nm::Hessian h;
-    h.k = a.shape[0];
-    h.samples = 1;
-    h.h.resize(h.k * h.k);
-    for (int64_t i = 0; i < h.k * h.k; ++i)
-      h.h[i] = factor *
-               (a.dtype == "f4"
-                    ? reinterpret_cast<const float *>(a.data.data())[i]
-                    : reinterpret_cast<const double *>(a.data.data())[i]);
-    hessianTable[a.name] = std::move(h);
+             << a.name
+             << "' must be a square f4/f8 matrix (or [G, K, K] per conv "
+                "group)";
+    int64_t groups = rank == 3 ? a.shape[0] : 1, k = a.shape[rank - 1];
+    std::vector<nm::Hessian> perGroup(groups);
+    for (int64_t g = 0; g < groups; ++g) {
+      nm::Hessian &h = perGroup[g];
+      h.k = k;
+      h.samples = 1;
+      h.h.resize(k * k);
+      for (int64_t i = 0; i < k * k; ++i) {
+        int64_t at = g * k * k + i;
+        h.h[i] = factor *
+                 (a.dtype == "f4"
+                      ? reinterpret_cast<const float *>(a.data.data())[at]
+                      : reinterpret_cast<const double *>(a.data.data())[at]);
+      }
+    }
+    hessianTable[a.name] = std::move(perGroup);
   }
   return success();
 }
@@ -260,24 +295,47 @@ LogicalResult QuantizeWeightsPass::quantizeLayer(Operation *op,
              << name << "': method " << s.method
              << " needs its Hessian (hessians=FILE.npz with an entry '"
              << name << "')";
-    if (it->second.k != k)
+    const std::vector<nm::Hessian> &hs = it->second;
+    if (hs.front().k != k)
       return op->emitError("quantize-weights: layer '")
-             << name << "': Hessian is " << it->second.k << "x"
-             << it->second.k << ", the layer's K is " << k;
-    if (s.method == "gptq") {
-      nm::GptqOptions opts;
-      opts.grid = params;
-      opts.groupSize = g;
-      nm::GptqResult r;
-      ok = nm::quantizeGptq(w, n, k, it->second, opts, r, error);
-      q = std::move(r.weights);
-    } else {
-      nm::DecoupleQOptions opts;
-      opts.bits = params.bits;
-      opts.groupSize = g;
-      nm::DecoupleQResult r;
-      ok = nm::quantizeDecoupleQ(w, n, k, it->second, opts, r, error);
-      q = std::move(r.weights);
+             << name << "': Hessian is " << hs.front().k << "x"
+             << hs.front().k << ", the layer's K is " << k;
+    // A grouped conv's filter groups see different inputs: one Hessian per
+    // group, applied to that group's rows (output channels).
+    int64_t convGroups = 1;
+    if (auto conv = dyn_cast<nn::Conv2DOp>(op))
+      convGroups = conv.getGroups();
+    int64_t hGroups = static_cast<int64_t>(hs.size());
+    if (hGroups != 1 && hGroups != convGroups)
+      return op->emitError("quantize-weights: layer '")
+             << name << "': the Hessian has " << hGroups
+             << " groups, the layer has " << convGroups;
+    if (hGroups == 1 && convGroups != 1)
+      return op->emitError("quantize-weights: layer '")
+             << name << "': a conv with " << convGroups
+             << " groups needs one Hessian per group ([G, K, K])";
+    int64_t rows = n / hGroups;
+    for (int64_t grp = 0; grp < hGroups; ++grp) {
+      const float *wg = w + grp * rows * k;
+      nm::QuantizedWeights part;
+      if (s.method == "gptq") {
+        nm::GptqOptions opts;
+        opts.grid = params;
+        opts.groupSize = g;
+        nm::GptqResult r;
+        ok = nm::quantizeGptq(wg, rows, k, hs[grp], opts, r, error);
+        part = std::move(r.weights);
+      } else {
+        nm::DecoupleQOptions opts;
+        opts.bits = params.bits;
+        opts.groupSize = g;
+        nm::DecoupleQResult r;
+        ok = nm::quantizeDecoupleQ(wg, rows, k, hs[grp], opts, r, error);
+        part = std::move(r.weights);
+      }
+      if (!ok)
+        break;
+      appendRows(q, std::move(part));
     }
   }
   if (!ok)

@@ -5,8 +5,8 @@
 include "mlir/Pass/PassBase.td"
 
 def SensitivityPass : Pass<"sensitivity", "::mlir::func::FuncOp"> {
-  let summary = "FlexQ: choose A8 or A6 per nn.linear from its measured "
-                "output error";
+  let summary = "FlexQ: choose A8 or A6 per nn.linear / nn.conv2d from its "
+                "measured output error";
   let description = [{
     For every `nn.linear` with a constant f32 weight [N, K], reads the
     calibration rows X [T, K] of its input (`<layer>/samples` in the sidecar
@@ -26,6 +26,15 @@ def SensitivityPass : Pass<"sensitivity", "::mlir::func::FuncOp"> {
     err_a6, err_a8, rank and the chosen bits. A measured layer without
     samples in the file is an error naming it; linears without a constant
     f32 weight are left alone.
+
+    `nn.conv2d` layers with a constant f32 filter [F, C/G, KH, KW] are
+    measured the same way on the captured im2col patches (`<layer>/samples`
+    [R, C*KH*KW] of a conv tap, calibrated with the patch Hessian) with the
+    filter flattened to [F, C/G*KH*KW] and one activation scale per tensor
+    (`<layer>/samples_absmax`: the max |x| of the tensor each patch came
+    from), as `quantize-activations` quantizes conv inputs; they are ranked
+    together with the linears and get the same attribute. A conv whose
+    patches were taken for another geometry is an error.
   }];
   let options = [
     Option<"stats", "stats", "std::string", "\"\"",

@@ -25,7 +25,8 @@ using namespace lowbit;
 namespace {
 
 struct Layer {
-  nn::LinearOp op;
+  Operation *op = nullptr;
+  const char *kind = "linear";
   std::string name;
   double errA6 = 0, errA8 = 0;
   int64_t rank = 0;
@@ -118,6 +119,63 @@ struct SensitivityPass : lowbit::impl::SensitivityPassBase<SensitivityPass> {
       layer.errA8 = errors[1];
       layers.push_back(layer);
     });
+    // Convolutions: on the captured im2col patches, activations per tensor.
+    func.walk([&](nn::Conv2DOp op) {
+      auto fType = op.getFilter().getType();
+      if (!op.getInput().getType().getElementType().isF32() ||
+          !fType.getElementType().isF32())
+        return;
+      std::optional<FloatValues> w = readFloatConstant(op.getFilter());
+      if (!w)
+        return; // not a constant filter: nothing to quantize, leave it
+      Layer layer;
+      layer.op = op;
+      layer.kind = "conv2d";
+      layer.name = getLayerName(op);
+      auto it = statistics.find(layer.name);
+      if (it == statistics.end() || !it->second.conv ||
+          it->second.sampleRows == 0) {
+        op.emitError("sensitivity: conv '")
+            << layer.name << "' has no patch samples in '" << stats
+            << "' (calibrate with Hessians: taps on nn.conv2d inputs)";
+        failedLayer = true;
+        return;
+      }
+      const calibration::TensorStatistics &s = it->second;
+      calibration::ConvGeometry g;
+      bool sized = op.getStrides().size() == 2 && op.getPads().size() == 4 &&
+                   op.getDilations().size() == 2;
+      if (sized) {
+        g.kernel[0] = fType.getDimSize(2);
+        g.kernel[1] = fType.getDimSize(3);
+        llvm::copy(op.getStrides(), g.strides);
+        llvm::copy(op.getPads(), g.pads);
+        llvm::copy(op.getDilations(), g.dilations);
+        g.groups = op.getGroups();
+      }
+      int64_t n = fType.getDimSize(0);
+      int64_t k = fType.getNumElements() / n;
+      if (!sized || s.geometry != g || s.sampleWidth != g.groups * k) {
+        op.emitError("sensitivity: conv '")
+            << layer.name << "': the patches in '" << stats
+            << "' were taken for another kernel, stride, padding, dilation "
+               "or group count";
+        failedLayer = true;
+        return;
+      }
+      std::vector<double> errors;
+      if (!calibration::measureConvOutputErrors(
+              s.samples.data(), s.samplesAbsMax.data(), s.sampleRows,
+              g.groups, k, w->data, n, static_cast<int>(weightBits),
+              groupSize, {6, 8}, errors, error)) {
+        op.emitError("sensitivity: conv '") << layer.name << "': " << error;
+        failedLayer = true;
+        return;
+      }
+      layer.errA6 = errors[0];
+      layer.errA8 = errors[1];
+      layers.push_back(layer);
+    });
     if (failedLayer)
       return signalPassFailure();
 
@@ -153,6 +211,7 @@ struct SensitivityPass : lowbit::impl::SensitivityPassBase<SensitivityPass> {
       const Layer &l = layers[order[r]];
       promoted += l.bits == 8;
       jsonLayers.push_back(llvm::json::Object{{"layer", l.name},
+                                              {"type", l.kind},
                                               {"err_a6", l.errA6},
                                               {"err_a8", l.errA8},
                                               {"rank", l.rank},

@@ -25,7 +25,7 @@
 // DEF-SAME: (%[[X:.*]]: tensor<2x3x8xf32>, %[[W:.*]]: tensor<4x8xf32>, %[[I:.*]]: tensor<1x2x5x5xf32>, %[[F:.*]]: tensor<3x2x3x3xf32>, %[[R:.*]]: tensor<2x4x6xf32>, %[[H:.*]]: tensor<2x8xf16>, %[[WH:.*]]: tensor<4x8xf16>)
 // DEF: lowbit.observe %[[X]] {channel_axis = 2 : i64, hessian, name = "fc1"} : tensor<2x3x8xf32>
 // DEF-NEXT: %[[Y:.*]] = nn.linear %[[X]], %[[W]]
-// DEF-NEXT: lowbit.observe %[[I]] {channel_axis = 1 : i64, name = "conv"} : tensor<1x2x5x5xf32>
+// DEF-NEXT: lowbit.observe %[[I]] {channel_axis = 1 : i64, lowbit.conv_patches = {{{.*}}}, name = "conv"} : tensor<1x2x5x5xf32>
 // DEF-NEXT: nn.conv2d %[[I]], %[[F]]
 // The matmul (not in the default ops) and the f16 linear are left alone.
 // DEF-NOT: lowbit.observe
