@@ -17,8 +17,13 @@ class ExecutionEngine;
 
 namespace lowbit {
 
-/// Element types lowbit exchanges with callers.
-enum class ElementType { F32, F64, F16, BF16, I64, I32, I8, Bool };
+/// Element types lowbit exchanges with callers. UI8, I16 and UI16 are the
+/// graph I/O of ONNX's quantization ops (uint8/int16/uint16). I4/UI4 and
+/// I2/UI2 (ONNX INT4/UINT4/INT2/UINT2) travel one value per byte, sign- or
+/// zero-extended, as numpy int8/uint8 ("i1"/"u1").
+enum class ElementType {
+  F32, F64, F16, BF16, I64, I32, I8, Bool, UI8, I16, UI16, I4, UI4, I2, UI2
+};
 
 /// Bytes per element of `type`.
 size_t elementSize(ElementType type);

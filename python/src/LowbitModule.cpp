@@ -64,9 +64,19 @@ nb::dlpack::dtype toDlpack(lowbit::ElementType type) {
   case lowbit::ElementType::I32:
     return nb::dtype<int32_t>();
   case lowbit::ElementType::I8:
+  case lowbit::ElementType::I4: // int4/int2: one value per int8
+  case lowbit::ElementType::I2:
     return nb::dtype<int8_t>();
   case lowbit::ElementType::Bool:
     return nb::dtype<bool>();
+  case lowbit::ElementType::UI8:
+  case lowbit::ElementType::UI4: // uint4/uint2: one value per uint8
+  case lowbit::ElementType::UI2:
+    return nb::dtype<uint8_t>();
+  case lowbit::ElementType::I16:
+    return nb::dtype<int16_t>();
+  case lowbit::ElementType::UI16:
+    return nb::dtype<uint16_t>();
   }
   return nb::dtype<float>();
 }

@@ -114,8 +114,8 @@ def dynamic_zero_point():
                  [value("y", [4])], [const("s", np.float32(0.1))])
 
 
-def bad_q_int16():
-    """QuantizeLinear to int16 (output_dtype 5)."""
+def q_int16_output():
+    """QuantizeLinear to int16 (output_dtype 5) as a graph output."""
     nodes = [helper.make_node("QuantizeLinear", ["x", "s"], ["y"],
                               name="q_int16", output_dtype=5)]
     return model(nodes, [value("x", [4])], [value("y", [4], TensorProto.INT16)],
@@ -270,7 +270,7 @@ def matmul_integer_s8s8():
     return _mmi([2, 3, 16], TensorProto.INT8, b)
 
 
-def bad_matmul_integer_dynamic_zp():
+def matmul_integer_dynamic_zp():
     """a_zero_point is a graph input."""
     b = np.ones((16, 4), np.int8)
     return _mmi([3, 16], TensorProto.INT8, b, zp_input=True, name="mmi_dyn")
@@ -363,13 +363,13 @@ def q_dynamic_scale():
 
 MODELS = {f.__name__: f for f in [
     qdq_per_tensor, qdq_per_axis, qdq_linear, dq_uint8_const, q_int8_output,
-    dynamic_zero_point, bad_scale_shape, bad_q_int16, matmul_nbits,
+    dynamic_zero_point, bad_scale_shape, q_int16_output, matmul_nbits,
     matmul_nbits_nozp,
     matmul_nbits_8bit, matmul_nbits_2bit, bad_nbits_bits, bad_nbits_block,
     resize_linear_half_pixel, resize_linear_align_corners,
     resize_linear_asymmetric, resize_linear_pytorch_half_pixel,
     bad_resize_linear_tf_crop, matmul_integer, matmul_integer_s8s8,
-    bad_matmul_integer_dynamic_zp, bad_matmul_integer_zp_type, dq_blocked,
+    matmul_integer_dynamic_zp, bad_matmul_integer_zp_type, dq_blocked,
     dq_int4, dq_uint4, dq_dynamic_scale, bad_dq_blocked_shape, qdq_blocked,
     q_dynamic_scale]}
 

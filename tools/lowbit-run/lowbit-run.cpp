@@ -214,6 +214,20 @@ bool onnxTypeMatches(int32_t onnxType, ElementType type) {
     return onnxType == onnx::kInt8;
   case ElementType::Bool:
     return onnxType == onnx::kBool;
+  case ElementType::UI8:
+    return onnxType == onnx::kUint8;
+  case ElementType::I16:
+    return onnxType == onnx::kInt16;
+  case ElementType::UI16:
+    return onnxType == onnx::kUint16;
+  case ElementType::I4:
+    return onnxType == onnx::kInt4;
+  case ElementType::UI4:
+    return onnxType == onnx::kUint4;
+  case ElementType::I2:
+    return onnxType == onnx::kInt2;
+  case ElementType::UI2:
+    return onnxType == onnx::kUint2;
   }
   return false;
 }
@@ -229,7 +243,17 @@ double elementAsDouble(const char *data, ElementType type, int64_t i) {
   case ElementType::I32:
     return reinterpret_cast<const int32_t *>(data)[i];
   case ElementType::I8:
+  case ElementType::I4:
+  case ElementType::I2:
     return reinterpret_cast<const int8_t *>(data)[i];
+  case ElementType::UI8:
+  case ElementType::UI4:
+  case ElementType::UI2:
+    return reinterpret_cast<const uint8_t *>(data)[i];
+  case ElementType::I16:
+    return reinterpret_cast<const int16_t *>(data)[i];
+  case ElementType::UI16:
+    return reinterpret_cast<const uint16_t *>(data)[i];
   case ElementType::Bool:
     return data[i] != 0;
   case ElementType::F16:
@@ -296,6 +320,51 @@ bool compareOutput(const TensorSpec &spec, const char *got,
             llvm::formatv("{0:g}", a).str() + ", expected " +
             llvm::formatv("{0:g}", e).str();
   return false;
+}
+
+/// The value range of the sub-byte types, which travel one value per byte.
+bool subByteRange(ElementType type, int &lo, int &hi) {
+  switch (type) {
+  case ElementType::I4:
+    return lo = -8, hi = 7, true;
+  case ElementType::UI4:
+    return lo = 0, hi = 15, true;
+  case ElementType::I2:
+    return lo = -2, hi = 1, true;
+  case ElementType::UI2:
+    return lo = 0, hi = 3, true;
+  default:
+    return false;
+  }
+}
+
+/// Checks that one-byte containers of a sub-byte `spec` hold values of its
+/// range (a .npz/.npy int4 input as int8 holding 9 is an error, not a wrap).
+bool checkSubByteRange(const TensorSpec &spec, const std::vector<char> &data,
+                       std::string &error) {
+  int lo, hi;
+  if (!subByteRange(spec.type, lo, hi))
+    return true;
+  for (size_t i = 0; i < data.size(); ++i) {
+    int v = elementAsDouble(data.data(), spec.type, i);
+    if (v < lo || v > hi) {
+      error = "input '" + spec.name + "' holds " + std::to_string(v) +
+              " at flat index " + std::to_string(i) + ", outside the range " +
+              std::to_string(lo) + ".." + std::to_string(hi) +
+              " of its ONNX type (one value per " + numpyDtype(spec.type) +
+              " byte)";
+      return false;
+    }
+  }
+  return true;
+}
+
+/// A test-data tensor's bytes in the runtime's layout: packed INT4/UINT4/
+/// INT2/UINT2 values are unpacked to one byte each.
+std::vector<char> runtimeBytes(const onnx::Tensor &t) {
+  if (onnx::subByteBits(t.dataType))
+    return onnx::unpackSubByte(t);
+  return std::vector<char>(t.bytes(), t.bytes() + t.size);
 }
 
 /// Reads DIR/<prefix>_N.pb for N = 0, 1, ... as long as they exist.
@@ -472,8 +541,7 @@ int main(int argc, char **argv) {
                                 shapeString(spec.shape) + ", test data has " +
                                 onnx::dataTypeName(tensors[i].dataType) + " " +
                                 shapeString(tensors[i].dims));
-      inputData[i].assign(tensors[i].bytes(),
-                          tensors[i].bytes() + tensors[i].size);
+      inputData[i] = runtimeBytes(tensors[i]);
     }
   } else if (!inSpecs.empty()) {
     if (inputsPath.empty())
@@ -506,6 +574,8 @@ int main(int argc, char **argv) {
                                 shapeString(spec.shape) + ", " + inputsPath +
                                 " has " + it->dtype + " " +
                                 shapeString(it->shape));
+      if (!checkSubByteRange(spec, it->data, error))
+        return fail(kError, error);
       inputData[i] = std::move(it->data);
     }
   }
@@ -568,7 +638,8 @@ int main(int argc, char **argv) {
                                    onnx::dataTypeName(e.dataType) + " " +
                                    shapeString(e.dims));
       std::string message;
-      if (!compareOutput(outSpecs[i], outputData[i].data(), e.bytes(),
+      std::vector<char> expected = runtimeBytes(e);
+      if (!compareOutput(outSpecs[i], outputData[i].data(), expected.data(),
                          message))
         return fail(kMismatch, message);
     }

@@ -34,9 +34,16 @@ size_t lowbit::elementSize(ElementType type) {
     return 4;
   case ElementType::F16:
   case ElementType::BF16:
+  case ElementType::I16:
+  case ElementType::UI16:
     return 2;
   case ElementType::I8:
   case ElementType::Bool:
+  case ElementType::UI8:
+  case ElementType::I4:
+  case ElementType::UI4:
+  case ElementType::I2:
+  case ElementType::UI2:
     return 1;
   }
   return 0;
@@ -57,9 +64,19 @@ const char *lowbit::numpyDtype(ElementType type) {
   case ElementType::I32:
     return "i4";
   case ElementType::I8:
+  case ElementType::I4:
+  case ElementType::I2:
     return "i1";
   case ElementType::Bool:
     return "b1";
+  case ElementType::UI8:
+  case ElementType::UI4:
+  case ElementType::UI2:
+    return "u1";
+  case ElementType::I16:
+    return "i2";
+  case ElementType::UI16:
+    return "u2";
   }
   return "?";
 }
@@ -90,6 +107,10 @@ std::string lowbit::getCpuLoweringPipeline() {
          " convert-linalg-to-loops),"
          "expand-strided-metadata, lower-affine, convert-scf-to-cf,"
          "convert-math-to-funcs, convert-math-to-llvm, convert-math-to-libm,"
+         // bf16 arithmetic in f32 and bf16 <-> f32 as integer ops: LLVM's
+         // own lowering calls __truncsfbf2, which the JIT does not have.
+         "func.func(arith-emulate-unsupported-floats{source-types=bf16 "
+         "target-type=f32}), arith-expand{include-bf16=true},"
          "convert-vector-to-llvm{vector-contract-lowering=outerproduct "
          "vector-transpose-lowering=shuffle1d},"
          "finalize-memref-to-llvm, convert-arith-to-llvm,"
@@ -122,6 +143,8 @@ FailureOr<ElementType> toElementType(Type type) {
     return ElementType::I64;
   if (type.isInteger(32))
     return ElementType::I32;
+  if (type.isInteger(16))
+    return ElementType::I16;
   if (type.isInteger(8))
     return ElementType::I8;
   if (type.isInteger(1))
@@ -129,11 +152,27 @@ FailureOr<ElementType> toElementType(Type type) {
   return failure();
 }
 
+/// The exchanged type of an i8/i16 container that holds ONNX data type
+/// `onnxType` (TensorProto.DataType: UINT8, INT16, UINT16, INT4, ...).
+FailureOr<ElementType> refineByOnnxType(ElementType container,
+                                        int64_t onnxType) {
+  ElementType byte[] = {ElementType::UI8, ElementType::I8, ElementType::UI4,
+                        ElementType::I4,  ElementType::UI2, ElementType::I2};
+  int64_t byteOnnx[] = {2, 3, 21, 22, 25, 26};
+  for (size_t i = 0; i < std::size(byte); ++i)
+    if (onnxType == byteOnnx[i] && container == ElementType::I8)
+      return byte[i];
+  if (container == ElementType::I16 && (onnxType == 4 || onnxType == 5))
+    return onnxType == 4 ? ElementType::UI16 : ElementType::I16;
+  return failure();
+}
+
 llvm::Error makeError(const Twine &message) {
   return llvm::createStringError(llvm::inconvertibleErrorCode(), message);
 }
 
-FailureOr<TensorSpec> specFor(Type type, StringRef name, std::string &error) {
+FailureOr<TensorSpec> specFor(Type type, StringRef name, std::string &error,
+                              IntegerAttr onnxType = {}) {
   auto tensor = dyn_cast<RankedTensorType>(type);
   if (!tensor || !tensor.hasStaticShape()) {
     error = "'" + name.str() + "' must be a statically shaped tensor";
@@ -149,6 +188,18 @@ FailureOr<TensorSpec> specFor(Type type, StringRef name, std::string &error) {
   TensorSpec spec;
   spec.name = name.str();
   spec.type = *elem;
+  // The importer marks integer I/O that the signless MLIR type does not tell
+  // apart (uint8 in i8, int4 in i8, ...) with its ONNX data type.
+  if (onnxType) {
+    auto refined = refineByOnnxType(*elem, onnxType.getInt());
+    if (failed(refined)) {
+      llvm::raw_string_ostream os(error);
+      os << "'" << name << "' is marked onnx.elem_type = " << onnxType.getInt()
+         << ", which does not fit its element type " << tensor.getElementType();
+      return failure();
+    }
+    spec.type = *refined;
+  }
   spec.shape.assign(tensor.getShape().begin(), tensor.getShape().end());
   return spec;
 }
@@ -199,7 +250,8 @@ llvm::Error lowbit::getEntrySignature(ModuleOp module,
   for (unsigned i = 0; i < ftype.getNumInputs(); ++i) {
     auto nameAttr = func.getArgAttrOfType<StringAttr>(i, "onnx.name");
     std::string name = nameAttr ? nameAttr.str() : "arg" + std::to_string(i);
-    auto spec = specFor(ftype.getInput(i), name, error);
+    auto spec = specFor(ftype.getInput(i), name, error,
+                        func.getArgAttrOfType<IntegerAttr>(i, "onnx.elem_type"));
     if (failed(spec))
       return makeError("input " + error);
     inputs.push_back(*spec);
@@ -208,7 +260,9 @@ llvm::Error lowbit::getEntrySignature(ModuleOp module,
     auto nameAttr = func.getResultAttrOfType<StringAttr>(i, "onnx.name");
     std::string name =
         nameAttr ? nameAttr.str() : "result" + std::to_string(i);
-    auto spec = specFor(ftype.getResult(i), name, error);
+    auto spec =
+        specFor(ftype.getResult(i), name, error,
+                func.getResultAttrOfType<IntegerAttr>(i, "onnx.elem_type"));
     if (failed(spec))
       return makeError("output " + error);
     outputs.push_back(*spec);

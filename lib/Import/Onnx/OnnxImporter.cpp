@@ -210,6 +210,11 @@ private:
                                               ArrayRef<int64_t> shape,
                                               int32_t storageType);
   Value integerConstant(const ox::Tensor &tensor, Location loc);
+  int32_t onnxIntType(Value v);
+  LogicalResult quantOperand(const ox::Node &node, size_t index, Value &v,
+                             int32_t &type);
+  LogicalResult quantOperandType(const ox::Node &node, size_t index,
+                                 int32_t &type);
   LogicalResult importQuantizeLinear(const ox::Node &node);
   LogicalResult importDequantizeLinear(const ox::Node &node);
   LogicalResult importMatMulNBits(const ox::Node &node);
@@ -217,9 +222,8 @@ private:
   FailureOr<AffineMap> quantParamMap(const ox::Node &node,
                                      ArrayRef<int64_t> shape, Value &scale,
                                      Value &zp);
-  LogicalResult quantizeArith(const ox::Node &node, Value x, bool isUnsigned,
+  LogicalResult quantizeArith(const ox::Node &node, Value x, int32_t qType,
                               Value scale, Value zp);
-  Value unpackInt4(const ox::Tensor &tensor, Location loc);
   LogicalResult dequantizeArith(const ox::Node &node, Value q, bool isUnsigned,
                                 Value scale, Value zp);
   LogicalResult importResizeLinear(const ox::Node &node, Value x,
@@ -281,8 +285,10 @@ private:
   llvm::StringMap<Handler> handlers;
   NodeFailure failure_;
   unsigned blobCounter = 0;
-  /// i8 values that hold uint8 bits (QuantizeLinear to uint8 as arithmetic).
-  llvm::DenseSet<Value> unsignedBytes;
+  /// Integer values whose MLIR type does not tell their ONNX type, with that
+  /// type: UINT8 in i8, INT16/UINT16 in i16, INT4/UINT4/INT2/UINT2 one value
+  /// per i8 (sign- or zero-extended). Only the quantization ops read them.
+  llvm::DenseMap<Value, int32_t> intTypes;
 };
 
 } // namespace
@@ -290,6 +296,51 @@ private:
 //===----------------------------------------------------------------------===//
 // Types and constants
 //===----------------------------------------------------------------------===//
+
+/// The integer types of ONNX's quantization ops that lowbit holds in a
+/// container whose MLIR type does not tell them (see Importer::intTypes).
+static bool isTrackedIntType(int32_t t) {
+  return t == ox::kUint8 || t == ox::kInt16 || t == ox::kUint16 ||
+         ox::subByteBits(t) != 0;
+}
+
+static bool isUnsignedIntType(int32_t t) {
+  return t == ox::kUint8 || t == ox::kUint16 || t == ox::kUint4 ||
+         t == ox::kUint2;
+}
+
+/// Bits of the MLIR container of an ONNX integer type (sub-byte: one i8 per
+/// value), 0 for types that are not integers of the quantization ops.
+static unsigned containerWidth(int32_t t) {
+  switch (t) {
+  case ox::kInt8:
+  case ox::kUint8:
+  case ox::kInt4:
+  case ox::kUint4:
+  case ox::kInt2:
+  case ox::kUint2:
+    return 8;
+  case ox::kInt16:
+  case ox::kUint16:
+    return 16;
+  case ox::kInt32:
+    return 32;
+  default:
+    return 0;
+  }
+}
+
+/// The value range of a quantized integer type.
+static void intTypeRange(int32_t t, int64_t &lo, int64_t &hi) {
+  unsigned bits = ox::subByteBits(t) ? ox::subByteBits(t) : containerWidth(t);
+  if (isUnsignedIntType(t)) {
+    lo = 0;
+    hi = (int64_t(1) << bits) - 1;
+  } else {
+    lo = -(int64_t(1) << (bits - 1));
+    hi = (int64_t(1) << (bits - 1)) - 1;
+  }
+}
 
 FailureOr<Type> Importer::elementType(int32_t onnxType, StringRef what) {
   switch (onnxType) {
@@ -352,8 +403,9 @@ Value Importer::makeConstant(const ox::Tensor &tensor, Location loc) {
   auto type = RankedTensorType::get(tensor.dims, *elem);
   int64_t n = tensor.numElements();
   // Tiny constants (scalars, short vectors) stay inline so that folders and
-  // the reader of the IR can see them; everything else is a resource blob.
-  if (n > 8 && tensor.buffer)
+  // the reader of the IR can see them; everything else is a resource blob,
+  // except booleans (masks): LLVM IR translation has no i1 blobs.
+  if (n > 8 && tensor.buffer && *elem != builder.getI1Type())
     return makeResourceConstant(type, tensor.buffer, tensor.offset,
                                 tensor.size, tensor.name, loc);
   if (*elem == builder.getI1Type()) {
@@ -683,6 +735,8 @@ LogicalResult Importer::importMatMul(const ox::Node &node) {
   Type elem = ta.getElementType();
   if (!isa<FloatType>(elem))
     return unsupported("integer MatMul (use MatMulInteger)");
+  if (elem.isF64())
+    return unsupported("MatMul of DOUBLE (nn.matmul takes f32, f16, bf16)");
   const ox::Tensor *weight = constantOf(node, 1);
   if (weight && tb.getRank() == 2 && weight->dataType == ox::kFloat &&
       ta.getRank() >= 1) {
@@ -2401,11 +2455,23 @@ LogicalResult Importer::importRange(const ox::Node &node) {
     return invalid("Range needs scalar start, limit and a non-zero delta");
   int64_t n = std::max<int64_t>(
       0, static_cast<int64_t>(std::ceil((l[0] - s[0]) / d[0])));
-  std::vector<float> vals;
-  for (int64_t i = 0; i < n; ++i)
-    vals.push_back(static_cast<float>(s[0] + i * d[0]));
   if (!isa<FloatType>(*elem))
     return unsupported("Range of this element type");
+  // Opset 27 added stash_type, the precision of float16/bfloat16 ranges:
+  // FLOAT (the default) or DOUBLE. Earlier opsets compute them as ONNX's
+  // reference does, in double.
+  int64_t stash = ox::kDouble;
+  if (opset >= 27 && (elem->isF16() || elem->isBF16())) {
+    stash = attrInt(node, "stash_type", ox::kFloat);
+    if (stash != ox::kFloat && stash != ox::kDouble)
+      return unsupported("Range with stash_type=" + ox::dataTypeName(stash) +
+                         " (FLOAT and DOUBLE are supported)");
+  }
+  std::vector<float> vals;
+  for (int64_t i = 0; i < n; ++i)
+    vals.push_back(stash == ox::kFloat
+                       ? float(s[0]) + float(i) * float(d[0])
+                       : static_cast<float>(s[0] + i * d[0]));
   define(node, 0,
          makeFloatConstant({n}, vals, *elem, loc,
                            node.outputs.empty() ? "range" : node.outputs[0]));
@@ -3574,6 +3640,24 @@ LogicalResult Importer::importNode(const ox::Node &node) {
   auto it = handlers.find(node.opType);
   if (it == handlers.end())
     return unsupported("unsupported op");
+  // Integers whose container does not tell their ONNX type (uint8 in i8,
+  // int4 in i8, int16/uint16 in i16) are read only by the ops that look
+  // their type up; any other op would take uint8 bits for int8.
+  static const llvm::StringSet<> readsTrackedInts = {
+      "QuantizeLinear", "DequantizeLinear", "MatMulInteger", "Identity"};
+  if (!readsTrackedInts.contains(node.opType))
+    for (size_t i = 0; i < node.inputs.size(); ++i) {
+      auto found = hasInput(node, i) ? values.find(node.inputs[i])
+                                     : values.end();
+      if (found == values.end() || !found->second)
+        continue;
+      auto tracked = intTypes.find(found->second);
+      if (tracked != intTypes.end())
+        return unsupported("input '" + node.inputs[i] + "' is " +
+                           ox::dataTypeName(tracked->second) +
+                           ", which lowbit reads only in QuantizeLinear, "
+                           "DequantizeLinear, MatMulInteger and Identity");
+    }
   // TOSA rejects zero-element tensors; only constants (empty Resize roi,
   // folded shape values) and ops that never emit TOSA for them may see empty
   // inputs.
@@ -3643,10 +3727,14 @@ OwningOpRef<ModuleOp> Importer::run(ImportStatus &status) {
     return nullptr;
   }
   opset = it->second;
-  if (opset < 7 || opset > 25) {
+  // 26..28 changed, of the ops lowbit imports, Range (stash_type, checked
+  // there), Cast/QuantizeLinear/DequantizeLinear (float6 types, which lowbit
+  // rejects by name) and ReduceLogSum/ReduceLogSumExp (integer types
+  // dropped); nothing else lowbit reads changed meaning.
+  if (opset < 7 || opset > 28) {
     status = ImportStatus::Unsupported;
     emitError(fileLoc) << "ONNX opset " << opset
-                       << " is not supported (lowbit handles opsets 7..25)";
+                       << " is not supported (lowbit handles opsets 7..28)";
     return nullptr;
   }
   const ox::Graph &graph = model.graph;
@@ -3662,6 +3750,7 @@ OwningOpRef<ModuleOp> Importer::run(ImportStatus &status) {
     initializers[t.name] = &t;
   SmallVector<Type> argTypes;
   SmallVector<std::string> argNames;
+  SmallVector<int32_t> argIntTypes;
   for (const ox::ValueInfo &in : graph.inputs) {
     if (initializers.count(in.name))
       continue;
@@ -3706,7 +3795,12 @@ OwningOpRef<ModuleOp> Importer::run(ImportStatus &status) {
                            << "=" << "DIMS";
         return nullptr;
       }
-    FailureOr<Type> elem = elementType(in.elemType, "input '" + in.name + "'");
+    // uint8/int16/uint16/int4/uint4/int2/uint2 inputs (of the quantization
+    // ops) come in integer containers, with their type in intTypes.
+    FailureOr<Type> elem =
+        isTrackedIntType(in.elemType)
+            ? FailureOr<Type>(builder.getIntegerType(containerWidth(in.elemType)))
+            : elementType(in.elemType, "input '" + in.name + "'");
     if (failed(elem)) {
       status = failure_.status;
       emitError(fileLoc) << failure_.message;
@@ -3714,6 +3808,8 @@ OwningOpRef<ModuleOp> Importer::run(ImportStatus &status) {
     }
     argTypes.push_back(RankedTensorType::get(dims, *elem));
     argNames.push_back(in.name);
+    argIntTypes.push_back(isTrackedIntType(in.elemType) ? in.elemType
+                                                        : ox::kUndefined);
   }
   for (const auto &[name, shape] : options.inputShapes)
     if (!llvm::is_contained(argNames, name)) {
@@ -3731,13 +3827,17 @@ OwningOpRef<ModuleOp> Importer::run(ImportStatus &status) {
   for (size_t i = 0; i < argNames.size(); ++i) {
     values[argNames[i]] = entry->getArgument(i);
     func.setArgAttr(i, "onnx.name", builder.getStringAttr(argNames[i]));
+    if (argIntTypes[i] != ox::kUndefined) {
+      intTypes[entry->getArgument(i)] = argIntTypes[i];
+      func.setArgAttr(i, "onnx.elem_type",
+                      builder.getI32IntegerAttr(argIntTypes[i]));
+    }
   }
   builder.setInsertionPointToStart(entry);
   for (const ox::Tensor &t : graph.initializers) {
     if (values.count(t.name))
       continue; // an input overrides its initializer
-    if (t.dataType == ox::kUint8 || t.dataType == ox::kInt4 ||
-        t.dataType == ox::kUint4) {
+    if (isTrackedIntType(t.dataType)) {
       // Quantized integer data: only the quantization ops read it, from the
       // constant itself (a null value makes any other consumer unsupported).
       values[t.name] = Value();
@@ -3768,6 +3868,7 @@ OwningOpRef<ModuleOp> Importer::run(ImportStatus &status) {
 
   SmallVector<Value> results;
   SmallVector<Type> resultTypes;
+  SmallVector<int32_t> resultIntTypes;
   for (const ox::ValueInfo &out : graph.outputs) {
     auto found = values.find(out.name);
     if (found == values.end() || !found->second) {
@@ -3776,21 +3877,23 @@ OwningOpRef<ModuleOp> Importer::run(ImportStatus &status) {
       return nullptr;
     }
     Value v = found->second;
-    if (unsignedBytes.contains(v)) {
-      status = ImportStatus::Unsupported;
-      emitError(fileLoc) << "graph output '" << out.name
-                         << "' is uint8, which lowbit-run cannot return";
-      return nullptr;
-    }
+    // Integers in containers leave with their ONNX type as a result
+    // attribute, which the runtime reads (uint8 stays uint8).
+    auto tracked = intTypes.find(v);
+    int32_t intType =
+        tracked != intTypes.end() ? tracked->second : int32_t(ox::kUndefined);
     if (auto q = dyn_cast<quant::QuantizedType>(
             tensorType(v).getElementType())) {
       // A QuantizeLinear result leaves the graph as its storage integers.
-      if (!q.isSigned() || q.getStorageTypeIntegralWidth() != 8) {
+      if (q.getStorageTypeIntegralWidth() != 8) {
         status = ImportStatus::Unsupported;
         emitError(fileLoc) << "graph output '" << out.name << "' is " << q
-                           << "; only int8 quantized outputs are supported";
+                           << "; only int8 and uint8 quantized outputs are "
+                              "supported";
         return nullptr;
       }
+      if (!q.isSigned())
+        intType = ox::kUint8;
       builder.setInsertionPointToEnd(entry);
       v = quant::StorageCastOp::create(
           builder, fileLoc,
@@ -3812,12 +3915,17 @@ OwningOpRef<ModuleOp> Importer::run(ImportStatus &status) {
     }
     results.push_back(v);
     resultTypes.push_back(v.getType());
+    resultIntTypes.push_back(intType);
   }
   func::ReturnOp::create(builder, fileLoc, results);
   func.setType(builder.getFunctionType(argTypes, resultTypes));
-  for (size_t i = 0; i < graph.outputs.size(); ++i)
+  for (size_t i = 0; i < graph.outputs.size(); ++i) {
     func.setResultAttr(i, "onnx.name",
                        builder.getStringAttr(graph.outputs[i].name));
+    if (resultIntTypes[i] != ox::kUndefined)
+      func.setResultAttr(i, "onnx.elem_type",
+                         builder.getI32IntegerAttr(resultIntTypes[i]));
+  }
   if (failed(verify(*module))) {
     emitError(fileLoc) << "internal error: the imported module does not "
                           "verify";
@@ -3900,22 +4008,100 @@ std::string lowbit::parseInputShapeFlag(StringRef flag,
 // com.microsoft::MatMulNBits becomes nn.linear on lowbit.dequantize_weight.
 //===----------------------------------------------------------------------===//
 
-/// An int8/uint8 constant as a tensor of i8 (uint8 bytes keep their bits;
-/// the quant type or zero kind that reads them says they are unsigned).
+/// An integer constant of the quantization ops in its container: int8/uint8
+/// as i8, int16/uint16 as i16, int32 as i32 (bits kept), int4/uint4/int2/
+/// uint2 unpacked to one i8 per value (sign-extended for the signed ones).
+/// Types the container does not tell are recorded in intTypes.
 Value Importer::integerConstant(const ox::Tensor &tensor, Location loc) {
-  auto type = RankedTensorType::get(tensor.dims, builder.getI8Type());
-  if (tensor.numElements() > 8 && tensor.buffer)
-    return makeResourceConstant(type, tensor.buffer, tensor.offset,
-                                tensor.size, tensor.name, loc);
-  ArrayRef<char> raw(tensor.bytes(), tensor.size);
-  bool splat = false;
-  if (!DenseElementsAttr::isValidRawBuffer(type, raw, splat)) {
-    (void)invalid("constant '" + tensor.name + "' has " + Twine(tensor.size) +
-                  " bytes, which do not fill " + shapeString(tensor.dims));
+  unsigned width = containerWidth(tensor.dataType);
+  if (!width) {
+    (void)unsupported("constant '" + tensor.name + "' of type " +
+                      ox::dataTypeName(tensor.dataType));
     return {};
   }
-  return arith::ConstantOp::create(
-      builder, loc, DenseElementsAttr::getFromRawBuffer(type, raw));
+  auto type = RankedTensorType::get(tensor.dims, builder.getIntegerType(width));
+  std::shared_ptr<ox::Buffer> buffer = tensor.buffer;
+  size_t offset = tensor.offset, size = tensor.size;
+  std::string name = tensor.name;
+  if (ox::subByteBits(tensor.dataType)) {
+    auto unpacked = std::make_shared<VectorBuffer>();
+    unpacked->bytes = ox::unpackSubByte(tensor);
+    buffer = unpacked;
+    offset = 0;
+    size = unpacked->bytes.size();
+    name += "_unpacked";
+  }
+  Value v;
+  if (tensor.numElements() > 8 && buffer) {
+    v = makeResourceConstant(type, buffer, offset, size, name, loc);
+  } else {
+    ArrayRef<char> raw(buffer ? buffer->data() + offset : nullptr, size);
+    bool splat = false;
+    if (!DenseElementsAttr::isValidRawBuffer(type, raw, splat)) {
+      (void)invalid("constant '" + tensor.name + "' has " + Twine(size) +
+                    " bytes, which do not fill " + shapeString(tensor.dims));
+      return {};
+    }
+    v = arith::ConstantOp::create(builder, loc,
+                                  DenseElementsAttr::getFromRawBuffer(type, raw));
+  }
+  if (v && isTrackedIntType(tensor.dataType))
+    intTypes[v] = tensor.dataType;
+  return v;
+}
+
+/// The ONNX type of an integer value of the quantization ops: its intTypes
+/// entry, else INT8/UINT8 from a quant type, else INT8/INT16/INT32 by width;
+/// kUndefined for anything else.
+int32_t Importer::onnxIntType(Value v) {
+  auto it = intTypes.find(v);
+  if (it != intTypes.end())
+    return it->second;
+  Type elem = tensorType(v).getElementType();
+  if (auto q = dyn_cast<quant::QuantizedType>(elem))
+    return q.getStorageTypeIntegralWidth() != 8 ? ox::kUndefined
+           : q.isSigned()                        ? ox::kInt8
+                                                 : ox::kUint8;
+  if (elem.isInteger(8))
+    return ox::kInt8;
+  if (elem.isInteger(16))
+    return ox::kInt16;
+  if (elem.isInteger(32))
+    return ox::kInt32;
+  return ox::kUndefined;
+}
+
+/// Integer input `index` of a quantization op (data or zero point): an
+/// integer constant in its container, or the value; `type` is its ONNX type
+/// (kUndefined when it is not an integer of the quantization ops).
+LogicalResult Importer::quantOperand(const ox::Node &node, size_t index,
+                                     Value &v, int32_t &type) {
+  // Tracked-type initializers have no value of their own (see run()).
+  const ox::Tensor *c = constantOf(node, index);
+  if (c && isTrackedIntType(c->dataType)) {
+    type = c->dataType;
+    v = integerConstant(*c, nodeLoc(node));
+    return success(v != nullptr);
+  }
+  if (failed(lookup(node, index, v)))
+    return failure();
+  type = onnxIntType(v);
+  return success();
+}
+
+/// The ONNX type that quantOperand would report, without emitting anything.
+LogicalResult Importer::quantOperandType(const ox::Node &node, size_t index,
+                                         int32_t &type) {
+  const ox::Tensor *c = constantOf(node, index);
+  if (c && isTrackedIntType(c->dataType)) {
+    type = c->dataType;
+    return success();
+  }
+  Value v;
+  if (failed(lookup(node, index, v)))
+    return failure();
+  type = onnxIntType(v);
+  return success();
 }
 
 /// The !quant.uniform type that a QuantizeLinear/DequantizeLinear node
@@ -3991,32 +4177,44 @@ LogicalResult Importer::importQuantizeLinear(const ox::Node &node) {
   auto xType = tensorType(x);
   if (!xType.getElementType().isF32())
     return unsupported("QuantizeLinear of a non-f32 input");
-  const ox::Tensor *zpT = constantOf(node, 2);
-  int32_t outType =
-      zpT ? zpT->dataType : int32_t(attrInt(node, "output_dtype", 0));
+  int64_t precision = attrInt(node, "precision", 0);
+  if (precision != 0 && precision != ox::kFloat)
+    return unsupported("QuantizeLinear with precision=" +
+                       ox::dataTypeName(precision) +
+                       " (lowbit divides in FLOAT)");
+  // The output type: the zero point's, else output_dtype, else uint8.
+  int32_t outType = int32_t(attrInt(node, "output_dtype", 0));
+  if (hasInput(node, 2)) {
+    int32_t zpType;
+    if (failed(quantOperandType(node, 2, zpType)))
+      return failure();
+    if (zpType == ox::kUndefined)
+      return unsupported("QuantizeLinear with a zero point '" +
+                         node.inputs[2] + "' that is not an integer");
+    if (outType != 0 && outType != zpType)
+      return invalid("output_dtype " + ox::dataTypeName(outType) +
+                     " differs from the zero point's type " +
+                     ox::dataTypeName(zpType));
+    outType = zpType;
+  }
   if (outType == 0)
     outType = ox::kUint8;
-  if (outType != ox::kInt8 && outType != ox::kUint8)
+  if (!containerWidth(outType) || outType == ox::kInt32)
     return unsupported("QuantizeLinear to " + ox::dataTypeName(outType) +
-                       " (int8 and uint8 are supported)");
-  if (attrInt(node, "block_size", 0) != 0 || !constantOf(node, 1) ||
-      (hasInput(node, 2) && !zpT)) {
-    // Blocked scales or parameters computed at run time: ONNX's formula as
-    // arithmetic on i8 (uint8 bits are remembered in unsignedBytes).
+                       " (int8, uint8, int16, uint16, int4, uint4, int2 and "
+                       "uint2 are supported)");
+  const ox::Tensor *zpT = constantOf(node, 2);
+  bool byteType = outType == ox::kInt8 || outType == ox::kUint8;
+  if (!byteType || attrInt(node, "block_size", 0) != 0 ||
+      !constantOf(node, 1) || (hasInput(node, 2) && !zpT)) {
+    // Other integer types, blocked scales or parameters computed at run
+    // time: ONNX's formula as arithmetic into the type's container.
     Value scale, zp;
-    if (failed(lookup(node, 1, scale)))
+    int32_t zpType;
+    if (failed(lookup(node, 1, scale)) ||
+        (hasInput(node, 2) && failed(quantOperand(node, 2, zp, zpType))))
       return failure();
-    if (zpT && zpT->dataType == ox::kUint8)
-      zp = integerConstant(*zpT, loc);
-    else if (hasInput(node, 2) && failed(lookup(node, 2, zp)))
-      return failure();
-    if (hasInput(node, 2) && !zp)
-      return failure();
-    if (zp && !tensorType(zp).getElementType().isInteger(8))
-      return unsupported("QuantizeLinear with a zero point of " +
-                         llvm::formatv("{0}", tensorType(zp).getElementType())
-                             .str());
-    return quantizeArith(node, x, outType == ox::kUint8, scale, zp);
+    return quantizeArith(node, x, outType, scale, zp);
   }
   FailureOr<quant::QuantizedType> qt =
       quantTypeOf(node, xType.getShape(), outType);
@@ -4030,59 +4228,45 @@ LogicalResult Importer::importQuantizeLinear(const ox::Node &node) {
 
 LogicalResult Importer::importDequantizeLinear(const ox::Node &node) {
   Location loc = nodeLoc(node);
+  int64_t outDtype = attrInt(node, "output_dtype", 0);
+  if (outDtype != 0 && outDtype != ox::kFloat)
+    return unsupported("DequantizeLinear to " + ox::dataTypeName(outDtype) +
+                       " (FLOAT is supported)");
   Value q;
-  int32_t qType = ox::kUndefined;
-  const ox::Tensor *xc = constantOf(node, 0);
-  if (xc && xc->dataType == ox::kUint8) {
-    q = integerConstant(*xc, loc);
-    if (!q)
-      return failure();
-    qType = ox::kUint8;
-  } else if (xc && (xc->dataType == ox::kInt4 || xc->dataType == ox::kUint4)) {
-    q = unpackInt4(*xc, loc);
-    qType = xc->dataType;
-  } else {
-    if (failed(lookup(node, 0, q)))
-      return failure();
-    Type elem = tensorType(q).getElementType();
-    if (auto qe = dyn_cast<quant::QuantizedType>(elem))
-      qType = qe.isSigned() ? ox::kInt8 : ox::kUint8;
-    else if (elem.isInteger(8))
-      qType = unsignedBytes.contains(q) ? ox::kUint8 : ox::kInt8;
-    else if (elem.isInteger(32))
-      qType = ox::kInt32; // e.g. a QDQ model's quantized bias
-    else
-      return unsupported("DequantizeLinear of a tensor of " +
-                         Twine(llvm::formatv("{0}", elem).str()) +
-                         " (int8, uint8 and int32 are supported)");
-  }
+  int32_t qType;
+  if (failed(quantOperand(node, 0, q, qType)))
+    return failure();
+  if (qType == ox::kUndefined)
+    return unsupported("DequantizeLinear of a tensor of " +
+                       Twine(llvm::formatv("{0}", tensorType(q).getElementType())
+                                 .str()) +
+                       " (int8, uint8, int16, uint16, int32, int4, uint4, "
+                       "int2 and uint2 are supported)");
   const ox::Tensor *zpT = constantOf(node, 2);
-  if (zpT && zpT->dataType != qType)
-    return invalid("zero point is " + ox::dataTypeName(zpT->dataType) +
-                   " but the input is " + ox::dataTypeName(qType));
+  if (hasInput(node, 2)) {
+    int32_t zpType;
+    if (failed(quantOperandType(node, 2, zpType)))
+      return failure();
+    if (zpType != qType)
+      return invalid("zero point is " + ox::dataTypeName(zpType) +
+                     " but the input is " + ox::dataTypeName(qType));
+  }
   ArrayRef<int64_t> shape = tensorType(q).getShape();
-  if (qType == ox::kInt32 || qType == ox::kInt4 || qType == ox::kUint4 ||
+  if ((qType != ox::kInt8 && qType != ox::kUint8) ||
       attrInt(node, "block_size", 0) != 0 || !constantOf(node, 1) ||
       (hasInput(node, 2) && !zpT)) {
     // Forms without a lowbit quant type (int32 data such as a QDQ model's
-    // bias, int4/uint4 data, blocked scales, scales or zero points computed
-    // at run time): ONNX's formula as arithmetic, (x - zp) * scale.
-    bool isUnsigned = qType == ox::kUint8 || qType == ox::kUint4;
+    // bias, 16-bit and sub-byte data, blocked scales, scales or zero points
+    // computed at run time): ONNX's formula as arithmetic, (x - zp) * scale.
     if (auto qe = dyn_cast<quant::QuantizedType>(tensorType(q).getElementType()))
       q = quant::StorageCastOp::create(
           builder, loc, RankedTensorType::get(shape, qe.getStorageType()), q);
     Value scale, zp;
-    if (failed(lookup(node, 1, scale)))
+    int32_t zpType;
+    if (failed(lookup(node, 1, scale)) ||
+        (hasInput(node, 2) && failed(quantOperand(node, 2, zp, zpType))))
       return failure();
-    if (zpT && zpT->dataType == ox::kUint8)
-      zp = integerConstant(*zpT, loc);
-    else if (zpT && (zpT->dataType == ox::kInt4 || zpT->dataType == ox::kUint4))
-      zp = unpackInt4(*zpT, loc);
-    else if (hasInput(node, 2) && failed(lookup(node, 2, zp)))
-      return failure();
-    if (hasInput(node, 2) && !zp)
-      return failure();
-    return dequantizeArith(node, q, isUnsigned, scale, zp);
+    return dequantizeArith(node, q, isUnsignedIntType(qType), scale, zp);
   }
   FailureOr<quant::QuantizedType> qt =
       quantTypeOf(node, shape, qType);
@@ -4322,71 +4506,65 @@ LogicalResult Importer::importResizeLinear(const ox::Node &node, Value x,
   return success();
 }
 
-/// MatMulInteger: int8/uint8 A [..., M, K] and B [K, N] with optional
-/// constant zero points (scalar, per row of A [M], per column of B [N]) ->
-/// int32, exact: both operands are widened to i32 minus their zero point
-/// (one linalg.generic each), then an i32 linalg.matmul.
+/// MatMulInteger: int8/uint8 A [..., M, K] and B [K, N] with optional zero
+/// points (scalar, per row of A [M], per column of B [N]; constants or
+/// computed at run time) -> int32, exact: both operands are widened to i32
+/// minus their zero point (one linalg.generic each), then an i32
+/// linalg.matmul.
 LogicalResult Importer::importMatMulInteger(const ox::Node &node) {
   Location loc = nodeLoc(node);
   Type i32 = builder.getI32Type();
   // The operand as i8 bits and whether those bits are unsigned.
   auto operand = [&](size_t idx, Value &v, bool &isUnsigned) -> LogicalResult {
-    const ox::Tensor *c = constantOf(node, idx);
-    if (c && c->dataType == ox::kUint8) {
-      v = integerConstant(*c, loc);
-      isUnsigned = true;
-      return success(v != nullptr);
-    }
-    if (failed(lookup(node, idx, v)))
+    int32_t type;
+    if (failed(quantOperand(node, idx, v, type)))
       return failure();
-    Type elem = tensorType(v).getElementType();
-    if (auto q = dyn_cast<quant::QuantizedType>(elem)) {
-      if (q.getStorageTypeIntegralWidth() != 8)
-        return unsupported("MatMulInteger of " +
-                           llvm::formatv("{0}", elem).str());
-      isUnsigned = !q.isSigned();
+    if (type != ox::kInt8 && type != ox::kUint8)
+      return invalid("MatMulInteger input " + Twine(idx) +
+                     " must be int8 or uint8, got " +
+                     (type != ox::kUndefined
+                          ? ox::dataTypeName(type)
+                          : llvm::formatv("{0}", tensorType(v).getElementType())
+                                .str()));
+    isUnsigned = type == ox::kUint8;
+    if (isa<quant::QuantizedType>(tensorType(v).getElementType()))
       v = quant::StorageCastOp::create(
           builder, loc,
           RankedTensorType::get(tensorType(v).getShape(), builder.getI8Type()),
           v);
-      return success();
-    }
-    if (!elem.isInteger(8))
-      return invalid("MatMulInteger input " + Twine(idx) +
-                     " must be int8 or uint8, got " +
-                     llvm::formatv("{0}", elem).str());
-    isUnsigned = unsignedBytes.contains(v);
     return success();
   };
-  // Zero points as int32 values (empty: none).
-  auto zeroPoints = [&](size_t idx, bool isUnsigned,
-                        std::vector<int32_t> &out) -> LogicalResult {
-    out.clear();
+  // The zero point as i8 bits of the operand's type (null: none).
+  auto zeroPoint = [&](size_t idx, bool isUnsigned, Value &zp) -> LogicalResult {
+    zp = {};
     if (!hasInput(node, idx))
       return success();
-    const ox::Tensor *z = constantOf(node, idx);
-    if (!z)
-      return unsupported("non-constant zero point '" + node.inputs[idx] + "'");
-    if (z->dataType != (isUnsigned ? ox::kUint8 : ox::kInt8))
+    int32_t type;
+    if (failed(quantOperand(node, idx, zp, type)))
+      return failure();
+    if (type != (isUnsigned ? ox::kUint8 : ox::kInt8))
       return invalid("zero point '" + node.inputs[idx] + "' is " +
-                     ox::dataTypeName(z->dataType) +
+                     (type != ox::kUndefined
+                          ? ox::dataTypeName(type)
+                          : llvm::formatv("{0}", tensorType(zp).getElementType())
+                                .str()) +
                      ", its operand is " + (isUnsigned ? "UINT8" : "INT8"));
-    if (z->dims.size() > 1)
+    if (isa<quant::QuantizedType>(tensorType(zp).getElementType()))
+      zp = quant::StorageCastOp::create(
+          builder, loc,
+          RankedTensorType::get(tensorType(zp).getShape(),
+                                builder.getI8Type()),
+          zp);
+    if (tensorType(zp).getRank() > 1)
       return unsupported("zero point '" + node.inputs[idx] + "' of rank " +
-                         Twine(z->dims.size()));
-    for (int64_t i = 0; i < z->numElements(); ++i)
-      out.push_back(isUnsigned ? int32_t(reinterpret_cast<const uint8_t *>(
-                                     z->bytes())[i])
-                               : int32_t(reinterpret_cast<const int8_t *>(
-                                     z->bytes())[i]));
+                         Twine(tensorType(zp).getRank()));
     return success();
   };
-  Value a, b;
+  Value a, b, aZp, bZp;
   bool aUnsigned = false, bUnsigned = false;
-  std::vector<int32_t> aZp, bZp;
   if (failed(operand(0, a, aUnsigned)) || failed(operand(1, b, bUnsigned)) ||
-      failed(zeroPoints(2, aUnsigned, aZp)) ||
-      failed(zeroPoints(3, bUnsigned, bZp)))
+      failed(zeroPoint(2, aUnsigned, aZp)) ||
+      failed(zeroPoint(3, bUnsigned, bZp)))
     return failure();
   auto ta = tensorType(a), tb = tensorType(b);
   if (ta.getRank() < 2 || tb.getRank() != 2)
@@ -4399,48 +4577,44 @@ LogicalResult Importer::importMatMulInteger(const ox::Node &node) {
     return invalid("MatMulInteger reduction dimensions differ: " +
                    shapeString(ta.getShape()) + " x " +
                    shapeString(tb.getShape()));
-  if (aZp.size() > 1 && (int64_t(aZp.size()) != m || ta.getRank() != 2))
-    return invalid("a_zero_point has " + Twine(aZp.size()) +
+  int64_t aZpSize = aZp ? tensorType(aZp).getNumElements() : 0;
+  int64_t bZpSize = bZp ? tensorType(bZp).getNumElements() : 0;
+  if (aZpSize > 1 && (aZpSize != m || ta.getRank() != 2))
+    return invalid("a_zero_point has " + Twine(aZpSize) +
                    " elements; expected 1 or M=" + Twine(m) +
                    " (for a 2-D A)");
-  if (bZp.size() > 1 && int64_t(bZp.size()) != n)
-    return invalid("b_zero_point has " + Twine(bZp.size()) +
+  if (bZpSize > 1 && bZpSize != n)
+    return invalid("b_zero_point has " + Twine(bZpSize) +
                    " elements; expected 1 or N=" + Twine(n));
-  // x -> ext(x) - zp[index along `zpDim`] as i32.
-  auto widen = [&](Value v, bool isUnsigned, const std::vector<int32_t> &zp,
-                   int64_t zpDim) -> Value {
+  // x -> ext(x) - ext(zp[index along `zpDim`]) as i32.
+  auto widen = [&](Value v, bool isUnsigned, Value zp, int64_t zpDim) -> Value {
     auto t = tensorType(v);
     int64_t rank = t.getRank();
     SmallVector<Value> ins = {v};
     SmallVector<AffineMap> maps = {builder.getMultiDimIdentityMap(rank)};
-    if (zp.size() > 1) {
-      auto zt = RankedTensorType::get({int64_t(zp.size())}, i32);
-      ins.push_back(arith::ConstantOp::create(
-          builder, loc, DenseElementsAttr::get(zt, ArrayRef<int32_t>(zp))));
+    if (zp && tensorType(zp).getNumElements() == 1) {
+      ins.push_back(reshape(zp, {}, loc));
+      maps.push_back(AffineMap::get(rank, 0, {}, ctx));
+    } else if (zp) {
+      ins.push_back(zp);
       maps.push_back(AffineMap::get(rank, 0, builder.getAffineDimExpr(zpDim)));
     }
     maps.push_back(builder.getMultiDimIdentityMap(rank));
     Value init = tensor::EmptyOp::create(builder, loc, t.getShape(), i32);
-    int32_t scalarZp = zp.size() == 1 ? zp[0] : 0;
+    auto ext = [&](OpBuilder &bb, Location l, Value x) -> Value {
+      return isUnsigned ? arith::ExtUIOp::create(bb, l, i32, x).getResult()
+                        : arith::ExtSIOp::create(bb, l, i32, x).getResult();
+    };
     return linalg::GenericOp::create(
                builder, loc, TypeRange{init.getType()}, ins, ValueRange{init},
                maps,
                SmallVector<utils::IteratorType>(rank,
                                                 utils::IteratorType::parallel),
                [&](OpBuilder &bb, Location l, ValueRange args) {
-                 Value x = isUnsigned
-                               ? arith::ExtUIOp::create(bb, l, i32, args[0])
-                                     .getResult()
-                               : arith::ExtSIOp::create(bb, l, i32, args[0])
-                                     .getResult();
-                 Value z = args.size() > 2
-                               ? args[1]
-                               : arith::ConstantOp::create(
-                                     bb, l, bb.getI32IntegerAttr(scalarZp))
-                                     .getResult();
-                 linalg::YieldOp::create(bb, l,
-                                         arith::SubIOp::create(bb, l, x, z)
-                                             .getResult());
+                 Value x = ext(bb, l, args[0]);
+                 if (args.size() > 2)
+                   x = arith::SubIOp::create(bb, l, x, ext(bb, l, args[1]));
+                 linalg::YieldOp::create(bb, l, x);
                })
         .getResult(0);
   };
@@ -4460,33 +4634,8 @@ LogicalResult Importer::importMatMulInteger(const ox::Node &node) {
                 .getResult(0);
   SmallVector<int64_t> outShape(ta.getShape());
   outShape.back() = n;
-  (void)m;
   define(node, 0, reshape(y, outShape, loc));
   return success();
-}
-
-/// An int4/uint4 constant (two values per byte, low nibble first) as one i8
-/// container per value, sign-extended for int4.
-Value Importer::unpackInt4(const ox::Tensor &tensor, Location loc) {
-  bool isSigned = tensor.dataType == ox::kInt4;
-  int64_t n = tensor.numElements();
-  auto buf = std::make_shared<VectorBuffer>();
-  buf->bytes.resize(n);
-  const uint8_t *src = reinterpret_cast<const uint8_t *>(tensor.bytes());
-  for (int64_t i = 0; i < n; ++i) {
-    int v = (src[i / 2] >> (4 * (i % 2))) & 0xF;
-    if (isSigned && v >= 8)
-      v -= 16;
-    buf->bytes[i] = char(v);
-  }
-  auto type = RankedTensorType::get(tensor.dims, builder.getI8Type());
-  if (n <= 8) {
-    SmallVector<int8_t> vals(buf->bytes.begin(), buf->bytes.end());
-    return arith::ConstantOp::create(
-        builder, loc, DenseElementsAttr::get(type, ArrayRef<int8_t>(vals)));
-  }
-  return makeResourceConstant(type, std::move(buf), 0, n,
-                              tensor.name + "_unpacked", loc);
 }
 
 /// The scale (and zero point) layout of a Quantize/DequantizeLinear node on
@@ -4593,10 +4742,11 @@ LogicalResult Importer::dequantizeArith(const ox::Node &node, Value q,
 }
 
 /// QuantizeLinear as arithmetic: q = saturate(round_half_even(x / scale) +
-/// zp) into i8 (uint8 bits for isUnsigned); scale/zp per tensor, per axis or
-/// blocked, as in dequantizeArith.
+/// zp) into qType's container (i8 or i16; sub-byte types one value per i8);
+/// scale/zp per tensor, per axis or blocked, as in dequantizeArith.
 LogicalResult Importer::quantizeArith(const ox::Node &node, Value x,
-                                      bool isUnsigned, Value scale, Value zp) {
+                                      int32_t qType, Value scale, Value zp) {
+  bool isUnsigned = isUnsignedIntType(qType);
   Location loc = nodeLoc(node);
   auto tx = tensorType(x), ts = tensorType(scale);
   ArrayRef<int64_t> shape = tx.getShape();
@@ -4615,9 +4765,12 @@ LogicalResult Importer::quantizeArith(const ox::Node &node, Value x,
   }
   maps.push_back(builder.getMultiDimIdentityMap(rank));
   Type f32 = builder.getF32Type(), i32 = builder.getI32Type(),
-       i8 = builder.getI8Type();
-  float qmin = isUnsigned ? 0.0f : -128.0f, qmax = isUnsigned ? 255.0f : 127.0f;
-  Value init = tensor::EmptyOp::create(builder, loc, shape, i8);
+       iN = builder.getIntegerType(containerWidth(qType));
+  int64_t lo, hi;
+  intTypeRange(qType, lo, hi);
+  // Exact in f32: every bound is at most 16 bits wide.
+  float qmin = float(lo), qmax = float(hi);
+  Value init = tensor::EmptyOp::create(builder, loc, shape, iN);
   Value y =
       linalg::GenericOp::create(
           builder, loc, TypeRange{init.getType()}, ins, ValueRange{init}, maps,
@@ -4642,12 +4795,12 @@ LogicalResult Importer::quantizeArith(const ox::Node &node, Value x,
                 arith::ConstantOp::create(b, l, b.getF32FloatAttr(qmax)));
             Value q = arith::FPToSIOp::create(b, l, i32, v);
             linalg::YieldOp::create(b, l,
-                                    arith::TruncIOp::create(b, l, i8, q)
+                                    arith::TruncIOp::create(b, l, iN, q)
                                         .getResult());
           })
           .getResult(0);
-  if (isUnsigned)
-    unsignedBytes.insert(y);
+  if (isTrackedIntType(qType))
+    intTypes[y] = qType;
   define(node, 0, y);
   return success();
 }

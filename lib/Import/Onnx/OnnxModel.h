@@ -35,12 +35,17 @@ enum DataType : int32_t {
   kBfloat16 = 16,
   kUint4 = 21,
   kInt4 = 22,
+  kUint2 = 25,
+  kInt2 = 26,
 };
 
 /// Name of an ONNX data type ("FLOAT", "INT4", "type 17" for unknown ones).
 std::string dataTypeName(int32_t type);
 /// Bytes per element of a fixed-width type, 0 for sub-byte/unknown types.
 size_t dataTypeSize(int32_t type);
+/// Bits per element of a packed sub-byte integer type (4 for INT4/UINT4, 2 for
+/// INT2/UINT2), 0 for every other type.
+unsigned subByteBits(int32_t type);
 
 /// Immutable bytes that stay alive as long as any holder: either a string
 /// moved out of the protobuf message or a memory-mapped external-data file.
@@ -135,6 +140,11 @@ struct Model {
   std::map<std::string, int64_t> opsets; ///< domain ("" = ai.onnx) -> version
   Graph graph;
 };
+
+/// The values of a packed INT4/UINT4/INT2/UINT2 tensor, one byte each
+/// (sign-extended for INT4/INT2). ONNX packs the first value of every byte
+/// into its lowest bits.
+std::vector<char> unpackSubByte(const Tensor &tensor);
 
 /// Reads an .onnx file. External data is resolved relative to the file's
 /// directory and memory-mapped. On failure returns false and sets `error` to

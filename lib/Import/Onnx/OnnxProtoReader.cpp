@@ -128,7 +128,10 @@ public:
       break;
     case kInt4:
     case kUint4:
-      // Two 4-bit values per int32_data entry's low byte, as ONNX packs them.
+    case kInt2:
+    case kUint2:
+      // Two 4-bit (four 2-bit) values per int32_data entry's low byte, as
+      // ONNX packs them.
       appendAs(proto.int32_data(), uint8_t());
       break;
     default:
@@ -153,8 +156,8 @@ private:
   bool checkSize(const Tensor &tensor) {
     int64_t n = tensor.numElements();
     size_t expected;
-    if (tensor.dataType == kInt4 || tensor.dataType == kUint4)
-      expected = static_cast<size_t>((n + 1) / 2);
+    if (unsigned bits = subByteBits(tensor.dataType))
+      expected = static_cast<size_t>((n * bits + 7) / 8);
     else if (size_t elem = dataTypeSize(tensor.dataType))
       expected = static_cast<size_t>(n) * elem;
     else
@@ -373,7 +376,8 @@ std::string dataTypeName(int32_t type) {
       "INT16",     "INT32",      "INT64",    "STRING",       "BOOL",
       "FLOAT16",   "DOUBLE",     "UINT32",   "UINT64",       "COMPLEX64",
       "COMPLEX128", "BFLOAT16",  "FLOAT8E4M3FN", "FLOAT8E4M3FNUZ",
-      "FLOAT8E5M2", "FLOAT8E5M2FNUZ", "UINT4", "INT4", "FLOAT4E2M1"};
+      "FLOAT8E5M2", "FLOAT8E5M2FNUZ", "UINT4", "INT4", "FLOAT4E2M1",
+      "FLOAT8E8M0", "UINT2",     "INT2",     "FLOAT6E2M3",   "FLOAT6E3M2"};
   if (type >= 0 && type < static_cast<int32_t>(sizeof(names) / sizeof(*names)))
     return names[type];
   return "type " + std::to_string(type);
@@ -401,6 +405,35 @@ size_t dataTypeSize(int32_t type) {
   default:
     return 0;
   }
+}
+
+unsigned subByteBits(int32_t type) {
+  switch (type) {
+  case kInt4:
+  case kUint4:
+    return 4;
+  case kInt2:
+  case kUint2:
+    return 2;
+  default:
+    return 0;
+  }
+}
+
+std::vector<char> unpackSubByte(const Tensor &tensor) {
+  unsigned bits = subByteBits(tensor.dataType);
+  bool isSigned = tensor.dataType == kInt4 || tensor.dataType == kInt2;
+  int64_t n = tensor.numElements();
+  std::vector<char> out(bits ? n : 0);
+  const auto *src = reinterpret_cast<const uint8_t *>(tensor.bytes());
+  unsigned perByte = bits ? 8 / bits : 1, mask = (1u << bits) - 1;
+  for (int64_t i = 0; i < static_cast<int64_t>(out.size()); ++i) {
+    int v = (src[i / perByte] >> (bits * (i % perByte))) & mask;
+    if (isSigned && v >= int(1u << (bits - 1)))
+      v -= int(1u << bits);
+    out[i] = static_cast<char>(v);
+  }
+  return out;
 }
 
 bool readModelFile(const std::string &path, Model &model, std::string &error) {
