@@ -709,11 +709,14 @@ Value buildRmsClipScale(OpBuilder &b, Location loc, Value x,
       .getResult(0);
 }
 
-/// lowbit.hadamard as a fast Walsh-Hadamard transform: stage s (h = 2^s,
-/// s = 0..log2(block)-1) views the last dimension K as [K / 2h, 2, h] and
-/// writes (a + c, a - c) for each pair a = [i, 0, l], c = [i, 1, l], which
-/// stays inside one block because 2h divides the block; the last stage also
-/// multiplies by 1/sqrt(block). O(K log block) per row, no matrix.
+/// lowbit.hadamard as a fast Walsh-Hadamard transform: log2(block) stages,
+/// each one linalg.generic over the input's own shape. Stage h (h = 1, 2,
+/// .., block/2) pairs element k with its partner k ^ h inside the same
+/// block: with a = x[base], c = x[base + h], base = (k floordiv 2h) * 2h +
+/// k mod h (affine maps), it writes a + c where bit h of k is 0 and a - c
+/// where it is 1. The last stage also multiplies by 1/sqrt(block). O(K log
+/// block) per row, no matrix, and no reshapes (an expand/collapse pair
+/// would be propagated into the consuming matmul by element-wise fusion).
 struct HadamardLowering : OpConversionPattern<HadamardOp> {
   using OpConversionPattern::OpConversionPattern;
   LogicalResult
@@ -722,40 +725,33 @@ struct HadamardLowering : OpConversionPattern<HadamardOp> {
     Location loc = op.getLoc();
     MLIRContext *ctx = rewriter.getContext();
     auto type = op.getInput().getType();
-    ArrayRef<int64_t> shape = type.getShape();
-    int64_t rank = shape.size(), k = shape.back(), block = op.getBlock();
-    Type f32 = rewriter.getF32Type();
+    int64_t rank = type.getRank(), block = op.getBlock();
     float norm = static_cast<float>(1.0 / std::sqrt(double(block)));
-    SmallVector<ReassociationIndices> reassociation;
-    for (int64_t d = 0; d < rank - 1; ++d)
-      reassociation.push_back({d});
-    reassociation.push_back({rank - 1, rank, rank + 1});
-    SmallVector<AffineExpr> dims = dimExprs(rank + 2, ctx);
-    auto half = [&](int64_t j) {
-      SmallVector<AffineExpr> exprs(dims);
-      exprs[rank] = getAffineConstantExpr(j, ctx);
-      return AffineMap::get(rank + 2, 0, exprs, ctx);
-    };
-    AffineMap identity = AffineMap::getMultiDimIdentityMap(rank + 2, ctx);
+    SmallVector<AffineExpr> dims = dimExprs(rank, ctx);
+    AffineMap identity = AffineMap::getMultiDimIdentityMap(rank, ctx);
     Value y = adaptor.getInput();
     for (int64_t h = 1; h < block; h *= 2) {
       bool last = 2 * h == block;
-      SmallVector<int64_t> viewShape(shape.drop_back());
-      viewShape.append({k / (2 * h), 2, h});
-      auto viewType = RankedTensorType::get(viewShape, f32);
-      Value view =
-          tensor::ExpandShapeOp::create(rewriter, loc, viewType, y, reassociation);
-      Value stage =
-          linalg::GenericOp::create(
-              rewriter, loc, TypeRange{viewType}, ValueRange{view, view},
-              ValueRange{emptyTensor(rewriter, loc, viewShape, f32)},
-              {half(0), half(1), identity}, parallelIterators(rank + 2),
+      AffineExpr k = dims.back();
+      AffineExpr base = k.floorDiv(2 * h) * (2 * h) + k % h;
+      SmallVector<AffineExpr> a(dims), c(dims);
+      a.back() = base;
+      c.back() = base + h;
+      y = linalg::GenericOp::create(
+              rewriter, loc, TypeRange{type}, ValueRange{y, y},
+              ValueRange{emptyTensor(rewriter, loc, type.getShape(),
+                                     type.getElementType())},
+              {AffineMap::get(rank, 0, a, ctx),
+               AffineMap::get(rank, 0, c, ctx), identity},
+              parallelIterators(rank),
               [&](OpBuilder &b, Location l, ValueRange args) {
                 Value sum = arith::AddFOp::create(b, l, args[0], args[1]);
                 Value diff = arith::SubFOp::create(b, l, args[0], args[1]);
+                Value bit = arith::AndIOp::create(
+                    b, l, linalg::IndexOp::create(b, l, rank - 1),
+                    arith::ConstantIndexOp::create(b, l, h));
                 Value first = arith::CmpIOp::create(
-                    b, l, arith::CmpIPredicate::eq,
-                    linalg::IndexOp::create(b, l, rank),
+                    b, l, arith::CmpIPredicate::eq, bit,
                     arith::ConstantIndexOp::create(b, l, 0));
                 Value v = arith::SelectOp::create(b, l, first, sum, diff);
                 if (last)
@@ -763,8 +759,6 @@ struct HadamardLowering : OpConversionPattern<HadamardOp> {
                 linalg::YieldOp::create(b, l, v);
               })
               .getResult(0);
-      y = tensor::CollapseShapeOp::create(rewriter, loc, type, stage,
-                                          reassociation);
     }
     rewriter.replaceOp(op, y);
     return success();
