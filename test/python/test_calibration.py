@@ -78,7 +78,8 @@ def test_conv_statistics_per_input_channel(lowbit_module):
     model = conv_model(rng, pads=[1, 1, 1, 1], strides=[1, 1])
     scales = np.array([1.0, 5.0, 0.25], np.float32)[None, :, None, None]
     samples = [{"x": (rng.standard_normal((1, 3, 17, 17)) * scales).astype(np.float32)} for _ in range(2)]
-    stats = lowbit_module.calibrate(model, samples)
+    # Per-channel statistics only (conv patch Hessians: test_conv_hessian.py).
+    stats = lowbit_module.calibrate(model, samples, hessians=False)
     x = np.concatenate([s["x"] for s in samples]).astype(np.float64)
     check_layer(stats["conv"], x, axis=1, hessian=False, rtol=1e-9)
 
