@@ -2447,26 +2447,39 @@ LogicalResult Importer::importRange(const ox::Node &node) {
   FailureOr<Type> elem = elementType(dtype, "Range start");
   if (failed(elem))
     return failure();
-  std::vector<double> s, l, d;
-  if (failed(constantFloats(node, 0, s)) || failed(constantFloats(node, 1, l)) ||
-      failed(constantFloats(node, 2, d)))
-    return failure();
-  if (s.size() != 1 || l.size() != 1 || d.size() != 1 || d[0] == 0)
-    return invalid("Range needs scalar start, limit and a non-zero delta");
-  int64_t n = std::max<int64_t>(
-      0, static_cast<int64_t>(std::ceil((l[0] - s[0]) / d[0])));
   if (!isa<FloatType>(*elem))
     return unsupported("Range of this element type");
   // Opset 27 added stash_type, the precision of float16/bfloat16 ranges:
   // FLOAT (the default) or DOUBLE. Earlier opsets compute them as ONNX's
   // reference does, in double.
   int64_t stash = ox::kDouble;
-  if (opset >= 27 && (elem->isF16() || elem->isBF16())) {
+  bool half = elem->isF16() || elem->isBF16();
+  if (opset >= 27 && half) {
     stash = attrInt(node, "stash_type", ox::kFloat);
     if (stash != ox::kFloat && stash != ox::kDouble)
       return unsupported("Range with stash_type=" + ox::dataTypeName(stash) +
                          " (FLOAT and DOUBLE are supported)");
   }
+  // Start, limit and delta as doubles (float16/bfloat16 bits converted).
+  auto scalar = [&](size_t i, std::vector<double> &out) -> LogicalResult {
+    const ox::Tensor *t = constantOf(node, i);
+    if (!half || t->dataType != dtype)
+      return constantFloats(node, i, out);
+    out.clear();
+    const auto *bits = reinterpret_cast<const uint16_t *>(t->bytes());
+    for (int64_t k = 0; k < t->numElements(); ++k)
+      out.push_back(
+          APFloat(cast<FloatType>(*elem).getFloatSemantics(), APInt(16, bits[k]))
+              .convertToDouble());
+    return success();
+  };
+  std::vector<double> s, l, d;
+  if (failed(scalar(0, s)) || failed(scalar(1, l)) || failed(scalar(2, d)))
+    return failure();
+  if (s.size() != 1 || l.size() != 1 || d.size() != 1 || d[0] == 0)
+    return invalid("Range needs scalar start, limit and a non-zero delta");
+  int64_t n = std::max<int64_t>(
+      0, static_cast<int64_t>(std::ceil((l[0] - s[0]) / d[0])));
   std::vector<float> vals;
   for (int64_t i = 0; i < n; ++i)
     vals.push_back(stash == ox::kFloat
