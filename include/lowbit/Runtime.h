@@ -48,7 +48,10 @@ llvm::Error getEntrySignature(mlir::ModuleOp module,
 
 /// The textual pass pipeline, anchored on builtin.module, that lowers lowbit
 /// modules (nn, tosa, linalg on tensors) to the LLVM dialect for the CPU.
-std::string getCpuLoweringPipeline();
+/// With `numThreads` > 1 the parallel loops of large ops run as that many
+/// tasks on MLIR's async runtime (0: one per hardware thread); the code then
+/// needs the runtime's symbols (CpuExecutable::compile provides them).
+std::string getCpuLoweringPipeline(unsigned numThreads = 1);
 
 /// Registers `lowbit-cpu-lowering` as a named pipeline for lowbit-opt.
 void registerCpuLoweringPipeline();
@@ -59,6 +62,10 @@ void registerCpuLoweringPipeline();
 /// vectorised inner kernel.
 void registerCpuVectorizationPasses();
 
+/// Registers lowbit-cpu-async-parallel (scf.parallel -> at most N async
+/// tasks), the multi-threading step of the CPU pipeline.
+void registerCpuParallelPasses();
+
 struct CpuCompileOptions {
   /// LLVM optimisation level for the JIT (0..3).
   unsigned optLevel = 3;
@@ -66,6 +73,11 @@ struct CpuCompileOptions {
   /// compiled code as pointers into their blobs instead of being copied into
   /// the JIT's object code.
   size_t externalizeThresholdBytes = 1024;
+  /// Threads that run the parallel loops of large ops (matmul/conv output
+  /// tiles, element-wise ops, the non-reduced dims of reductions): 1 runs
+  /// everything on the calling thread, 0 uses one per hardware thread.
+  /// Results do not depend on it (no sum is split across threads).
+  unsigned numThreads = 1;
 };
 
 /// A module compiled for the CPU through mlir::ExecutionEngine.

@@ -384,6 +384,16 @@ bool readTensorFiles(const std::string &dir, const std::string &prefix,
 
 int main(int argc, char **argv) {
   InitLLVM init(argc, argv);
+  // libLLVM registers a hidden -threads option of its own; lowbit-run's
+  // --threads takes its place (a second registration would abort).
+  auto &registered = cl::getRegisteredOptions();
+  if (auto it = registered.find("threads"); it != registered.end())
+    it->second->removeArgument();
+  static cl::opt<int> threads(
+      "threads",
+      cl::desc("Threads that run the parallel loops of large ops (0: one per "
+               "hardware thread); results do not depend on it"),
+      cl::init(1));
   cl::ParseCommandLineOptions(
       argc, argv,
       "lowbit-run: import an ONNX (or lowbit MLIR) model, compile it for the "
@@ -419,6 +429,9 @@ int main(int argc, char **argv) {
     return fail(kError, "--repeat must be at least 1");
   if (optLevel > 3)
     return fail(kError, "-O must be 0..3");
+  if (threads < 0 || threads > 1024)
+    return fail(kError, "--threads must be 0 (one per hardware thread) or "
+                        "1..1024, got " + Twine(threads.getValue()));
   if (!inputsPath.empty() && !testDataDir.empty())
     return fail(kError, "--inputs and --test-data are mutually exclusive");
 
@@ -509,6 +522,7 @@ int main(int argc, char **argv) {
   start = std::chrono::steady_clock::now();
   CpuCompileOptions compileOptions;
   compileOptions.optLevel = optLevel;
+  compileOptions.numThreads = static_cast<unsigned>(threads.getValue());
   auto exe = module->compileForCpu(compileOptions);
   if (!exe)
     return fail(kError, toString(exe.takeError()));

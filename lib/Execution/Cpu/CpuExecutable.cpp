@@ -17,9 +17,12 @@
 #include "mlir/Pass/PassRegistry.h"
 #include "mlir/Target/LLVMIR/Dialect/Builtin/BuiltinToLLVMIRTranslation.h"
 #include "mlir/Target/LLVMIR/Dialect/LLVMIR/LLVMToLLVMIRTranslation.h"
+#include "llvm/ExecutionEngine/Orc/Mangling.h"
+#include "llvm/Support/DynamicLibrary.h"
 #include "llvm/Support/TargetSelect.h"
 
 #include <mutex>
+#include <thread>
 
 using namespace mlir;
 using namespace lowbit;
@@ -88,14 +91,40 @@ int64_t TensorSpec::numElements() const {
   return n;
 }
 
-std::string lowbit::getCpuLoweringPipeline() {
+/// `numThreads`, with 0 resolved to one per hardware thread.
+static unsigned resolveThreads(unsigned numThreads) {
+  if (numThreads != 0)
+    return numThreads;
+  return std::max(1u, std::thread::hardware_concurrency());
+}
+
+std::string lowbit::getCpuLoweringPipeline(unsigned numThreads) {
+  numThreads = resolveThreads(numThreads);
+  // Threads: lowbit-cpu-tile-vectorize puts the parallel loops of large ops
+  // into scf.forall; on buffers they become scf.parallel and then async
+  // tasks on MLIR's async runtime (coroutines lowered by the JIT's LLVM
+  // pipeline). With one thread none of this is in the pipeline.
+  std::string tileVectorize = "lowbit-cpu-tile-vectorize";
+  std::string async;
+  if (numThreads > 1) {
+    tileVectorize += "{num-threads=" + std::to_string(numThreads) + "}";
+    async = "func.func(scf-forall-to-parallel),"
+            "lowbit-cpu-async-parallel{num-threads=" +
+            std::to_string(numThreads) +
+            "},"
+            "async-to-async-runtime, async-runtime-ref-counting,"
+            "async-runtime-ref-counting-opt, arith-expand,"
+            "convert-async-to-llvm,";
+  }
   // nn -> linalg/tosa, tosa -> linalg, fuse element-wise chains, bufferize
   // with results turned into caller-provided out-params, then loops -> LLVM.
   return "func.func(convert-nn-to-linalg, convert-lowbit-to-linalg, "
          "tosa-to-linalg-named, "
          "tosa-to-linalg, tosa-to-arith, tosa-to-tensor),"
          "canonicalize, cse,"
-         "func.func(lowbit-cpu-fuse-elementwise, lowbit-cpu-tile-vectorize),"
+         "func.func(lowbit-cpu-fuse-elementwise, " +
+         tileVectorize +
+         "),"
          "canonicalize, cse,"
          "one-shot-bufferize{bufferize-function-boundaries "
          "function-boundary-type-conversion=identity-layout-map},"
@@ -104,7 +133,8 @@ std::string lowbit::getCpuLoweringPipeline() {
          "buffer-deallocation-pipeline,"
          "func.func(lowbit-cpu-hoist-transfers, canonicalize,"
          " lowbit-expand-strided-copies, convert-vector-to-scf{full-unroll=true},"
-         " convert-linalg-to-loops),"
+         " convert-linalg-to-loops)," +
+         async +
          "expand-strided-metadata, lower-affine, convert-scf-to-cf,"
          "convert-math-to-funcs, convert-math-to-llvm, convert-math-to-libm,"
          // bf16 arithmetic in f32 and bf16 <-> f32 as integer ops: LLVM's
@@ -118,15 +148,27 @@ std::string lowbit::getCpuLoweringPipeline() {
          "convert-ub-to-llvm, reconcile-unrealized-casts";
 }
 
+namespace {
+struct CpuLoweringOptions : PassPipelineOptions<CpuLoweringOptions> {
+  Option<unsigned> threads{
+      *this, "threads",
+      llvm::cl::desc("threads for the parallel loops (0: one per hardware "
+                     "thread); above 1 the code calls MLIR's async runtime"),
+      llvm::cl::init(1)};
+};
+} // namespace
+
 void lowbit::registerCpuLoweringPipeline() {
-  static PassPipelineRegistration<> pipeline(
+  static PassPipelineRegistration<CpuLoweringOptions> pipeline(
       "lowbit-cpu-lowering",
       "Lower a lowbit module (nn/tosa/linalg on tensors) to the LLVM dialect",
-      [](OpPassManager &pm) {
-        if (failed(parsePassPipeline(getCpuLoweringPipeline(), pm)))
+      [](OpPassManager &pm, const CpuLoweringOptions &options) {
+        if (failed(parsePassPipeline(getCpuLoweringPipeline(options.threads),
+                                     pm)))
           llvm::report_fatal_error("invalid built-in CPU pipeline");
       });
 }
+
 
 namespace {
 
@@ -270,6 +312,45 @@ llvm::Error lowbit::getEntrySignature(ModuleOp module,
   return llvm::Error::success();
 }
 
+/// The symbols of MLIR's async runtime (libmlir_async_runtime.so, found next
+/// to the MLIR libraries at configure time), loaded once per process. The
+/// library is not given to ExecutionEngine as a shared library: each engine
+/// would call the library's destroy hook when it is destroyed, which deletes
+/// the process-wide runtime that other live executables still use.
+static llvm::Expected<const llvm::StringMap<void *> &> asyncRuntimeSymbols() {
+  static std::once_flag once;
+  static llvm::StringMap<void *> symbols;
+  static std::string error;
+  std::call_once(once, [] {
+    std::string path = LOWBIT_MLIR_ASYNC_RUNTIME;
+    if (path.empty()) {
+      error = "multi-threaded execution needs MLIR's async runtime "
+              "(libmlir_async_runtime.so), which was not found next to the "
+              "MLIR libraries when lowbit was configured";
+      return;
+    }
+    std::string message;
+    auto lib =
+        llvm::sys::DynamicLibrary::getPermanentLibrary(path.c_str(), &message);
+    if (!lib.isValid()) {
+      error = "multi-threaded execution needs MLIR's async runtime: cannot "
+              "load " +
+              path + ": " + message;
+      return;
+    }
+    auto init = reinterpret_cast<ExecutionEngine::LibraryInitFn>(
+        lib.getAddressOfSymbol(ExecutionEngine::kLibraryInitFnName));
+    if (!init) {
+      error = path + " has no " + ExecutionEngine::kLibraryInitFnName;
+      return;
+    }
+    init(symbols);
+  });
+  if (!error.empty())
+    return makeError(error);
+  return symbols;
+}
+
 CpuExecutable::~CpuExecutable() = default;
 
 llvm::Expected<std::unique_ptr<CpuExecutable>>
@@ -363,8 +444,17 @@ CpuExecutable::compile(ModuleOp module, const CpuCompileOptions &options) {
     func.setArgAttr(i, "bufferization.writable", b.getBoolAttr(false));
   func->setAttr("llvm.emit_c_interface", b.getUnitAttr());
 
+  unsigned numThreads = resolveThreads(options.numThreads);
+  const llvm::StringMap<void *> *runtimeSymbols = nullptr;
+  if (numThreads > 1) {
+    auto symbols = asyncRuntimeSymbols();
+    if (!symbols)
+      return symbols.takeError();
+    runtimeSymbols = &*symbols;
+  }
+
   PassManager pm(ctx);
-  if (failed(parsePassPipeline(getCpuLoweringPipeline(), pm)))
+  if (failed(parsePassPipeline(getCpuLoweringPipeline(numThreads), pm)))
     return makeError("invalid CPU lowering pipeline");
   if (failed(pm.run(*copy)))
     return makeError("lowering to LLVM failed: " +
@@ -390,6 +480,15 @@ CpuExecutable::compile(ModuleOp module, const CpuCompileOptions &options) {
                      llvm::toString(engine.takeError()) +
                      (diagnostics.empty() ? "" : ": " + diagnostics));
   exe->engine = std::move(*engine);
+  if (runtimeSymbols)
+    exe->engine->registerSymbols([&](llvm::orc::MangleAndInterner interner) {
+      llvm::orc::SymbolMap map;
+      for (const auto &entry : *runtimeSymbols)
+        map[interner(entry.getKey())] = {
+            llvm::orc::ExecutorAddr::fromPtr(entry.getValue()),
+            llvm::JITSymbolFlags::Exported};
+      return map;
+    });
   // The JIT generates machine code lazily, at the first lookup; do it here so
   // that compile() does all the compiling and run() only runs.
   auto entryFn = exe->engine->lookupPacked(exe->entryName);

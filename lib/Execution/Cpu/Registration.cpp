@@ -36,6 +36,7 @@ void lowbit::registerAllPasses() {
     lowbit::registerLowbitCalibrationPasses();
     lowbit::registerLowbitSensitivityPasses();
     lowbit::registerCpuVectorizationPasses();
+    lowbit::registerCpuParallelPasses();
     lowbit::registerCpuLoweringPipeline();
   });
 }

@@ -16,6 +16,13 @@
 //      each tile size the largest divisor of the loop bound not above the
 //      requested size (so no tile is partial and no masking is needed),
 //      and the tile is vectorised with linalg::vectorize to vector.contract.
+//    - with num-threads > 1, the parallel loops of every large static op
+//      (at least min-parallel-work loop iterations) go into an scf.forall:
+//      for a contraction one iteration per m x n register tile (the k loop
+//      and the register tile inside, the same arithmetic as one thread),
+//      for other ops tile-1 steps of the outermost parallel loops;
+//      reduction loops are never split, so results do not depend on the
+//      thread count. lowbit-cpu-async-parallel runs the loops as tasks.
 //  lowbit-cpu-hoist-transfers (on buffers)
 //    - hoists the accumulator's transfer_read/transfer_write out of the
 //      reduction loop (linalg::hoistRedundantVectorTransfers), then lowers
@@ -90,11 +97,52 @@ struct TileAndVectorizePass
       *this, "max-vector-elements",
       llvm::cl::desc("largest tm*tn*tk vectorised at once"),
       llvm::cl::init(1024)};
+  Option<int64_t> numThreads{
+      *this, "num-threads",
+      llvm::cl::desc("above 1: the parallel loops of large linalg ops become "
+                     "an scf.forall (run as that many async tasks by "
+                     "lowbit-cpu-async-parallel); reduction loops are never "
+                     "split"),
+      llvm::cl::init(1)};
+  Option<int64_t> minParallelWork{
+      *this, "min-parallel-work",
+      llvm::cl::desc("ops whose loop nest has fewer iterations (product of "
+                     "the loop bounds) stay sequential"),
+      llvm::cl::init(65536)};
 
   void runOnOperation() override;
   LogicalResult tileAndVectorize(IRRewriter &rewriter, linalg::LinalgOp op,
                                  ArrayRef<int64_t> mnk);
+  void parallelizeOthers(IRRewriter &rewriter, func::FuncOp func);
 };
+
+/// Product of the static loop bounds of `op` (its iteration count).
+int64_t loopVolume(ArrayRef<int64_t> bounds) {
+  int64_t volume = 1;
+  for (int64_t b : bounds)
+    volume *= b;
+  return volume;
+}
+
+/// Tiles `op` with scf.forall by `sizes` (0 = not tiled; only parallel loops
+/// may be tiled) and returns the op that computes one tile.
+FailureOr<linalg::LinalgOp> tileToForall(IRRewriter &rewriter,
+                                         linalg::LinalgOp op,
+                                         ArrayRef<int64_t> sizes) {
+  scf::SCFTilingOptions options;
+  options.setLoopType(scf::SCFTilingOptions::LoopType::ForallOp);
+  options.setTileSizes(getAsIndexOpFoldResult(op->getContext(), sizes));
+  rewriter.setInsertionPoint(op);
+  FailureOr<scf::SCFTilingResult> tiled = scf::tileUsingSCF(
+      rewriter, cast<TilingInterface>(op.getOperation()), options);
+  if (failed(tiled) || tiled->tiledOps.size() != 1)
+    return failure();
+  auto inner = dyn_cast<linalg::LinalgOp>(tiled->tiledOps.front());
+  if (!inner)
+    return failure();
+  rewriter.replaceOp(op, tiled->replacements);
+  return inner;
+}
 
 } // namespace
 
@@ -123,6 +171,28 @@ LogicalResult TileAndVectorizePass::tileAndVectorize(IRRewriter &rewriter,
   if (volume > maxVectorElements || volume <= 1 ||
       failed(linalg::vectorizeOpPrecondition(op)))
     return failure();
+
+  // Threads: every parallel loop becomes a loop of the scf.forall, stepping
+  // by its register tile (the loops the register tiling below would have
+  // made), so that one forall iteration computes one tm x tn tile over the
+  // whole k range, exactly as the sequential nest does: the threads split
+  // the output tiles, never a sum.
+  if (numThreads > 1 && loopVolume(bounds) >= minParallelWork) {
+    SmallVector<int64_t> forallSizes(bounds.size(), 0);
+    int64_t iterations = 1;
+    for (auto [d, type] : llvm::enumerate(op.getIteratorTypesArray())) {
+      // (A loop of one tile stays out of the forall.)
+      if (type != utils::IteratorType::parallel || bounds[d] == sizes[d])
+        continue;
+      forallSizes[d] = sizes[d];
+      iterations *= bounds[d] / sizes[d];
+    }
+    if (iterations > 1) {
+      FailureOr<linalg::LinalgOp> inner = tileToForall(rewriter, op, forallSizes);
+      if (succeeded(inner))
+        op = *inner;
+    }
+  }
 
   scf::SCFTilingOptions options;
   options.setTileSizes(getAsIndexOpFoldResult(op->getContext(), sizes));
@@ -164,6 +234,11 @@ void TileAndVectorizePass::runOnOperation() {
                    "positive");
     return signalPassFailure();
   }
+  if (numThreads < 1 || minParallelWork < 0) {
+    func.emitError("lowbit-cpu-tile-vectorize: num-threads must be at least 1 "
+                   "and min-parallel-work at least 0");
+    return signalPassFailure();
+  }
 
   IRRewriter rewriter(&getContext());
   if (im2col) {
@@ -187,6 +262,8 @@ void TileAndVectorizePass::runOnOperation() {
   // Ops that do not fit the register-tile scheme keep their loops.
   for (linalg::LinalgOp op : contractions)
     (void)tileAndVectorize(rewriter, op, mnk);
+  if (numThreads > 1)
+    parallelizeOthers(rewriter, func);
 
   // The vectoriser writes a contraction as multi_reduction(mul(a, b));
   // turn that back into vector.contract so it lowers to outer products.
@@ -197,6 +274,42 @@ void TileAndVectorizePass::runOnOperation() {
   vector::populateVectorReductionToContractPatterns(patterns);
   if (failed(applyPatternsGreedily(func, std::move(patterns))))
     return signalPassFailure();
+}
+
+/// Every other large static linalg op on tensors at function level
+/// (element-wise ops, reductions, pooling, depthwise convolutions, the im2col
+/// gather, contractions that did not fit the register tile) gets an
+/// scf.forall over tile-1 steps of its outermost parallel loops, as many as
+/// it takes to have at least 8 iterations per thread. Reduction loops stay
+/// whole inside one iteration, so every result element is computed by the
+/// same sequence of operations as without threads.
+void TileAndVectorizePass::parallelizeOthers(IRRewriter &rewriter,
+                                             func::FuncOp func) {
+  SmallVector<linalg::LinalgOp> ops;
+  func.walk([&](linalg::LinalgOp op) {
+    if (op->getParentOp() == func.getOperation() &&
+        op.hasPureTensorSemantics() &&
+        isa<TilingInterface>(op.getOperation()))
+      ops.push_back(op);
+  });
+  for (linalg::LinalgOp op : ops) {
+    SmallVector<int64_t> bounds = op.getStaticLoopRanges();
+    if (bounds.empty() || llvm::any_of(bounds, ShapedType::isDynamic) ||
+        loopVolume(bounds) < minParallelWork)
+      continue;
+    SmallVector<int64_t> sizes(bounds.size(), 0);
+    int64_t iterations = 1;
+    for (auto [d, type] : llvm::enumerate(op.getIteratorTypesArray())) {
+      if (iterations >= 8 * numThreads)
+        break;
+      if (type != utils::IteratorType::parallel || bounds[d] == 1)
+        continue;
+      sizes[d] = 1;
+      iterations *= bounds[d];
+    }
+    if (iterations > 1)
+      (void)tileToForall(rewriter, op, sizes);
+  }
 }
 
 namespace {
