@@ -399,14 +399,24 @@ NB_MODULE(_lowbit, m) {
            "inputs; returns {'<layer>/<statistic>': array}.")
       .def(
           "compile",
-          [](nb::handle self, unsigned optLevel) {
+          [](nb::handle self, unsigned optLevel, int threads) {
             auto &module = nb::cast<lowbit::Module &>(self);
+            if (threads < 0 || threads > 1024)
+              throw nb::value_error(
+                  ("threads must be 0 (one per hardware thread) or 1..1024, "
+                   "got " +
+                   std::to_string(threads))
+                      .c_str());
             lowbit::CpuCompileOptions options;
             options.optLevel = optLevel;
+            options.numThreads = static_cast<unsigned>(threads);
             auto exe = unwrap(module.compileForCpu(options));
             return Executable(std::move(exe), nb::borrow(self));
           },
-          "opt_level"_a = 3);
+          "opt_level"_a = 3, "threads"_a = 1,
+          "Lowers and JIT-compiles for the CPU; `threads` runs the parallel "
+          "loops of large ops on that many threads (0: one per hardware "
+          "thread), with the same results.");
 
   m.def("supported_onnx_ops", &lowbit::getSupportedOnnxOps);
   m.def("recipes", [] {
