@@ -105,6 +105,24 @@ Recipe flexqMixed() {
           "lower-to-lowbit");
 }
 
+/// MergeQuant W4A4 (docs/mergequant.md): norms fused, static per-channel A4
+/// steps (clipping searched per channel) migrated into the norms' gamma and
+/// the consuming weights, RTN W4 in groups of 128 (per channel where 128
+/// does not divide K), the other linears' inputs dynamic per-token A4.
+Recipe mergeQuantW4A4() {
+  return calibrated(
+      "mergequant-w4a4",
+      "MergeQuant: static per-channel A4 steps (clip-searched) migrated into "
+      "the rms_norm/layer_norm gamma and the weights, RTN W4 in groups of "
+      "128, dynamic per-token A4 on the linears not fed by a norm",
+      std::string("fuse-layer-norm, fuse-rms-norm, migrate-quant-steps{bits=4 "
+                  "clip-search=true stats=") +
+          kRecipeStatsPlaceholder +
+          "}, quantize-weights{method=rtn bits=4 group-size=128 "
+          "indivisible=per-channel}, quantize-activations{bits=4}, "
+          "lower-to-lowbit");
+}
+
 } // namespace
 
 llvm::Expected<std::string> lowbit::instantiateRecipe(const Recipe &recipe,
@@ -148,6 +166,9 @@ const std::vector<Recipe> &lowbit::getRecipes() {
       smoothQuantPlusW4(),
       rtn("flexq-w6a6", 6, 128, 6),
       flexqMixed(),
+      rtnStatic("rtn-w4a4-static", 4, 4),
+      rtn("rtn-w4a4-g128", 4, 128, 4),
+      mergeQuantW4A4(),
   };
   return recipes;
 }

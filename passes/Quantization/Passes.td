@@ -171,6 +171,10 @@ def MigrateQuantStepsPass : Pass<"migrate-quant-steps", "::mlir::func::FuncOp"> 
     Option<"fold", "fold", "bool", "true",
            "fold the steps into the norm and the weights (false: per-channel "
            "quantize/dequantize reference)">,
+    Option<"statsOut", "stats-out", "std::string", "\"\"",
+           "fold=true: also write the statistics of the migrated inputs "
+           "X diag(1/s) (absmax, samples, Hessian diag(1/s) H diag(1/s)) "
+           "here, for quantize-weights{method=gptq hessians=}">,
   ];
   let dependentDialects = ["::lowbit::lb::LowBitDialect",
                            "::mlir::arith::ArithDialect",

@@ -8,6 +8,7 @@
 //     k [[0.25, 0.5], [-1, 0.125]] -> [[0.25, 1], [-1, 0.25]].
 //   fc reads layer_norm %l: absmax [7, 14] -> s = [1, 2];
 //     gamma [1, 1] -> [1, 0.5], beta [2, 4] -> [2, 2].
+//   stats-out: those layers' statistics divided by s (check_migrated.py).
 //   clip: bits=2 (qmax 1); channel 0 samples = ten 1.0 and one 2.0
 //     (absmax 2): step 2r puts the ones at 2r (r > 1/2), error
 //     10 (2r-1)^2 + (2-2r)^2, smallest on the grid 1, 0.975, .., 0.5 at
@@ -19,6 +20,8 @@
 // RUN: lowbit-opt %t/fold.mlir "--migrate-quant-steps=stats=%t/stats.npz clip-search=false" | FileCheck %s --check-prefix=FOLD
 // RUN: lowbit-opt %t/fold.mlir "--migrate-quant-steps=stats=%t/stats.npz clip-search=false fold=false" | FileCheck %s --check-prefix=REF
 // RUN: lowbit-opt %t/fold.mlir "--migrate-quant-steps=stats=%t/stats.npz clip-search=false" "--quantize-weights=bits=4 group-size=0" --quantize-activations=bits=4 --lower-to-lowbit --cse | FileCheck %s --check-prefix=LOWER --implicit-check-not=lowbit.quantize "--implicit-check-not=lowbit.dequantize "
+// RUN: lowbit-opt %t/fold.mlir "--migrate-quant-steps=stats=%t/stats.npz clip-search=false stats-out=%t/migrated.npz" -o /dev/null
+// RUN: %python %t/check_migrated.py %t/migrated.npz
 // RUN: lowbit-opt %t/clip.mlir "--migrate-quant-steps=stats=%t/clip.npz bits=2 fold=false" | FileCheck %s --check-prefix=CLIP
 // RUN: lowbit-opt %t/alone.mlir "--migrate-quant-steps=stats=%t/stats.npz clip-search=false" | FileCheck %s --check-prefix=ALONE
 
@@ -42,7 +45,10 @@ import sys
 import numpy as np
 
 def layer(absmax, samples=None):
-    d = {"absmax": np.asarray(absmax, np.float32), "count": np.array(4, np.int64)}
+    d = {"absmax": np.asarray(absmax, np.float32), "count": np.array(4, np.int64),
+         "mean_abs": np.asarray(absmax, np.float32) / 2,
+         "histogram": np.zeros(2048), "histogram_max": np.array(float(max(absmax)))}
+    d["histogram"][-1] = 4 * len(absmax)
     if samples is not None:
         samples = np.asarray(samples, np.float32)
         d["hessian"] = (samples.T @ samples).astype(np.float64)
@@ -53,10 +59,27 @@ def layer(absmax, samples=None):
 def save(path, layers):
     np.savez(path, **{f"{n}/{k}": v for n, s in layers.items() for k, v in s.items()})
 
-save(sys.argv[1] + "/stats.npz", {n: layer([7, 14]) for n in ("q", "k", "fc", "r", "w")})
+stats = {n: layer([7, 14]) for n in ("q", "k", "fc", "r", "w")}
+stats["q"]["hessian"] = np.array([[4.0, 8.0], [8.0, 32.0]])
+save(sys.argv[1] + "/stats.npz", stats)
 save(sys.argv[1] + "/narrow.npz", {n: layer([7, 14, 1]) for n in ("q", "k", "fc")})
 x = np.ones((11, 2)); x[10, 0] = 2.0
 save(sys.argv[1] + "/clip.npz", {"c": layer([2, 1], x)})
+
+//--- check_migrated.py
+# stats-out: the statistics of the migrated inputs X diag(1/s), s = [1, 2]:
+# absmax [7, 14] -> [7, 7]; q's Hessian [[4, 8], [8, 32]] -> [[4, 4], [4, 8]];
+# r and w (not migrated) unchanged.
+import sys
+import numpy as np
+
+d = np.load(sys.argv[1])
+for n in ("q", "k", "fc"):
+    np.testing.assert_array_equal(d[n + "/absmax"], [7, 7])
+    np.testing.assert_array_equal(d[n + "/mean_abs"], [3.5, 3.5])
+np.testing.assert_array_equal(d["q/hessian"], [[4, 4], [4, 8]])
+for n in ("r", "w"):
+    np.testing.assert_array_equal(d[n + "/absmax"], [7, 14])
 
 //--- fold.mlir
 // q and k read the rms_norm, which is also returned (a residual): the norm

@@ -237,3 +237,28 @@ def test_matches_numpy_reference(lowbit_module, tmp_path):
     assert min(m_q, m_u) > 1e-4, (m_q, m_u)
     for name, ref in (("q", q), ("k", k), ("u", u)):
         np.testing.assert_allclose(got[name], ref, rtol=0, atol=1e-5 * float(np.abs(ref).max()), err_msg=name)
+
+
+def test_recipe_from_python_and_lowbit_run(lowbit_module, lowbit_run, tmp_path):
+    """mergequant-w4a4 from one command (lowbit-run --calibrate --recipe) and
+    from lowbit.quantize(calibration=...): the same calibrated pipeline, so
+    the same outputs; the norms feed the integer kernels directly."""
+    model = norm_model(weights())
+    model_path = tmp_path / "norms.onnx"
+    model_path.write_bytes(model.SerializeToString())
+    calib = np.stack(inputs(11, 4))
+    x = inputs(23, 1)[0]
+    assert lowbit_module.recipes()["mergequant-w4a4"]["needs_calibration"]
+    module, report = lowbit_module.quantize(model, "mergequant-w4a4", calibration={"x": calib})
+    text = module.to_mlir(elide_blobs=True)
+    assert text.count("out_bits = 4") == 2 and text.count("lowbit.qlinear") == 4, text
+    expected = module.compile(1).run({"x": x})
+    np.savez(tmp_path / "calib.npz", x=calib)
+    np.savez(tmp_path / "in.npz", x=x)
+    proc = lowbit_run(model_path, f"--calibrate={tmp_path / 'calib.npz'}", "--recipe=mergequant-w4a4",
+                      f"--inputs={tmp_path / 'in.npz'}", f"--outputs={tmp_path / 'out.npz'}")
+    assert proc.returncode == 0, proc.stderr
+    with np.load(tmp_path / "out.npz") as got:
+        for name in ("q", "k", "u", "d"):
+            np.testing.assert_allclose(got[name], expected[name], rtol=0,
+                                       atol=1e-6 * float(np.abs(expected[name]).max()), err_msg=name)
