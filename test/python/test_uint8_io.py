@@ -186,3 +186,39 @@ def test_int4_and_int16_io(lowbit_run, lowbit_module, tmp_path):
     assert proc.returncode == 1
     assert proc.stderr.strip() == (
         "error: input 'w4' holds 9 at flat index 0, outside the range -8..7 of its ONNX type (one value per i1 byte)")
+
+
+def test_cast_to_int4_wraps_and_uint8_reads_unsigned(lowbit_module, lowbit_run, tmp_path):
+    """Cast to INT4/UINT4 keeps the low bits of the truncated value, as
+    numpy's astype to ml_dtypes' int4/uint4 (ONNX's reference) does; Cast of
+    uint8 to float reads the bits as unsigned."""
+    import ml_dtypes
+
+    nodes = [
+        helper.make_node("Cast", ["x"], ["c4"], to=TensorProto.INT4),
+        helper.make_node("Cast", ["x"], ["u4"], to=TensorProto.UINT4),
+        helper.make_node("Cast", ["q"], ["f"], to=TensorProto.FLOAT),
+    ]
+    graph = helper.make_graph(
+        nodes, "g", [_value("x", [5], TensorProto.FLOAT), _value("q", [3], TensorProto.UINT8)],
+        [_value("c4", [5], TensorProto.INT4), _value("u4", [5], TensorProto.UINT4), _value("f", [3], TensorProto.FLOAT)])
+    model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", OPSET)])
+    x = np.array([-9, -1.5, 7.9, 8, 200], np.float32)
+    q = np.array([0, 128, 255], np.uint8)
+    expected = {
+        "c4": x.astype(ml_dtypes.int4).astype(np.int8),
+        "u4": x.astype(ml_dtypes.uint4).astype(np.uint8),
+        "f": np.array([0, 128, 255], np.float32),
+    }
+    assert expected["c4"].tolist() == [7, -1, 7, -8, -8]
+    got = lowbit_module.import_onnx(model).run({"x": x, "q": q})
+    for name, ref in expected.items():
+        assert got[name].dtype == ref.dtype, name
+        np.testing.assert_array_equal(got[name], ref, err_msg=name)
+    onnx.save(model, tmp_path / "m.onnx")
+    np.savez(tmp_path / "in.npz", x=x, q=q)
+    proc = lowbit_run(tmp_path / "m.onnx", "--inputs", tmp_path / "in.npz", "--outputs", tmp_path / "out.npz")
+    assert proc.returncode == 0, proc.stderr
+    with np.load(tmp_path / "out.npz") as out:
+        for name, ref in expected.items():
+            np.testing.assert_array_equal(out[name], ref, err_msg=name)

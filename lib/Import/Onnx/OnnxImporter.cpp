@@ -248,7 +248,8 @@ private:
 
   // More op handlers -------------------------------------------------------
   void registerMoreHandlers();
-  LogicalResult importCast(const ox::Node &node, Type to);
+  LogicalResult importCast(const ox::Node &node, Type to,
+                           int32_t toIntType = ox::kUndefined);
   LogicalResult importShape(const ox::Node &node);
   LogicalResult importExpand(const ox::Node &node);
   LogicalResult importSlice(const ox::Node &node);
@@ -2217,11 +2218,54 @@ static Value convertScalar(OpBuilder &b, Location l, Value v, Type to) {
 // Casts, comparisons, shape and reduction ops
 //===----------------------------------------------------------------------===//
 
-LogicalResult Importer::importCast(const ox::Node &node, Type to) {
+LogicalResult Importer::importCast(const ox::Node &node, Type to,
+                                   int32_t toIntType) {
   Value x;
   if (failed(lookup(node, 0, x)))
     return failure();
   auto t = tensorType(x);
+  auto tracked = intTypes.find(x);
+  int32_t fromIntType =
+      tracked != intTypes.end() ? tracked->second : int32_t(ox::kUndefined);
+  if (fromIntType != ox::kUndefined || toIntType != ox::kUndefined) {
+    if (fromIntType == toIntType) {
+      define(node, 0, x);
+      return success();
+    }
+    // Integers held in containers (uint8 in i8, int4 in i8, ...): the
+    // source widened by its signedness to i32 (exact for all of them), the
+    // target wrapped to its bits as ONNX's Cast (numpy astype) does:
+    // Cast(9.0) to INT4 is -7.
+    Type i32 = builder.getI32Type();
+    unsigned bits = ox::subByteBits(toIntType);
+    bool toUnsigned = isUnsignedIntType(toIntType);
+    Value y = broadcastGeneric(
+        nodeLoc(node), t.getShape(), to, {x},
+        [&](OpBuilder &b, Location l, ValueRange a) -> Value {
+          Value v = a[0];
+          if (fromIntType != ox::kUndefined)
+            v = isUnsignedIntType(fromIntType)
+                    ? arith::ExtUIOp::create(b, l, i32, v).getResult()
+                    : arith::ExtSIOp::create(b, l, i32, v).getResult();
+          if (toIntType == ox::kUndefined)
+            return convertScalar(b, l, v, to);
+          if (isa<FloatType>(v.getType()))
+            v = arith::FPToSIOp::create(b, l, b.getI64Type(), v);
+          v = convertScalar(b, l, v, to);
+          if (bits) {
+            Value shift = scalarConst(b, l, to, 8 - bits);
+            v = arith::ShLIOp::create(b, l, v, shift);
+            v = toUnsigned
+                    ? arith::ShRUIOp::create(b, l, v, shift).getResult()
+                    : arith::ShRSIOp::create(b, l, v, shift).getResult();
+          }
+          return v;
+        });
+    if (toIntType != ox::kUndefined && isTrackedIntType(toIntType))
+      intTypes[y] = toIntType;
+    define(node, 0, y);
+    return success();
+  }
   if (t.getElementType() == to) {
     define(node, 0, x);
     return success();
@@ -3405,8 +3449,11 @@ LogicalResult Importer::importArgMinMax(const ox::Node &node, bool isMax) {
 
 void Importer::registerMoreHandlers() {
   handlers["Cast"] = [this](const ox::Node &n) -> LogicalResult {
-    FailureOr<Type> to = elementType(
-        static_cast<int32_t>(attrInt(n, "to", ox::kUndefined)), "Cast target");
+    auto toType = static_cast<int32_t>(attrInt(n, "to", ox::kUndefined));
+    if (isTrackedIntType(toType))
+      return importCast(n, builder.getIntegerType(containerWidth(toType)),
+                        toType);
+    FailureOr<Type> to = elementType(toType, "Cast target");
     if (failed(to))
       return failure();
     return importCast(n, *to);
@@ -3415,7 +3462,10 @@ void Importer::registerMoreHandlers() {
     Value like;
     if (failed(lookup(n, 1, like)))
       return failure();
-    return importCast(n, tensorType(like).getElementType());
+    auto tracked = intTypes.find(like);
+    return importCast(n, tensorType(like).getElementType(),
+                      tracked != intTypes.end() ? tracked->second
+                                                : int32_t(ox::kUndefined));
   };
   handlers["Shape"] = [this](const ox::Node &n) { return importShape(n); };
   handlers["Size"] = [this](const ox::Node &n) { return importShape(n); };
@@ -3657,7 +3707,8 @@ LogicalResult Importer::importNode(const ox::Node &node) {
   // int4 in i8, int16/uint16 in i16) are read only by the ops that look
   // their type up; any other op would take uint8 bits for int8.
   static const llvm::StringSet<> readsTrackedInts = {
-      "QuantizeLinear", "DequantizeLinear", "MatMulInteger", "Identity"};
+      "QuantizeLinear", "DequantizeLinear", "MatMulInteger", "Identity",
+      "Cast", "CastLike"};
   if (!readsTrackedInts.contains(node.opType))
     for (size_t i = 0; i < node.inputs.size(); ++i) {
       auto found = hasInput(node, i) ? values.find(node.inputs[i])
@@ -3669,7 +3720,8 @@ LogicalResult Importer::importNode(const ox::Node &node) {
         return unsupported("input '" + node.inputs[i] + "' is " +
                            ox::dataTypeName(tracked->second) +
                            ", which lowbit reads only in QuantizeLinear, "
-                           "DequantizeLinear, MatMulInteger and Identity");
+                           "DequantizeLinear, MatMulInteger, Cast, CastLike "
+                           "and Identity");
     }
   // TOSA rejects zero-element tensors; only constants (empty Resize roi,
   // folded shape values) and ops that never emit TOSA for them may see empty
