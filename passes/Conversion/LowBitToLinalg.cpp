@@ -709,15 +709,21 @@ Value buildRmsClipScale(OpBuilder &b, Location loc, Value x,
       .getResult(0);
 }
 
-/// lowbit.hadamard as a fast Walsh-Hadamard transform: log2(block) stages,
-/// each one linalg.generic over the input's own shape. Stage h (h = 1, 2,
-/// .., block/2) pairs element k with its partner k ^ h inside the same
-/// block: with a = x[base], c = x[base + h], base = (k floordiv 2h) * 2h +
-/// k mod h (affine maps), it writes a + c where bit h of k is 0 and a - c
-/// where it is 1. The last stage also multiplies by 1/sqrt(block). O(K log
-/// block) per row, no matrix, and no reshapes (an expand/collapse pair
-/// would be propagated into the consuming matmul by element-wise fusion).
+/// lowbit.hadamard as a fast Walsh-Hadamard transform in radix-r stages
+/// (r <= 16, log2(block) radix-2 levels in all), each one linalg.generic
+/// over the input's own shape. A stage of radix r and stride h writes
+/// element k = q*r*h + t*h + l from its r partners x[base + j*h], j < r,
+/// base = (k floordiv r*h) * r*h + k mod h (affine maps), by the radix-2
+/// butterflies that lead to output t: level i adds or subtracts neighbours
+/// as bit i of t is 0 or 1. That is exactly the arithmetic of the radix-2
+/// transform (bit-identical results) with r - 1 additions per element and
+/// stage instead of log2(r) stages. The last stage also multiplies by
+/// 1/sqrt(block). No matrix and no reshapes (an expand/collapse pair would
+/// be propagated into the consuming matmul by element-wise fusion); few
+/// stages because LLVM's IndVarSimplify / LoopRotate time grows faster than
+/// linearly with the number of loop nests in one function.
 struct HadamardLowering : OpConversionPattern<HadamardOp> {
+  static constexpr int64_t kMaxRadix = 16;
   using OpConversionPattern::OpConversionPattern;
   LogicalResult
   matchAndRewrite(HadamardOp op, OpAdaptor adaptor,
@@ -730,35 +736,53 @@ struct HadamardLowering : OpConversionPattern<HadamardOp> {
     SmallVector<AffineExpr> dims = dimExprs(rank, ctx);
     AffineMap identity = AffineMap::getMultiDimIdentityMap(rank, ctx);
     Value y = adaptor.getInput();
-    for (int64_t h = 1; h < block; h *= 2) {
-      bool last = 2 * h == block;
+    for (int64_t h = 1; h < block;) {
+      int64_t r = std::min(kMaxRadix, block / h);
+      bool last = h * r == block;
       AffineExpr k = dims.back();
-      AffineExpr base = k.floorDiv(2 * h) * (2 * h) + k % h;
-      SmallVector<AffineExpr> a(dims), c(dims);
-      a.back() = base;
-      c.back() = base + h;
+      AffineExpr base = k.floorDiv(r * h) * (r * h) + k % h;
+      SmallVector<AffineMap> maps;
+      for (int64_t j = 0; j < r; ++j) {
+        SmallVector<AffineExpr> exprs(dims);
+        exprs.back() = base + j * h;
+        maps.push_back(AffineMap::get(rank, 0, exprs, ctx));
+      }
+      maps.push_back(identity);
+      int64_t shift = llvm::Log2_64(static_cast<uint64_t>(h));
       y = linalg::GenericOp::create(
-              rewriter, loc, TypeRange{type}, ValueRange{y, y},
+              rewriter, loc, TypeRange{type}, SmallVector<Value>(r, y),
               ValueRange{emptyTensor(rewriter, loc, type.getShape(),
                                      type.getElementType())},
-              {AffineMap::get(rank, 0, a, ctx),
-               AffineMap::get(rank, 0, c, ctx), identity},
-              parallelIterators(rank),
+              maps, parallelIterators(rank),
               [&](OpBuilder &b, Location l, ValueRange args) {
-                Value sum = arith::AddFOp::create(b, l, args[0], args[1]);
-                Value diff = arith::SubFOp::create(b, l, args[0], args[1]);
-                Value bit = arith::AndIOp::create(
-                    b, l, linalg::IndexOp::create(b, l, rank - 1),
-                    arith::ConstantIndexOp::create(b, l, h));
-                Value first = arith::CmpIOp::create(
-                    b, l, arith::CmpIPredicate::eq, bit,
-                    arith::ConstantIndexOp::create(b, l, 0));
-                Value v = arith::SelectOp::create(b, l, first, sum, diff);
+                auto index = [&](int64_t v) -> Value {
+                  return arith::ConstantIndexOp::create(b, l, v);
+                };
+                // t = (k >> log2(h)) mod r: this element's row of H_r.
+                Value t = linalg::IndexOp::create(b, l, rank - 1);
+                if (shift)
+                  t = arith::ShRUIOp::create(b, l, t, index(shift));
+                SmallVector<Value> v(args.begin(), args.begin() + r);
+                for (int64_t bit = 1; v.size() > 1; bit *= 2) {
+                  Value first = arith::CmpIOp::create(
+                      b, l, arith::CmpIPredicate::eq,
+                      arith::AndIOp::create(b, l, t, index(bit)), index(0));
+                  SmallVector<Value> next;
+                  for (size_t m = 0; m + 1 < v.size(); m += 2) {
+                    Value sum = arith::AddFOp::create(b, l, v[m], v[m + 1]);
+                    Value diff = arith::SubFOp::create(b, l, v[m], v[m + 1]);
+                    next.push_back(
+                        arith::SelectOp::create(b, l, first, sum, diff));
+                  }
+                  v = std::move(next);
+                }
+                Value out = v.front();
                 if (last)
-                  v = arith::MulFOp::create(b, l, v, constF32(b, l, norm));
-                linalg::YieldOp::create(b, l, v);
+                  out = arith::MulFOp::create(b, l, out, constF32(b, l, norm));
+                linalg::YieldOp::create(b, l, out);
               })
               .getResult(0);
+      h *= r;
     }
     rewriter.replaceOp(op, y);
     return success();
