@@ -4,14 +4,16 @@
 For each model (PP-OCRv4 det from rapidocr-onnxruntime, all-MiniLM-L6-v2
 built by scripts/build_minilm.py, the Llama-architecture decoder of
 scripts/build_llama.py, PP-OCRv4 rec), runs the same input through
-  * `lowbit-run --repeat N --report` (one thread; compile time reported
-    separately from the fastest run),
+  * `lowbit-run --repeat N --report --threads T` for T = 1 and T = 2
+    (compile time reported separately from the fastest run),
   * onnxruntime with 1 and with 2 intra-op threads (fastest of N runs),
-and prints a table of milliseconds and ratios (lowbit / onnxruntime), then
-writes bench/results/cpu_speed.json with the machine it ran on. Timings are
-recorded, never asserted.
+and prints a table of milliseconds and ratios (lowbit T threads /
+onnxruntime T threads, same run), then writes bench/results/cpu_speed.json
+with the machine it ran on and the load average around each model (the
+machine may be shared: timings can be noisy). Timings are recorded, never
+asserted.
 
-    python3 bench/cpu_speed.py [--repeat 5] [--lowbit-run build/bin/lowbit-run]
+    python3 bench/cpu_speed.py [--repeat 5] [--lowbit-run build/bin/lowbit-run] [--threads 2]
 """
 
 from __future__ import annotations
@@ -19,6 +21,7 @@ from __future__ import annotations
 import argparse
 import importlib.util
 import json
+import os
 import re
 import subprocess
 import sys
@@ -75,8 +78,9 @@ def models(work: Path) -> list[dict]:
     return out
 
 
-def time_lowbit(lowbit_run: str, m: dict, repeat: int) -> dict:
-    cmd = [lowbit_run, str(m["model"]), f"--inputs={m['inputs']}", "--report", f"--repeat={repeat}"]
+def time_lowbit(lowbit_run: str, m: dict, repeat: int, threads: int = 1) -> dict:
+    cmd = [lowbit_run, str(m["model"]), f"--inputs={m['inputs']}", "--report", f"--repeat={repeat}",
+           f"--threads={threads}"]
     cmd += [f"--input-shape={s}" for s in m["shapes"]]
     proc = subprocess.run(cmd, capture_output=True, text=True)
     if proc.returncode != 0:
@@ -104,32 +108,47 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--repeat", type=int, default=5)
     parser.add_argument("--lowbit-run", default=str(REPO / "build" / "bin" / "lowbit-run"))
+    parser.add_argument("--threads", type=int, default=2,
+                        help="the multi-threaded column: lowbit and onnxruntime on this many threads")
     parser.add_argument("--json", default=str(REPO / "bench" / "results" / "cpu_speed.json"))
     args = parser.parse_args()
+    n = args.threads
     results = []
     with tempfile.TemporaryDirectory() as tmp:
         for m in models(Path(tmp)):
-            lb = time_lowbit(args.lowbit_run, m, args.repeat)
+            load_before = os.getloadavg()[0]
+            lb1 = time_lowbit(args.lowbit_run, m, args.repeat, 1)
+            lbn = time_lowbit(args.lowbit_run, m, args.repeat, n)
             ort1 = time_onnxruntime(m, 1, args.repeat)
-            ort2 = time_onnxruntime(m, 2, args.repeat)
-            results.append({"model": m["name"], "lowbit_compile_ms": lb["compile_ms"],
-                            "lowbit_run_ms": lb["run_ms"], "onnxruntime_1thread_ms": round(ort1, 3),
-                            "onnxruntime_2threads_ms": round(ort2, 3),
-                            "ratio_vs_ort_1thread": round(lb["run_ms"] / ort1, 2),
-                            "ratio_vs_ort_2threads": round(lb["run_ms"] / ort2, 2)})
-    print(f"{'model':34s} {'lowbit ms':>10s} {'compile ms':>11s} {'ort 1t ms':>10s} {'ort 2t ms':>10s} "
-          f"{'x ort 1t':>9s} {'x ort 2t':>9s}")
+            ortn = time_onnxruntime(m, n, args.repeat)
+            results.append({"model": m["name"],
+                            "lowbit_compile_ms": lb1["compile_ms"], "lowbit_run_ms": lb1["run_ms"],
+                            f"lowbit_compile_{n}threads_ms": lbn["compile_ms"],
+                            f"lowbit_run_{n}threads_ms": lbn["run_ms"],
+                            "onnxruntime_1thread_ms": round(ort1, 3),
+                            f"onnxruntime_{n}threads_ms": round(ortn, 3),
+                            "ratio_vs_ort_1thread": round(lb1["run_ms"] / ort1, 2),
+                            f"ratio_{n}threads_vs_ort_{n}threads": round(lbn["run_ms"] / ortn, 2),
+                            f"lowbit_speedup_{n}threads": round(lb1["run_ms"] / lbn["run_ms"], 2),
+                            "load_average_1min": [round(load_before, 2), round(os.getloadavg()[0], 2)]})
+    print(f"{'model':34s} {'lb 1t ms':>9s} {f'lb {n}t ms':>9s} {'ort 1t ms':>9s} {f'ort {n}t ms':>9s} "
+          f"{'x ort 1t':>8s} {f'x ort {n}t':>8s} {'compile 1t/' + str(n) + 't s':>15s} {'load':>9s}")
     for r in results:
-        print(f"{r['model']:34s} {r['lowbit_run_ms']:10.1f} {r['lowbit_compile_ms']:11.0f} "
-              f"{r['onnxruntime_1thread_ms']:10.1f} {r['onnxruntime_2threads_ms']:10.1f} "
-              f"{r['ratio_vs_ort_1thread']:9.1f} {r['ratio_vs_ort_2threads']:9.1f}")
-    print("(x ort = lowbit run time / onnxruntime run time; lowbit runs on one thread)")
+        print(f"{r['model']:34s} {r['lowbit_run_ms']:9.1f} {r[f'lowbit_run_{n}threads_ms']:9.1f} "
+              f"{r['onnxruntime_1thread_ms']:9.1f} {r[f'onnxruntime_{n}threads_ms']:9.1f} "
+              f"{r['ratio_vs_ort_1thread']:8.2f} {r[f'ratio_{n}threads_vs_ort_{n}threads']:8.2f} "
+              f"{r['lowbit_compile_ms'] / 1000:7.1f}/{r[f'lowbit_compile_{n}threads_ms'] / 1000:<7.1f} "
+              f"{r['load_average_1min'][0]:4.1f}/{r['load_average_1min'][1]:<4.1f}")
+    print(f"(x ort Nt = lowbit run time on N threads / onnxruntime run time on N threads, same run; "
+          f"load = 1-minute load average before/after the model on this {os.cpu_count()}-core machine)")
     report = {"benchmark": "cpu_speed", "machine": machine(onnxruntime=ort.__version__),
-              "repeat": args.repeat, "results": results,
-              "note": "float CPU path, one thread: contractions register-tiled and vectorised "
-                      "(lowbit-cpu-tile-vectorize, convs through im2col), everything else scalar loops; "
-                      "lowbit has no multi-threaded execution yet, so the 2-thread column compares "
-                      "one lowbit thread with two onnxruntime threads"}
+              "repeat": args.repeat, "threads": n, "results": results,
+              "note": f"float CPU path: contractions register-tiled and vectorised "
+                      f"(lowbit-cpu-tile-vectorize, convs through im2col), everything else scalar loops; "
+                      f"lowbit on {n} threads (--threads {n}) splits the output tiles / rows of large ops "
+                      f"over MLIR's async runtime. The machine may be shared with other jobs "
+                      f"(load_average_1min before/after each model): timings, the {n}-thread ones most, "
+                      f"can be noisy."}
     Path(args.json).parent.mkdir(parents=True, exist_ok=True)
     Path(args.json).write_text(json.dumps(report, indent=2) + "\n")
     print(f"wrote {args.json}")
