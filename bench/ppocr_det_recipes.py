@@ -13,7 +13,11 @@ images, and the wall time of the lowbit-run call (calibration + quantization
 description and prints a table. Nothing is asserted.
 
     python3 bench/ppocr_det_recipes.py
-    python3 bench/ppocr_det_recipes.py --recipes flexq-w6a6 --pipeline-extra ...
+    python3 bench/ppocr_det_recipes.py --recipes flexq-w6a6,flexq-w6a8-mixed/overrides
+
+`flexq-w6a8-mixed/overrides` is flexq-w6a8-mixed's choice (the sensitivity
+pass, budget 0.25) applied as quantize-activations overrides; `float` with
+--pipeline runs any pipeline.
 """
 
 from __future__ import annotations
@@ -62,6 +66,33 @@ def scores(got: np.ndarray, ref: np.ndarray, threshold: float) -> dict:
             "agreement": float(np.mean(ref_mask == got_mask)), "iou": iou}
 
 
+OVERRIDES = "flexq-w6a8-mixed/overrides"
+
+
+def mixed_by_overrides(args, model: Path, shape: str, tmp: Path, row: dict) -> str | None:
+    """Calibrates, runs the sensitivity pass (flexq-w6a8-mixed's settings) and
+    returns a pipeline with the same W6 g128 / A6 and A8 on the promoted
+    layers given as quantize-activations overrides; None (row['error']) on
+    failure."""
+    stats, report = tmp / "stats_mixed.npz", tmp / "rank.json"
+    steps = [[str(args.lowbit_run), str(model), f"--input-shape={shape}", f"--calibrate={tmp / 'calib.npz'}",
+              f"--stats-out={stats}"],
+             [str(args.lowbit_run.parent / "lowbit-opt"), str(model), f"--input-shape={shape}", "-o", "/dev/null",
+              "--pass-pipeline=builtin.module(func.func(sensitivity{weight-bits=6 group-size=128 budget=0.25 "
+              f"stats={stats} report={report}}}))"]]
+    for command in steps:
+        proc = subprocess.run(command, capture_output=True, text=True)
+        if proc.returncode != 0:
+            row["error"] = (proc.stderr.strip().splitlines() or [f"exit {proc.returncode}"])[-1]
+            return None
+    ranking = json.loads(report.read_text())
+    promoted = [layer["layer"] for layer in ranking["layers"] if layer["act_bits"] == 8]
+    row["promoted_to_a8"] = promoted
+    overrides = ";".join(f"{name}:8" for name in promoted)
+    return ("func.func(quantize-weights{method=rtn bits=6 group-size=128 indivisible=per-channel}, "
+            f"quantize-activations{{bits=6 overrides=\"{overrides}\"}}, lower-to-lowbit), canonicalize")
+
+
 def main_(argv=None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--recipes", default=DEFAULT_RECIPES)
@@ -95,17 +126,27 @@ def main_(argv=None) -> int:
             row = {"recipe": recipe}
             per_image = []
             start = time.perf_counter()
+            pipeline = args.pipeline
+            if recipe == OVERRIDES:
+                # flexq-w6a8-mixed's choice applied through quantize-activations
+                # overrides (for when conv layers' lowbit.act_bits is not honoured).
+                pipeline = mixed_by_overrides(args, model, shape, tmp, row)
+                if pipeline is None:
+                    rows.append(row)
+                    print(f"{recipe:22s} error: {row['error']}", flush=True)
+                    continue
+            named = recipe not in ("float", OVERRIDES)
             for i in range(len(evals)):
                 command = [str(args.lowbit_run), str(model), f"--input-shape={shape}",
                            f"--inputs={tmp / f'in{i}.npz'}", f"--outputs={tmp / 'out.npz'}"]
-                if recipe != "float":
+                if named:
                     command.append(f"--recipe={recipe}")
-                if i == 0 and recipe != "float":
+                if i == 0 and named:
                     command += [f"--calibrate={tmp / 'calib.npz'}", f"--stats-out={tmp / 'stats.npz'}"]
-                elif recipe != "float":
+                elif named:
                     command.append(f"--stats-in={tmp / 'stats.npz'}")
-                if args.pipeline:
-                    command.append(f"--pipeline={args.pipeline}")
+                if pipeline:
+                    command.append(f"--pipeline={pipeline}")
                 # recipes without calibration reject --calibrate / --stats-in
                 proc = subprocess.run(command, capture_output=True, text=True)
                 if proc.returncode != 0 and "takes no calibration data" in proc.stderr:
