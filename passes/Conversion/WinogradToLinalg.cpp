@@ -60,26 +60,30 @@ Value maybeRoundHalf(OpBuilder &b, Location loc, Value v, bool half) {
   return arith::ExtFOp::create(b, loc, b.getF32Type(), h);
 }
 
-/// out[dims 0..5] = Σ_{d6} lhs * rhs (with `roundLhs` applied to the lhs
-/// element), as one generic over 7 dimensions.
-Value contract(OpBuilder &b, Location loc, Value lhs, AffineMap lhsMap,
-               Value rhs, AffineMap rhsMap, ArrayRef<int64_t> outShape,
-               bool roundLhs) {
+/// out[d0..d3] = Σ_{d4} mat[..] * x[..]: one generic over 5 dimensions
+/// (4 parallel, the last a reduction), the small constant matrix `mat` as the
+/// left operand. Written so that lowbit-cpu-tile-vectorize sees a plain
+/// contraction whose innermost parallel dimension (d3, channels) is only in
+/// `x` and the result: it becomes the vector dimension of the register tile
+/// (contiguous loads and stores), the matrix rows the register-tile rows.
+Value contract(OpBuilder &b, Location loc, Value mat, AffineMap matMap,
+               Value x, AffineMap xMap, ArrayRef<int64_t> outShape) {
   MLIRContext *ctx = b.getContext();
-  SmallVector<IteratorType> iterators(6, IteratorType::parallel);
+  SmallVector<IteratorType> iterators(4, IteratorType::parallel);
   iterators.push_back(IteratorType::reduction);
-  SmallVector<AffineExpr> outExprs;
-  for (unsigned d = 0; d < 6; ++d)
-    outExprs.push_back(getAffineDimExpr(d, ctx));
-  AffineMap outMap = AffineMap::get(7, 0, outExprs, ctx);
+  AffineMap outMap = AffineMap::get(5, 0,
+                                    {getAffineDimExpr(0, ctx),
+                                     getAffineDimExpr(1, ctx),
+                                     getAffineDimExpr(2, ctx),
+                                     getAffineDimExpr(3, ctx)},
+                                    ctx);
   Value init = zeroTensor(b, loc, outShape);
   return linalg::GenericOp::create(
-             b, loc, TypeRange{init.getType()}, ValueRange{lhs, rhs},
+             b, loc, TypeRange{init.getType()}, ValueRange{mat, x},
              ValueRange{init},
-             ArrayRef<AffineMap>{lhsMap, rhsMap, outMap}, iterators,
+             ArrayRef<AffineMap>{matMap, xMap, outMap}, iterators,
              [&](OpBuilder &nb, Location l, ValueRange args) {
-               Value x = maybeRoundHalf(nb, l, args[0], roundLhs);
-               Value p = arith::MulFOp::create(nb, l, x, args[1]);
+               Value p = arith::MulFOp::create(nb, l, args[0], args[1]);
                linalg::YieldOp::create(
                    nb, l, arith::AddFOp::create(nb, l, args[2], p).getResult());
              })
@@ -116,50 +120,66 @@ struct InputTransformLowering
     MLIRContext *ctx = op.getContext();
     int64_t m = op.getM(), r = op.getR(), n = m + r - 1;
     bool half = op.getPrecision() == "f16";
-    auto inType = cast<RankedTensorType>(adaptor.getInput().getType());
+    Value in = adaptor.getInput();
+    auto inType = cast<RankedTensorType>(in.getType());
     int64_t batch = inType.getDimSize(0), c = inType.getDimSize(1);
     int64_t th = (inType.getDimSize(2) - r + 1) / m;
     int64_t tw = (inType.getDimSize(3) - r + 1) / m;
+    int64_t tiles = batch * th * tw;
     Value bt = matrixConstant(rewriter, loc, op.getBt(), n, n);
 
-    // D[b, y, x, i, j, c] = in[b, c, y*m + i, x*m + j] (rounded to f16 when
-    // `half`): the overlapping n x n tiles, channels innermost.
-    AffineExpr b, y, x, i, j, ch;
-    bindDims(ctx, b, y, x, i, j, ch);
-    SmallVector<int64_t> tileShape = {batch, th, tw, n, n, c};
-    Value tilesInit =
-        tensor::EmptyOp::create(rewriter, loc, tileShape, rewriter.getF32Type());
-    Value tiles =
+    // D[i, j, t, c] = in[b, c, y*m + i, x*m + j] with t = (b*th + y)*tw + x
+    // (rounded to f16 when `half`): the overlapping n x n tiles, tile index
+    // flat and channels innermost. The indices are computed in the body
+    // (tensor.extract), so the result has the flat tile dimension of the
+    // op's result and no reshape: a reshape here would be propagated by
+    // element-wise fusion into the Winograd-domain batch_matmul and split
+    // its row dimension into (b, y, x), whose innermost (x) is too short
+    // for a register tile.
+    SmallVector<int64_t> tileShape = {n, n, tiles, c};
+    Value tilesInit = tensor::EmptyOp::create(rewriter, loc, tileShape,
+                                              rewriter.getF32Type());
+    Value tilesD =
         linalg::GenericOp::create(
-            rewriter, loc, TypeRange{tilesInit.getType()},
-            ValueRange{adaptor.getInput()}, ValueRange{tilesInit},
-            ArrayRef<AffineMap>{
-                AffineMap::get(6, 0, {b, ch, y * m + i, x * m + j}, ctx),
-                rewriter.getMultiDimIdentityMap(6)},
-            SmallVector<IteratorType>(6, IteratorType::parallel),
-            [&](OpBuilder &nb, Location l, ValueRange args) {
-              linalg::YieldOp::create(nb, l,
-                                      maybeRoundHalf(nb, l, args[0], half));
+            rewriter, loc, TypeRange{tilesInit.getType()}, ValueRange{},
+            ValueRange{tilesInit},
+            ArrayRef<AffineMap>{rewriter.getMultiDimIdentityMap(4)},
+            SmallVector<IteratorType>(4, IteratorType::parallel),
+            [&](OpBuilder &nb, Location l, ValueRange) {
+              auto cst = [&](int64_t v) {
+                return arith::ConstantIndexOp::create(nb, l, v).getResult();
+              };
+              Value i = linalg::IndexOp::create(nb, l, 0);
+              Value j = linalg::IndexOp::create(nb, l, 1);
+              Value t = linalg::IndexOp::create(nb, l, 2);
+              Value ch = linalg::IndexOp::create(nb, l, 3);
+              Value perImage = cst(th * tw);
+              Value bi = arith::DivUIOp::create(nb, l, t, perImage);
+              Value rest = arith::RemUIOp::create(nb, l, t, perImage);
+              Value yi = arith::DivUIOp::create(nb, l, rest, cst(tw));
+              Value xi = arith::RemUIOp::create(nb, l, rest, cst(tw));
+              Value row = arith::AddIOp::create(
+                  nb, l, arith::MulIOp::create(nb, l, yi, cst(m)), i);
+              Value col = arith::AddIOp::create(
+                  nb, l, arith::MulIOp::create(nb, l, xi, cst(m)), j);
+              Value e = tensor::ExtractOp::create(
+                  nb, l, in, ValueRange{bi, ch, row, col});
+              linalg::YieldOp::create(nb, l, maybeRoundHalf(nb, l, e, half));
             })
             .getResult(0);
-    // t[ξ, j, b, y, x, c] = Σ_i D[b, y, x, i, j, c] · BT[ξ, i]
-    AffineExpr txi, tj, tb, ty, tx, tc, ti;
-    bindDims(ctx, txi, tj, tb, ty, tx, tc, ti);
-    Value t = contract(rewriter, loc, tiles,
-                       AffineMap::get(7, 0, {tb, ty, tx, ti, tj, tc}, ctx), bt,
-                       AffineMap::get(7, 0, {txi, ti}, ctx),
-                       {n, n, batch, th, tw, c}, /*roundLhs=*/false);
-    // v[ξ, ν, b, y, x, c] = Σ_j t[ξ, j, b, y, x, c] · BT[ν, j]
-    AffineExpr vxi, vnu, vb, vy, vx, vc, vj;
-    bindDims(ctx, vxi, vnu, vb, vy, vx, vc, vj);
-    Value v = contract(rewriter, loc, t,
-                       AffineMap::get(7, 0, {vxi, vj, vb, vy, vx, vc}, ctx),
-                       bt, AffineMap::get(7, 0, {vnu, vj}, ctx),
-                       {n, n, batch, th, tw, c}, /*roundLhs=*/false);
-    v = roundTensor(rewriter, loc, v, half);
-    SmallVector<ReassociationIndices> groups = {{0}, {1}, {2, 3, 4}, {5}};
-    rewriter.replaceOpWithNewOp<tensor::CollapseShapeOp>(
-        op, op.getResult().getType(), v, groups);
+    // t[ξ, j, t, c] = Σ_i BT[ξ, i] · D[i, j, t, c]
+    AffineExpr xi, j, t, ch, i;
+    bindDims(ctx, xi, j, t, ch, i);
+    Value tmp = contract(rewriter, loc, bt, AffineMap::get(5, 0, {xi, i}, ctx),
+                         tilesD, AffineMap::get(5, 0, {i, j, t, ch}, ctx),
+                         {n, n, tiles, c});
+    // v[ξ, ν, t, c] = Σ_j BT[ν, j] · t[ξ, j, t, c]
+    AffineExpr vxi, vnu, vt, vc, vj;
+    bindDims(ctx, vxi, vnu, vt, vc, vj);
+    Value v = contract(rewriter, loc, bt, AffineMap::get(5, 0, {vnu, vj}, ctx),
+                       tmp, AffineMap::get(5, 0, {vxi, vj, vt, vc}, ctx),
+                       {n, n, tiles, c});
+    rewriter.replaceOp(op, roundTensor(rewriter, loc, v, half));
     return success();
   }
 };
@@ -177,30 +197,46 @@ struct OutputTransformLowering
     auto outType = op.getResult().getType();
     int64_t batch = outType.getDimSize(0), f = outType.getDimSize(1);
     int64_t th = outType.getDimSize(2) / m, tw = outType.getDimSize(3) / m;
+    int64_t tiles = batch * th * tw;
     Value at = matrixConstant(rewriter, loc, op.getAt(), m, n);
 
-    SmallVector<ReassociationIndices> tileGroups = {{0}, {1}, {2, 3, 4}, {5}};
-    Value m6 = tensor::ExpandShapeOp::create(
-        rewriter, loc,
-        RankedTensorType::get({n, n, batch, th, tw, f}, rewriter.getF32Type()),
-        adaptor.getInput(), tileGroups);
-    // t[a, ν, b, y, x, f] = Σ_ξ AT[a, ξ] · M[ξ, ν, b, y, x, f]
-    AffineExpr a, nu, b, y, x, ch, xi;
-    bindDims(ctx, a, nu, b, y, x, ch, xi);
-    Value t = contract(rewriter, loc, m6,
-                       AffineMap::get(7, 0, {xi, nu, b, y, x, ch}, ctx), at,
-                       AffineMap::get(7, 0, {a, xi}, ctx),
-                       {m, n, batch, th, tw, f}, half);
-    // out[b, f, y, a, x, e] = Σ_ν t[a, ν, b, y, x, f] · AT[e, ν]
-    AffineExpr ob, of, oy, oa, ox, oe, onu;
-    bindDims(ctx, ob, of, oy, oa, ox, oe, onu);
-    Value out = contract(rewriter, loc, t,
-                         AffineMap::get(7, 0, {oa, onu, ob, oy, ox, of}, ctx),
-                         at, AffineMap::get(7, 0, {oe, onu}, ctx),
-                         {batch, f, th, m, tw, m}, /*roundLhs=*/false);
-    out = roundTensor(rewriter, loc, out, half);
+    Value mIn = roundTensor(rewriter, loc, adaptor.getInput(), half);
+    // t[a, ν, t, f] = Σ_ξ AT[a, ξ] · M[ξ, ν, t, f]
+    AffineExpr a, nu, t, ch, xi;
+    bindDims(ctx, a, nu, t, ch, xi);
+    Value tmp = contract(rewriter, loc, at, AffineMap::get(5, 0, {a, xi}, ctx),
+                         mIn, AffineMap::get(5, 0, {xi, nu, t, ch}, ctx),
+                         {m, n, tiles, f});
+    // o[a, e, t, f] = Σ_ν AT[e, ν] · t[a, ν, t, f]
+    AffineExpr oa, oe, ot, of, onu;
+    bindDims(ctx, oa, oe, ot, of, onu);
+    Value o = contract(rewriter, loc, at, AffineMap::get(5, 0, {oe, onu}, ctx),
+                       tmp, AffineMap::get(5, 0, {oa, onu, ot, of}, ctx),
+                       {m, m, tiles, f});
+    // y[b, f, y, a, x, e] = o[a, e, (b*th + y)*tw + x, f] (rounded to f16
+    // when `half`), then collapsed to [N, F, th*m, tw*m].
+    AffineExpr sb, sf, sy, sa, sx, se;
+    bindDims(ctx, sb, sf, sy, sa, sx, se);
+    SmallVector<int64_t> yShape = {batch, f, th, m, tw, m};
+    Value yInit = tensor::EmptyOp::create(rewriter, loc, yShape,
+                                          rewriter.getF32Type());
+    Value y =
+        linalg::GenericOp::create(
+            rewriter, loc, TypeRange{yInit.getType()}, ValueRange{o},
+            ValueRange{yInit},
+            ArrayRef<AffineMap>{
+                AffineMap::get(6, 0,
+                               {sa, se, sb * (th * tw) + sy * tw + sx, sf},
+                               ctx),
+                rewriter.getMultiDimIdentityMap(6)},
+            SmallVector<IteratorType>(6, IteratorType::parallel),
+            [&](OpBuilder &nb, Location l, ValueRange args) {
+              linalg::YieldOp::create(nb, l,
+                                      maybeRoundHalf(nb, l, args[0], half));
+            })
+            .getResult(0);
     SmallVector<ReassociationIndices> groups = {{0}, {1}, {2, 3}, {4, 5}};
-    rewriter.replaceOpWithNewOp<tensor::CollapseShapeOp>(op, outType, out,
+    rewriter.replaceOpWithNewOp<tensor::CollapseShapeOp>(op, outType, y,
                                                          groups);
     return success();
   }
