@@ -76,6 +76,32 @@ func.func @f45_batch2(%x: tensor<2x3x12x8xf32>) -> tensor<2x5x8x4xf32> {
 
 // -----
 
+// 12x12 output at F(4,3): 3 x 3 = 9 tiles, so the products' rows are padded
+// with zeros to 12 (a multiple of the CPU register tile's 4 rows) and the
+// 9 real rows sliced out again before the output transform. (A tile count
+// that is a multiple of 4, as in @f43_bias_pads and @f45_batch2, has
+// neither.)
+// CHECK-LABEL: func.func @rows_padded
+// CHECK: %[[V:.*]] = lowbit.winograd_input_transform
+// CHECK-SAME: -> tensor<6x6x9x2xf32>
+// CHECK: %[[V3:.*]] = tensor.collapse_shape %[[V]] {{\[\[}}0, 1], [2], [3]] : tensor<6x6x9x2xf32> into tensor<36x9x2xf32>
+// CHECK: %[[VP:.*]] = tensor.pad %[[V3]] low[0, 0, 0] high[0, 3, 0]
+// CHECK: } : tensor<36x9x2xf32> to tensor<36x12x2xf32>
+// CHECK: %[[P:.*]] = linalg.batch_matmul ins(%[[VP]], %{{.*}} : tensor<36x12x2xf32>, tensor<36x2x3xf32>) outs(%{{.*}} : tensor<36x12x3xf32>)
+// CHECK: %[[PS:.*]] = tensor.extract_slice %[[P]][0, 0, 0] [36, 9, 3] [1, 1, 1] : tensor<36x12x3xf32> to tensor<36x9x3xf32>
+// CHECK: %[[M:.*]] = tensor.expand_shape %[[PS]] {{\[\[}}0, 1], [2], [3]] output_shape [6, 6, 9, 3]
+// CHECK: lowbit.winograd_output_transform %[[M]]
+// CHECK-SAME: : tensor<6x6x9x3xf32> -> tensor<1x3x12x12xf32>
+// CHECK-NOT: tensor.extract_slice
+func.func @rows_padded(%x: tensor<1x2x12x12xf32>) -> tensor<1x3x12x12xf32> {
+  %f = arith.constant dense<0.25> : tensor<3x2x3x3xf32>
+  %y = nn.conv2d %x, %f {strides = array<i64: 1, 1>, pads = array<i64: 1, 1, 1, 1>, dilations = array<i64: 1, 1>, groups = 1 : i64} : (tensor<1x2x12x12xf32>, tensor<3x2x3x3xf32>) -> tensor<1x3x12x12xf32>
+    loc("conv_p")
+  return %y : tensor<1x3x12x12xf32>
+}
+
+// -----
+
 // Left alone: stride 2, dilation 2, groups 2, a 1x1 filter, a 3x5 filter, a
 // filter that is not a constant.
 // CHECK-LABEL: func.func @leave_alone
