@@ -63,15 +63,22 @@ Recipe rtnStatic(const char *name, int weightBits, int act) {
           "}, lower-to-lowbit");
 }
 
-/// SmoothQuant (alpha 0.5) + RTN W8 per channel + dynamic per-token A8.
-Recipe smoothQuantW8A8() {
+/// SmoothQuant (alpha 0.5) + RTN W`bits` (per channel at 8 bits, groups of
+/// 128 below) + dynamic per-token A`bits`.
+Recipe smoothQuant(const char *name, int bits) {
+  int group = bits == 8 ? 0 : 128;
   return calibrated(
-      "smoothquant-w8a8",
-      "SmoothQuant alpha=0.5 from calibrated max |x|, RTN W8 per output "
-      "channel, dynamic per-token A8",
+      name,
+      "SmoothQuant alpha=0.5 from calibrated max |x|, RTN W" +
+          std::to_string(bits) + " " +
+          (group ? "in groups of 128" : std::string("per output channel")) +
+          ", dynamic per-token A" + std::to_string(bits),
       std::string("smooth{alpha=0.5 stats=") + kRecipeStatsPlaceholder +
-          "}, quantize-weights{method=rtn bits=8 group-size=0}, "
-          "quantize-activations{bits=8}, lower-to-lowbit");
+          "}, quantize-weights{method=rtn bits=" + std::to_string(bits) +
+          " group-size=" + std::to_string(group) +
+          (group ? " indivisible=per-channel" : "") +
+          "}, quantize-activations{bits=" + std::to_string(bits) +
+          "}, lower-to-lowbit");
 }
 
 /// SmoothQuant+: alpha per layer group by the calibrated Hessian loss of the
@@ -162,7 +169,8 @@ const std::vector<Recipe> &lowbit::getRecipes() {
       hessianBased("gptq-w4a16-g128", "gptq", 4, 128),
       hessianBased("decoupleq-w2a16-g64", "decoupleq", 2, 64),
       rtnStatic("rtn-w8a8-static", 8, 8),
-      smoothQuantW8A8(),
+      smoothQuant("smoothquant-w8a8", 8),
+      smoothQuant("smoothquant-w6a6", 6),
       smoothQuantPlusW4(),
       rtn("flexq-w6a6", 6, 128, 6),
       flexqMixed(),

@@ -106,7 +106,8 @@ def test_calibrated_recipes_at_least_as_close_as_rtn(minilm_run, lowbit_module, 
     cosine to the float model (onnxruntime), measured and printed.
     gptq-w4a16-g128 and smoothquant+-w4a16-g128 minimise the calibrated output
     error of W4 weights, smoothquant-w8a8 moves the activation outliers into
-    the weights: none may do worse than RTN at the same format here."""
+    the weights (at W8A8 and W6A6): none may do worse than RTN at the same
+    format here."""
     minilm, paths, mask, _, _ = minilm_run
     with np.load(paths.inputs) as data:
         feeds = {k: data[k] for k in data.files}
@@ -118,7 +119,8 @@ def test_calibrated_recipes_at_least_as_close_as_rtn(minilm_run, lowbit_module, 
     # Padding tokens are inputs too: every layer saw all 8 x SEQ_LEN tokens.
     assert all(int(s["count"]) == len(CALIBRATION_SENTENCES) * SEQ_LEN for s in stats.values())
     cosines = {}
-    for recipe in ["rtn-w4a16-g128", "gptq-w4a16-g128", "smoothquant+-w4a16-g128", "rtn-w8a8", "smoothquant-w8a8"]:
+    for recipe in ["rtn-w4a16-g128", "gptq-w4a16-g128", "smoothquant+-w4a16-g128", "rtn-w8a8", "smoothquant-w8a8",
+                   "rtn-w6a6", "smoothquant-w6a6"]:
         kwargs = {"stats_path": sidecar} if lowbit_module.recipes()[recipe]["needs_calibration"] else {}
         module, _ = lowbit_module.quantize(paths.model, recipe=recipe, **kwargs)
         # -O0: the JIT's compile time dominates; the integer kernels are exact.
@@ -131,3 +133,4 @@ def test_calibrated_recipes_at_least_as_close_as_rtn(minilm_run, lowbit_module, 
     assert cosines["gptq-w4a16-g128"] >= cosines["rtn-w4a16-g128"], cosines
     assert cosines["smoothquant+-w4a16-g128"] >= cosines["rtn-w4a16-g128"], cosines
     assert cosines["smoothquant-w8a8"] >= cosines["rtn-w8a8"], cosines
+    assert cosines["smoothquant-w6a6"] >= cosines["rtn-w6a6"], cosines
