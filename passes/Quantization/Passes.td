@@ -81,7 +81,8 @@ def QuantizeActivationsPass : Pass<"quantize-activations", "::mlir::func::FuncOp
            "lowbit.quantize_dynamic's rms_clip)">,
   ];
   let dependentDialects = ["::lowbit::lb::LowBitDialect",
-                           "::mlir::quant::QuantDialect"];
+                           "::mlir::quant::QuantDialect",
+                           "::mlir::tosa::TosaDialect"];
 }
 
 def LowerToLowBitPass : Pass<"lower-to-lowbit", "::mlir::func::FuncOp"> {

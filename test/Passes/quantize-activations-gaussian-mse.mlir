@@ -10,6 +10,8 @@
 // RUN: lowbit-opt %t/main.mlir "--quantize-activations=bits=2 scale=gaussian-mse overrides=fc4:4" | FileCheck %s --check-prefix=GMSE
 // The default (absmax) sets no rms_clip.
 // RUN: lowbit-opt %t/main.mlir "--quantize-activations=bits=4" | FileCheck %s --check-prefix=ABS
+// Convolutions: one rms over the whole input (per-tensor dynamic scale).
+// RUN: lowbit-opt %t/conv.mlir "--quantize-activations=bits=4 scale=gaussian-mse" | FileCheck %s --check-prefix=CONV
 // lower-to-lowbit folds the pair into lowbit.qlinear as for absmax scales.
 // RUN: lowbit-opt %t/main.mlir "--pass-pipeline=builtin.module(func.func(quantize-weights{bits=4 group-size=0}, quantize-activations{bits=4 scale=gaussian-mse}, lower-to-lowbit))" | FileCheck %s --check-prefix=LOWER
 
@@ -36,4 +38,14 @@ func.func @main(%x: tensor<3x8xf32>) -> (tensor<3x4xf32>, tensor<3x4xf32>) {
   %y = nn.linear %x, %w : (tensor<3x8xf32>, tensor<4x8xf32>) -> tensor<3x4xf32> loc("fc2")
   %z = nn.linear %x, %w : (tensor<3x8xf32>, tensor<4x8xf32>) -> tensor<3x4xf32> loc("fc4")
   return %y, %z : tensor<3x4xf32>, tensor<3x4xf32>
+}
+
+//--- conv.mlir
+// CONV-LABEL: func.func @conv
+// CONV: %[[R:.*]] = tosa.reshape %arg0, %{{.*}} : (tensor<1x3x8x8xf32>, !tosa.shape<2>) -> tensor<1x192xf32>
+// CONV: lowbit.quantize_dynamic %[[R]] {bits = 4 : i64, rms_clip = 2.{{[34][0-9]*}} : f64} : tensor<1x192xf32> -> tensor<1x192xi8>, tensor<1x1xf32>
+// CONV: nn.conv2d
+func.func @conv(%x: tensor<1x3x8x8xf32>, %f: tensor<4x3x3x3xf32>) -> tensor<1x4x6x6xf32> {
+  %0 = nn.conv2d %x, %f {strides = array<i64: 1, 1>, pads = array<i64: 0, 0, 0, 0>, dilations = array<i64: 1, 1>, groups = 1 : i64} : (tensor<1x3x8x8xf32>, tensor<4x3x3x3xf32>) -> tensor<1x4x6x6xf32> loc("conv")
+  return %0 : tensor<1x4x6x6xf32>
 }
