@@ -18,8 +18,10 @@
     where y_f32 is the unrewritten model on lowbit's CPU path; the same for
     precision=f32 shows what is conditioning alone.
 
-Writes bench/results/winograd_conv.json (with the machine) and prints
-tables; bench/results/winograd_conv.png too when matplotlib is installed.
+Writes bench/results/winograd_conv.json (with the machine and the 1-minute
+load average at the start and end of the speed part) and prints tables;
+bench/results/winograd_conv.png (speed bars, fp16 errors) too when matplotlib
+is installed.
 Timings are recorded, never asserted.
 
     python3 bench/winograd_conv.py [--part speed|fp16|all] [--repeat 5] [--rounds 3]
@@ -208,13 +210,30 @@ def plot(result: dict, path: Path) -> bool:
         import matplotlib.pyplot as plt
     except ImportError:
         return False
-    fig, ax = plt.subplots(figsize=(6, 4))
-    for points, cells in result["fp16"]["errors"].items():
-        ms = [m for m, c in cells.items() if isinstance(c["f16"], float)]
-        ax.semilogy(ms, [cells[m]["f16"] for m in ms], "o-", label=points)
-    ax.set_xlabel("m of F(m, 3)")
-    ax.set_ylabel("PP-OCRv4 det output error (fp16 transforms)")
-    ax.legend()
+    panels = [p for p in ("speed", "fp16") if p in result]
+    fig, axes = plt.subplots(1, len(panels), figsize=(6 * len(panels), 4), squeeze=False)
+    for ax, panel in zip(axes[0], panels):
+        if panel == "fp16":
+            for points, cells in result["fp16"]["errors"].items():
+                ms = [m for m, c in cells.items() if isinstance(c["f16"], float)]
+                ax.semilogy([int(m) for m in ms], [cells[m]["f16"] for m in ms], "o-", label=points)
+            ax.set_xticks(FP16_M)
+            ax.set_xlabel("m of F(m, 3)")
+            ax.set_ylabel("PP-OCRv4 det output error (fp16 transforms)")
+        else:
+            rows = result["speed"]["rows"]
+            names = ["direct"] + [f"F({m},3)" for m in SPEED_M]
+            width = 0.8 / len(names)
+            for k, name in enumerate(names):
+                ms = [r["direct_ms"] if k == 0 else r["winograd"].get(str(SPEED_M[k - 1]),
+                      r["winograd"].get(SPEED_M[k - 1], {})).get("run_ms", 0.0) for r in rows]
+                ax.bar([i + k * width for i in range(len(rows))], ms, width, label=name)
+            ax.set_xticks([i + 0.4 - width / 2 for i in range(len(rows))])
+            ax.set_xticklabels([r["shape"].replace(" 3x3 ", "\n") for r in rows])
+            ax.set_ylabel("ms, 1 thread (fastest run)")
+            load = result["speed"].get("load_average_1min")
+            ax.set_title("3x3 conv on the CPU" + (f" (1-min load {load[0]:.1f} at start, {load[1]:.1f} at end)" if load else ""))
+        ax.legend()
     fig.tight_layout()
     fig.savefig(path)
     return True
@@ -236,14 +255,16 @@ def main() -> int:
     with tempfile.TemporaryDirectory() as tmp:
         work = Path(tmp)
         if args.part in ("speed", "all"):
+            load_start = os.getloadavg()[0]
+            rows = bench_speed(args, work)
             result["speed"] = {"repeat": args.repeat, "rounds": args.rounds, "threads": 1,
-                               "rows": bench_speed(args, work)}
+                               "load_average_1min": [load_start, os.getloadavg()[0]], "rows": rows}
         if args.part in ("fp16", "all"):
             result["fp16"] = bench_fp16(args, work)
     out.parent.mkdir(parents=True, exist_ok=True)
     out.write_text(json.dumps(result, indent=2, default=str) + "\n")
     print(f"\nwrote {out}")
-    if "fp16" in result and plot(result, out.with_suffix(".png")):
+    if plot(result, out.with_suffix(".png")):
         print(f"wrote {out.with_suffix('.png')}")
     return 0
 
