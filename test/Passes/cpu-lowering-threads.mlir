@@ -9,7 +9,8 @@
 // RUN: lowbit-opt %s --lowbit-cpu-lowering | FileCheck %s --check-prefix=ONE
 
 // Two parallel regions, the matmul and the row sum (the exp is fused into
-// it; the bias broadcast and the fill are below min-parallel-work): each
+// it; the bias broadcast and the fill are below min-parallel-work, 262144
+// loop iterations): each
 // starts the async task, runs block 0 itself and waits for the group.
 // CHECK: llvm.func @main(
 // CHECK-COUNT-2: llvm.call @mlirAsyncRuntimeAwaitAllInGroup
@@ -21,7 +22,7 @@
 // ONE-NOT: mlirAsyncRuntime
 // ONE-NOT: parallel_compute_fn
 
-// RUN: %python -c "import numpy as np; r = np.random.default_rng(0); np.savez('%t.in.npz', arg0=r.standard_normal((256, 256)).astype(np.float32), arg1=r.standard_normal((128, 256)).astype(np.float32))"
+// RUN: %python -c "import numpy as np; r = np.random.default_rng(0); np.savez('%t.in.npz', arg0=r.standard_normal((256, 1024)).astype(np.float32), arg1=r.standard_normal((128, 1024)).astype(np.float32))"
 // RUN: lowbit-run %s --inputs %t.in.npz --outputs %t.1.npz --threads 1
 // RUN: lowbit-run %s --inputs %t.in.npz --outputs %t.2.npz --threads 2
 // RUN: lowbit-run %s --inputs %t.in.npz --outputs %t.0.npz --threads 0
@@ -33,23 +34,23 @@
 
 #id = affine_map<(i, j) -> (i, j)>
 #row = affine_map<(i, j) -> (i)>
-func.func @main(%x: tensor<256x256xf32>, %w: tensor<128x256xf32>) -> (tensor<256x128xf32>, tensor<256xf32>) {
+func.func @main(%x: tensor<256x1024xf32>, %w: tensor<128x1024xf32>) -> (tensor<256x128xf32>, tensor<256xf32>) {
   %b = arith.constant dense<0.5> : tensor<128xf32>
-  // 256 x 128 x 256 multiply-adds (threads split the 4 x 16 output tiles).
-  %y = nn.linear %x, %w, %b : (tensor<256x256xf32>, tensor<128x256xf32>, tensor<128xf32>) -> tensor<256x128xf32>
-  // Element-wise on 256 x 256 and a row sum over 256 (threads split rows).
-  %e0 = tensor.empty() : tensor<256x256xf32>
+  // 256 x 128 x 1024 multiply-adds (threads split the 4 x 16 output tiles).
+  %y = nn.linear %x, %w, %b : (tensor<256x1024xf32>, tensor<128x1024xf32>, tensor<128xf32>) -> tensor<256x128xf32>
+  // Element-wise on 256 x 1024 and a row sum over 1024 (threads split rows).
+  %e0 = tensor.empty() : tensor<256x1024xf32>
   %e = linalg.generic {indexing_maps = [#id, #id], iterator_types = ["parallel", "parallel"]}
-      ins(%x : tensor<256x256xf32>) outs(%e0 : tensor<256x256xf32>) {
+      ins(%x : tensor<256x1024xf32>) outs(%e0 : tensor<256x1024xf32>) {
   ^bb0(%in: f32, %out: f32):
     %t = math.exp %in : f32
     linalg.yield %t : f32
-  } -> tensor<256x256xf32>
+  } -> tensor<256x1024xf32>
   %zero = arith.constant 0.0 : f32
   %s0 = tensor.empty() : tensor<256xf32>
   %s1 = linalg.fill ins(%zero : f32) outs(%s0 : tensor<256xf32>) -> tensor<256xf32>
   %s = linalg.generic {indexing_maps = [#id, #row], iterator_types = ["parallel", "reduction"]}
-      ins(%e : tensor<256x256xf32>) outs(%s1 : tensor<256xf32>) {
+      ins(%e : tensor<256x1024xf32>) outs(%s1 : tensor<256xf32>) {
   ^bb0(%in: f32, %out: f32):
     %r = arith.addf %in, %out : f32
     linalg.yield %r : f32

@@ -108,7 +108,7 @@ struct TileAndVectorizePass
       *this, "min-parallel-work",
       llvm::cl::desc("ops whose loop nest has fewer iterations (product of "
                      "the loop bounds) stay sequential"),
-      llvm::cl::init(65536)};
+      llvm::cl::init(262144)};
 
   void runOnOperation() override;
   LogicalResult tileAndVectorize(IRRewriter &rewriter, linalg::LinalgOp op,
