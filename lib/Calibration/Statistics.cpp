@@ -400,10 +400,12 @@ std::vector<NpyArray> lowbit::calibration::toArrays(const Statistics &stats) {
       arrays.push_back(makeArray(name + "/hessian", "f8", {c, c},
                                  s.hessian.data(), s.hessian.size()));
     }
-    if (s.sampleRows > 0)
-      arrays.push_back(makeArray(name + "/samples", "f4",
-                                 {s.sampleRows, s.sampleWidth},
+    if (s.sampleRows > 0) {
+      // Statistics built by hand may leave the width unset: rows of C.
+      int64_t width = s.sampleWidth > 0 ? s.sampleWidth : c;
+      arrays.push_back(makeArray(name + "/samples", "f4", {s.sampleRows, width},
                                  s.samples.data(), s.samples.size()));
+    }
   }
   return arrays;
 }
