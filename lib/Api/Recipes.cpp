@@ -101,9 +101,9 @@ Recipe smoothQuantPlusW4() {
 Recipe flexqMixed() {
   return calibrated(
       "flexq-w6a8-mixed",
-      "FlexQ: RTN W6 in groups of 128, dynamic per-token A8 on the 25% of "
-      "linear layers with the largest measured A6 output error, A6 "
-      "elsewhere",
+      "FlexQ: RTN W6 in groups of 128, A8 on the 25% of linear and conv "
+      "layers with the largest measured A6 output error, A6 elsewhere "
+      "(dynamic: per token for linears, per tensor for convs)",
       std::string("sensitivity{weight-bits=6 group-size=128 budget=0.25 "
                   "stats=") +
           kRecipeStatsPlaceholder +

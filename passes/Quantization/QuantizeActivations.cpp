@@ -101,6 +101,20 @@ struct QuantizeActivationsPass
     return bits;
   }
 
+  /// bitsFor with the per-layer choice checked: a lowbit.act_bits outside
+  /// 0 / 2..8 is an error naming the layer.
+  FailureOr<int64_t>
+  checkedBitsFor(Operation *op, const std::string &name,
+                 ArrayRef<std::pair<std::string, int64_t>> rules) {
+    int64_t layerBits = bitsFor(name, rules, op);
+    if (layerBits != 0 && (layerBits < 2 || layerBits > 8)) {
+      op->emitError("quantize-activations: lowbit.act_bits of layer '")
+          << name << "' must be 2..8, got " << layerBits;
+      return failure();
+    }
+    return layerBits;
+  }
+
   void runOnOperation() override {
     func::FuncOp func = getOperation();
     SmallVector<std::pair<std::string, int64_t>> rules;
@@ -184,20 +198,24 @@ struct QuantizeActivationsPass
       if (!xType.getElementType().isF32())
         return;
       std::string name = getLayerName(op);
-      int64_t layerBits = bitsFor(name, rules);
-      if (layerBits == 0)
+      FailureOr<int64_t> layerBits = checkedBitsFor(op, name, rules);
+      if (failed(layerBits)) {
+        failedLayer = true;
+        return;
+      }
+      if (*layerBits == 0)
         return;
       OpBuilder b(op);
       Location loc = op.getLoc();
       if (isStatic) {
-        if (failed(assignStaticQdq(op, op.getInputMutable(), name, layerBits)))
+        if (failed(assignStaticQdq(op, op.getInputMutable(), name, *layerBits)))
           failedLayer = true;
         return;
       }
       Value x = buildTosaReshape(b, loc, op.getInput(),
                                  {1, xType.getNumElements()});
       op.getInputMutable().assign(buildTosaReshape(
-          b, loc, buildQdq(b, loc, x, layerBits, rmsClipFor(layerBits)),
+          b, loc, buildQdq(b, loc, x, *layerBits, rmsClipFor(*layerBits)),
           xType.getShape()));
     });
     func.walk([&](nn::LinearOp op) {
@@ -207,23 +225,21 @@ struct QuantizeActivationsPass
           !op.getInput().getType().getElementType().isF32())
         return;
       std::string name = getLayerName(op);
-      int64_t layerBits = bitsFor(name, rules, op);
-      if (layerBits != 0 && (layerBits < 2 || layerBits > 8)) {
-        op.emitError("quantize-activations: lowbit.act_bits of layer '")
-            << name << "' must be 2..8, got " << layerBits;
+      FailureOr<int64_t> layerBits = checkedBitsFor(op, name, rules);
+      if (failed(layerBits)) {
         failedLayer = true;
         return;
       }
-      if (layerBits == 0)
+      if (*layerBits == 0)
         return;
       OpBuilder b(op);
       if (isStatic) {
-        if (failed(assignStaticQdq(op, op.getInputMutable(), name, layerBits)))
+        if (failed(assignStaticQdq(op, op.getInputMutable(), name, *layerBits)))
           failedLayer = true;
         return;
       }
-      Value x = buildQdq(b, op.getLoc(), op.getInput(), layerBits,
-                         rmsClipFor(layerBits));
+      Value x = buildQdq(b, op.getLoc(), op.getInput(), *layerBits,
+                         rmsClipFor(*layerBits));
       op.getInputMutable().assign(x);
     });
     if (failedLayer)
