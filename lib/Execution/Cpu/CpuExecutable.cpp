@@ -172,7 +172,6 @@ void lowbit::registerCpuLoweringPipeline() {
       });
 }
 
-
 namespace {
 
 FailureOr<ElementType> toElementType(Type type) {
