@@ -130,6 +130,24 @@ Recipe mergeQuantW4A4() {
           "lower-to-lowbit");
 }
 
+/// QuEST W4A4 (docs/quest.md): block-128 Hadamard rotation folded into the
+/// weights with an online fast Walsh-Hadamard transform, Gaussian-MSE W4
+/// scales per channel, and per-token A4 clipped at the Gaussian-MSE multiple
+/// of each token's rms (`gaussianActs`) or at its max |x|.
+Recipe quest(const char *name, bool gaussianActs) {
+  std::string passes =
+      std::string("hadamard-rotate{block=128}, quantize-weights{method="
+                  "gaussian-mse bits=4 group-size=0}, quantize-activations{"
+                  "bits=4") +
+      (gaussianActs ? " scale=gaussian-mse" : "") + "}, lower-to-lowbit";
+  std::string description =
+      std::string("QuEST: Hadamard rotation (block 128), Gaussian-MSE W4 per "
+                  "output channel, dynamic per-token A4 ") +
+      (gaussianActs ? "clipped at the Gaussian-MSE multiple of the token rms"
+                    : "at max |x| (the better PTQ variant, docs/quest.md)");
+  return {name, description, "func.func(" + passes + "), canonicalize"};
+}
+
 } // namespace
 
 llvm::Expected<std::string> lowbit::instantiateRecipe(const Recipe &recipe,
@@ -176,6 +194,8 @@ const std::vector<Recipe> &lowbit::getRecipes() {
       flexqMixed(),
       rtnStatic("rtn-w4a4-static", 4, 4),
       rtn("rtn-w4a4-g128", 4, 128, 4),
+      quest("quest-w4a4", /*gaussianActs=*/true),
+      quest("quest-w4a4-absmax", /*gaussianActs=*/false),
       mergeQuantW4A4(),
   };
   return recipes;

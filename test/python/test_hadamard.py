@@ -191,6 +191,18 @@ def test_quest_pipeline_on_mlp(lowbit_run, lowbit_opt, tmp_path, rng):
     # wrong scale, gives errors of the order of the range (~1).
     err = np.max(np.abs(y2 - ref)) / np.max(np.abs(ref))
     assert np.all(np.isfinite(y2)) and err < 0.4, f"quest W4A4 vs float (seed {SEED}): {err:.3f}"
+    # The named recipes are this pipeline (quest-w4a4) and the same with
+    # max |x| activation scales (quest-w4a4-absmax): identical outputs.
+    for recipe, pipeline in [("quest-w4a4", QUEST),
+                             ("quest-w4a4-absmax", QUEST.replace(" scale=gaussian-mse", ""))]:
+        outputs = []
+        for flag in (f"--recipe={recipe}", f"--pipeline={pipeline}"):
+            out = tmp_path / f"{recipe}{len(outputs)}.npz"
+            proc = lowbit_run(model, f"--inputs={tmp_path / 'in.npz'}", f"--outputs={out}", flag)
+            assert proc.returncode == 0, describe(proc)
+            with np.load(out) as data:
+                outputs.append(data["y2"])
+        np.testing.assert_array_equal(outputs[0], outputs[1], err_msg=recipe)
 
 
 def test_rotated_minilm_matches_onnxruntime(lowbit_run, tmp_path):
