@@ -53,6 +53,14 @@ Value constF32(OpBuilder &b, Location loc, float v) {
   return arith::ConstantOp::create(b, loc, b.getF32FloatAttr(v));
 }
 
+/// A row scale of quantize_dynamic: `s` where it is positive, else 1 (an
+/// all-zero row quantizes to zeros either way; 1 keeps it finite).
+Value positiveOrOne(OpBuilder &b, Location l, Value s) {
+  Value positive = arith::CmpFOp::create(b, l, arith::CmpFPredicate::OGT, s,
+                                         constF32(b, l, 0.0f));
+  return arith::SelectOp::create(b, l, positive, s, constF32(b, l, 1.0f));
+}
+
 Value emptyTensor(OpBuilder &b, Location loc, ArrayRef<int64_t> shape,
                   Type elem) {
   return tensor::EmptyOp::create(b, loc, shape, elem);
@@ -698,13 +706,7 @@ Value buildRmsClipScale(OpBuilder &b, Location loc, Value x,
                Value s64 = arith::DivFOp::create(nb, l, clip,
                                                  constF64(nb, l, double(qmax)));
                Value s = arith::TruncFOp::create(nb, l, nb.getF32Type(), s64);
-               Value positive = arith::CmpFOp::create(
-                   nb, l, arith::CmpFPredicate::OGT, s, constF32(nb, l, 0.0f));
-               linalg::YieldOp::create(
-                   nb, l,
-                   arith::SelectOp::create(nb, l, positive, s,
-                                           constF32(nb, l, 1.0f))
-                       .getResult());
+               linalg::YieldOp::create(nb, l, positiveOrOne(nb, l, s));
              })
       .getResult(0);
 }
@@ -841,13 +843,7 @@ struct QuantizeDynamicLowering : OpConversionPattern<QuantizeDynamicOp> {
               [&](OpBuilder &b, Location l, ValueRange args) {
                 Value s = arith::DivFOp::create(b, l, args[0],
                                                 constF32(b, l, float(qmax)));
-                Value positive = arith::CmpFOp::create(
-                    b, l, arith::CmpFPredicate::OGT, s, constF32(b, l, 0.0f));
-                linalg::YieldOp::create(
-                    b, l,
-                    arith::SelectOp::create(b, l, positive, s,
-                                            constF32(b, l, 1.0f))
-                        .getResult());
+                linalg::YieldOp::create(b, l, positiveOrOne(b, l, s));
               })
               .getResult(0);
     }

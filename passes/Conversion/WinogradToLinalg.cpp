@@ -90,6 +90,26 @@ Value contract(OpBuilder &b, Location loc, Value mat, AffineMap matMap,
       .getResult(0);
 }
 
+/// The 2-D transform of a batch of tiles x[i, j, t, c] (i, j < n) by the
+/// [rows, n] matrix `mat` on both sides, as two contractions with the
+/// constant on the left (so the channels c stay the vector dimension):
+///   tmp[a, j, t, c] = Σ_i mat[a, i] · x[i, j, t, c]
+///   y[a, e, t, c]   = Σ_j mat[e, j] · tmp[a, j, t, c]
+Value transformBothSides(OpBuilder &b, Location loc, Value mat, int64_t rows,
+                         Value x, int64_t n, int64_t tiles, int64_t c) {
+  MLIRContext *ctx = b.getContext();
+  AffineExpr a, j, t, ch, i;
+  bindDims(ctx, a, j, t, ch, i);
+  Value tmp = contract(b, loc, mat, AffineMap::get(5, 0, {a, i}, ctx), x,
+                       AffineMap::get(5, 0, {i, j, t, ch}, ctx),
+                       {rows, n, tiles, c});
+  AffineExpr ya, ye, yt, yc, yj;
+  bindDims(ctx, ya, ye, yt, yc, yj);
+  return contract(b, loc, mat, AffineMap::get(5, 0, {ye, yj}, ctx), tmp,
+                  AffineMap::get(5, 0, {ya, yj, yt, yc}, ctx),
+                  {rows, rows, tiles, c});
+}
+
 /// Element-wise f16 rounding of a tensor (identity when not `half`).
 Value roundTensor(OpBuilder &b, Location loc, Value v, bool half) {
   if (!half)
@@ -117,7 +137,6 @@ struct InputTransformLowering
   matchAndRewrite(WinogradInputTransformOp op, OpAdaptor adaptor,
                   ConversionPatternRewriter &rewriter) const override {
     Location loc = op.getLoc();
-    MLIRContext *ctx = op.getContext();
     int64_t m = op.getM(), r = op.getR(), n = m + r - 1;
     bool half = op.getPrecision() == "f16";
     Value in = adaptor.getInput();
@@ -167,18 +186,8 @@ struct InputTransformLowering
               linalg::YieldOp::create(nb, l, maybeRoundHalf(nb, l, e, half));
             })
             .getResult(0);
-    // t[ξ, j, t, c] = Σ_i BT[ξ, i] · D[i, j, t, c]
-    AffineExpr xi, j, t, ch, i;
-    bindDims(ctx, xi, j, t, ch, i);
-    Value tmp = contract(rewriter, loc, bt, AffineMap::get(5, 0, {xi, i}, ctx),
-                         tilesD, AffineMap::get(5, 0, {i, j, t, ch}, ctx),
-                         {n, n, tiles, c});
-    // v[ξ, ν, t, c] = Σ_j BT[ν, j] · t[ξ, j, t, c]
-    AffineExpr vxi, vnu, vt, vc, vj;
-    bindDims(ctx, vxi, vnu, vt, vc, vj);
-    Value v = contract(rewriter, loc, bt, AffineMap::get(5, 0, {vnu, vj}, ctx),
-                       tmp, AffineMap::get(5, 0, {vxi, vj, vt, vc}, ctx),
-                       {n, n, tiles, c});
+    // v[ξ, ν, t, c] = Σ_i Σ_j BT[ξ, i] · BT[ν, j] · D[i, j, t, c]
+    Value v = transformBothSides(rewriter, loc, bt, n, tilesD, n, tiles, c);
     rewriter.replaceOp(op, roundTensor(rewriter, loc, v, half));
     return success();
   }
@@ -201,18 +210,8 @@ struct OutputTransformLowering
     Value at = matrixConstant(rewriter, loc, op.getAt(), m, n);
 
     Value mIn = roundTensor(rewriter, loc, adaptor.getInput(), half);
-    // t[a, ν, t, f] = Σ_ξ AT[a, ξ] · M[ξ, ν, t, f]
-    AffineExpr a, nu, t, ch, xi;
-    bindDims(ctx, a, nu, t, ch, xi);
-    Value tmp = contract(rewriter, loc, at, AffineMap::get(5, 0, {a, xi}, ctx),
-                         mIn, AffineMap::get(5, 0, {xi, nu, t, ch}, ctx),
-                         {m, n, tiles, f});
-    // o[a, e, t, f] = Σ_ν AT[e, ν] · t[a, ν, t, f]
-    AffineExpr oa, oe, ot, of, onu;
-    bindDims(ctx, oa, oe, ot, of, onu);
-    Value o = contract(rewriter, loc, at, AffineMap::get(5, 0, {oe, onu}, ctx),
-                       tmp, AffineMap::get(5, 0, {oa, onu, ot, of}, ctx),
-                       {m, m, tiles, f});
+    // o[a, e, t, f] = Σ_ξ Σ_ν AT[a, ξ] · AT[e, ν] · M[ξ, ν, t, f]
+    Value o = transformBothSides(rewriter, loc, at, m, mIn, n, tiles, f);
     // y[b, f, y, a, x, e] = o[a, e, (b*th + y)*tw + x, f] (rounded to f16
     // when `half`), then collapsed to [N, F, th*m, tw*m].
     AffineExpr sb, sf, sy, sa, sx, se;

@@ -9,12 +9,13 @@ Names starting with `bad_` use an opset or an op version lowbit rejects.
 
 from __future__ import annotations
 
-import argparse
 import sys
 
 import numpy as np
 import onnx
 from onnx import TensorProto, helper, numpy_helper
+
+import model_cli
 
 IR_VERSION = 10
 
@@ -95,19 +96,7 @@ MODELS = {f.__name__: f for f in [
 
 
 def main(argv=None) -> int:
-    p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    p.add_argument("name", nargs="?")
-    p.add_argument("-o", "--output")
-    p.add_argument("--list", action="store_true")
-    args = p.parse_args(argv)
-    if args.list:
-        print("\n".join(MODELS))
-        return 0
-    if args.name not in MODELS or not args.output:
-        p.error("give a model name from --list and -o OUT.onnx")
-    # No checker: bad_opset99 is deliberately beyond what onnx defines.
-    onnx.save(MODELS[args.name](), args.output)
-    return 0
+    return model_cli.run(MODELS, __doc__.splitlines()[0], argv)
 
 
 if __name__ == "__main__":
