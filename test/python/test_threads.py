@@ -133,3 +133,20 @@ def test_python_bad_thread_count_raises(lowbit_module, tmp_path):
     module = lowbit_module.import_onnx(model)
     with pytest.raises(ValueError, match="threads must be 0"):
         module.compile(threads=-1)
+    # The one-shot helpers pass the thread count on.
+    with pytest.raises(ValueError, match="threads must be 0"):
+        lowbit_module.run(module, {}, threads=-1)
+    with pytest.raises(ValueError, match="threads must be 0"):
+        module.run({}, threads=1025)
+
+
+def test_python_run_helpers_take_threads(lowbit_module, tmp_path):
+    rng = np.random.default_rng(5)
+    model = save(quantizable_mlp(rng), tmp_path / "mlp.onnx")
+    feeds = {"x": rng.standard_normal((1, 128, 256)).astype(np.float32)}
+    module = lowbit_module.import_onnx(model)
+    one = lowbit_module.run(module, feeds, threads=1)
+    two = module.run(feeds, threads=2)
+    assert one.keys() == two.keys()
+    for name in one:
+        np.testing.assert_array_equal(one[name], two[name], err_msg=name)
