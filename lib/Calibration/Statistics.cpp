@@ -557,3 +557,20 @@ bool lowbit::calibration::readStatistics(const std::string &path,
   }
   return true;
 }
+
+void lowbit::calibration::divideChannels(TensorStatistics &st,
+                                         const std::vector<float> &s) {
+  int64_t k = s.size();
+  for (int64_t j = 0; j < k; ++j) {
+    st.absMax[j] /= s[j];
+    if (static_cast<int64_t>(st.sumAbs.size()) == k)
+      st.sumAbs[j] /= s[j];
+  }
+  for (int64_t t = 0; t < st.sampleRows; ++t)
+    for (int64_t j = 0; j < k; ++j)
+      st.samples[t * k + j] /= s[j];
+  if (static_cast<int64_t>(st.hessian.size()) == k * k)
+    for (int64_t i = 0; i < k; ++i)
+      for (int64_t j = 0; j < k; ++j)
+        st.hessian[i * k + j] /= double(s[i]) * double(s[j]);
+}

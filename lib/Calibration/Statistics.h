@@ -131,6 +131,14 @@ void takeConvHessian(TensorStatistics &to, TensorStatistics &&from);
 /// Statistics of every tap, keyed by tap (layer) name.
 using Statistics = std::map<std::string, TensorStatistics>;
 
+/// The statistics of a linear layer's input after X -> X diag(1/s)
+/// (smoothing, quantization step migration): per-channel max and sum of |x|
+/// and the sample rows divided by s, the Hessian diag(1/s) H diag(1/s)
+/// (what GPTQ needs for the weights W diag(s)). The per-tensor |x|
+/// histogram cannot be rescaled per channel and is left as it was.
+/// `s` has one positive entry per channel.
+void divideChannels(TensorStatistics &stats, const std::vector<float> &s);
+
 /// The percentiles written (informatively) to the sidecar.
 const std::vector<double> &defaultPercentileLevels();
 

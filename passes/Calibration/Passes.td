@@ -72,7 +72,11 @@ def SmoothPass : Pass<"smooth", "::mlir::func::FuncOp"> {
     and the unsmoothed weights (s = 1) compete too. The chosen alpha is left
     on each layer as `lowbit.smooth_alpha` (-1 = not smoothed).
     Statistics in the file describe the unsmoothed activations: run `smooth`
-    before `quantize-activations{mode=static}` only with fresh statistics.
+    before `quantize-activations{mode=static}` or GPTQ only with fresh
+    statistics, or with the ones `stats-out=FILE` writes: the smoothed
+    layers' max |x| and sample rows divided by s and their Hessians
+    diag(1/s) H diag(1/s) (the |x| histogram and percentiles are left as
+    they were, they cannot be rescaled per channel).
   }];
   let options = [
     Option<"alpha", "alpha", "double", "0.5", "migration strength, 0..1">,
@@ -87,6 +91,10 @@ def SmoothPass : Pass<"smooth", "::mlir::func::FuncOp"> {
     Option<"alphas", "alphas", "std::string",
            "\"0,0.1,0.2,0.3,0.4,0.5,0.6,0.7,0.8,0.9,1\"",
            "search: candidate alphas, comma-separated">,
+    Option<"statsOut", "stats-out", "std::string", "\"\"",
+           "also write the statistics of the smoothed inputs (max |x| and "
+           "samples / s, Hessian diag(1/s) H diag(1/s)) to this .npz, for "
+           "quantize-weights{hessians=} after smoothing">,
   ];
   let dependentDialects = ["::mlir::tosa::TosaDialect",
                            "::mlir::arith::ArithDialect"];

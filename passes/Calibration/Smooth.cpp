@@ -191,6 +191,10 @@ struct SmoothPass : lowbit::impl::SmoothPassBase<SmoothPass> {
         c.op->setAttr("lowbit.smooth_alpha", attrs.getF64FloatAttr(chosen));
       if (chosen < 0)
         continue;
+      // The group now reads X diag(1/s): so do the statistics stats-out
+      // writes (GPTQ after smoothing needs diag(1/s) H diag(1/s)).
+      for (Consumer &c : group)
+        calibration::divideChannels(table[c.name], s);
 
       // Weights: column j times s_j.
       for (Consumer &c : group) {
@@ -247,6 +251,11 @@ struct SmoothPass : lowbit::impl::SmoothPassBase<SmoothPass> {
       Value smoothed = buildTosaMul(b, loc, xType, x, scale);
       for (nn::LinearOp op : ops)
         op.getInputMutable().assign(smoothed);
+    }
+    if (!statsOut.empty() &&
+        !calibration::writeStatistics(statsOut, table, error)) {
+      func.emitError("smooth: stats-out: ") << error;
+      return signalPassFailure();
     }
   }
 };

@@ -144,28 +144,6 @@ struct MigrateQuantStepsPass
     return s;
   }
 
-  /// The statistics of a migrated layer's new input X diag(1/s): per-channel
-  /// max and sum of |x| and the samples divided by s, the Hessian
-  /// diag(1/s) H diag(1/s) (what GPTQ needs for the weights W diag(s)). The
-  /// per-tensor |x| histogram cannot be rescaled per channel and is left
-  /// as it was.
-  static void migrateStatistics(calibration::TensorStatistics &st,
-                                const std::vector<float> &s) {
-    int64_t k = s.size();
-    for (int64_t j = 0; j < k; ++j) {
-      st.absMax[j] /= s[j];
-      if (static_cast<int64_t>(st.sumAbs.size()) == k)
-        st.sumAbs[j] /= s[j];
-    }
-    for (int64_t t = 0; t < st.sampleRows; ++t)
-      for (int64_t j = 0; j < k; ++j)
-        st.samples[t * k + j] /= s[j];
-    if (static_cast<int64_t>(st.hessian.size()) == k * k)
-      for (int64_t i = 0; i < k; ++i)
-        for (int64_t j = 0; j < k; ++j)
-          st.hessian[i * k + j] /= double(s[i]) * double(s[j]);
-  }
-
   /// fold=true: gamma / s and beta / s in `norm` (cloned for the group when
   /// other ops read it), W diag(s), a unit-step quantizer in front.
   void foldSteps(Value x, Norm &norm, ArrayRef<nn::LinearOp> ops,
@@ -287,7 +265,7 @@ struct MigrateQuantStepsPass
       if (fold) {
         foldSteps(x, *norm, ops, *s);
         for (nn::LinearOp op : ops)
-          migrateStatistics(table[getLayerName(op)], *s);
+          calibration::divideChannels(table[getLayerName(op)], *s);
       } else {
         perChannelReference(x, ops, *s);
       }

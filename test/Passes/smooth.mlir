@@ -18,6 +18,9 @@
 // RUN: lowbit-opt %t/alpha.mlir "--smooth=stats=%t/stats.npz alpha=1.5" -verify-diagnostics
 // RUN: lowbit-opt %t/alphas.mlir "--smooth=stats=%t/stats.npz search=true alphas=0.5,x" -verify-diagnostics
 // RUN: not lowbit-opt %t/fold.mlir "--smooth=stats=%t/stats.npz search=true" 2>&1 | FileCheck %s --check-prefix=NOHESSIAN
+// stats-out= that cannot be written is an error naming the option.
+// RUN: not lowbit-opt %t/fold.mlir "--smooth=stats=%t/stats.npz stats-out=%t/no-such-dir/out.npz" 2>&1 | FileCheck %s --check-prefix=STATSOUT
+// STATSOUT: error: smooth: stats-out: {{.*}}no-such-dir
 
 //--- make_stats.py
 import sys
