@@ -48,11 +48,8 @@ def main(argv=None) -> int:
     minilm = load_minilm()
     with tempfile.TemporaryDirectory() as tmp:
         tmp = Path(tmp)
-        paths = minilm.build(tmp, seq_len=SEQ_LEN, batch=BATCH)
-        with np.load(paths.inputs) as data:
-            feeds = {k: data[k] for k in data.files}
-        mask = feeds["attention_mask"]
-        reference = minilm.sentence_embeddings(minilm.run_onnxruntime(paths.model, feeds).astype(np.float64), mask)
+        ev = minilm.evaluation(tmp, seq_len=SEQ_LEN, batch=BATCH)
+        paths, feeds = ev.paths, ev.feeds
         calibration = minilm.sentence_batches(minilm.CALIBRATION_SENTENCES, SEQ_LEN, BATCH)
         sidecar = tmp / "stats.npz"
         start = time.perf_counter()
@@ -64,10 +61,9 @@ def main(argv=None) -> int:
             start = time.perf_counter()
             module, report = lowbit.quantize(paths.model, name, stats_path=sidecar if needs else None)
             quantize_s = time.perf_counter() - start
-            hidden = module.compile(1).run(feeds)["last_hidden_state"].astype(np.float64)
-            emb = minilm.sentence_embeddings(hidden, mask)
+            hidden = module.compile(1).run(feeds)["last_hidden_state"]
             rows.append({"recipe": name, "needs_calibration": needs,
-                         "cosine_min": float(np.min(np.sum(emb * reference, axis=1))),
+                         "cosine_min": float(np.min(ev.cosines(hidden))),
                          "quantize_s": round(quantize_s, 2),
                          "stored_bytes": report["total_stored_bytes"]})
     result = {"benchmark": "calibrated_recipes", "model": "all-MiniLM-L6-v2 (batch 2, 16 tokens)",

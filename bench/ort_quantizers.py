@@ -33,7 +33,6 @@ never dropped.
 from __future__ import annotations
 
 import argparse
-import copy
 import importlib.util
 import json
 import os

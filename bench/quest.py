@@ -102,11 +102,8 @@ def rotation_coverage(model: Path, shapes: list[str], block: int) -> str:
 
 def bench_minilm(tmp: Path) -> dict:
     minilm = load("build_minilm", REPO / "scripts" / "build_minilm.py")
-    paths = minilm.build(tmp, seq_len=SEQ_LEN, batch=BATCH)
-    with np.load(paths.inputs) as data:
-        feeds = {k: data[k] for k in data.files}
-    mask = feeds["attention_mask"]
-    reference = minilm.sentence_embeddings(minilm.run_onnxruntime(paths.model, feeds).astype(np.float64), mask)
+    ev = minilm.evaluation(tmp, seq_len=SEQ_LEN, batch=BATCH)
+    paths = ev.paths
     rows = []
     runs = [("float", 0, [])] + [(name, 128, passes) for name, passes in configs(128).items()]
     coverage = {128: rotation_coverage(paths.model, [], 128)}
@@ -115,12 +112,11 @@ def bench_minilm(tmp: Path) -> dict:
         extra = ["-O=1"] + ([f"--pipeline={pipeline(passes)}"] if passes else [])
         seconds = lowbit_run(paths.model, paths.inputs, out, extra)
         with np.load(out) as data:
-            hidden = data["last_hidden_state"].astype(np.float64)
-        emb = minilm.sentence_embeddings(hidden, mask)
+            cosines = ev.cosines(data["last_hidden_state"])
         rotated = "hadamard" in " ".join(passes)
         rows.append({"config": name, "block": block if rotated else None,
                      "pipeline": pipeline(passes) if passes else None,
-                     "cosine_min": float(np.min(np.sum(emb * reference, axis=1))),
+                     "cosine_min": float(np.min(cosines)),
                      "rotated_layers": coverage[block] if rotated else None,
                      "seconds": round(seconds, 1)})
         print(f"minilm  {name:18s} cosine {rows[-1]['cosine_min']:.5f}  ({seconds:.0f} s)", flush=True)

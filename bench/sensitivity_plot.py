@@ -56,11 +56,8 @@ def measure(build: Path) -> dict:
     machine = load("machine", REPO / "bench" / "machine.py")
     minilm = load("build_minilm", REPO / "scripts" / "build_minilm.py")
     tmp = Path(tempfile.mkdtemp(prefix="lowbit-sensitivity-"))
-    paths = minilm.build(tmp, seq_len=SEQ_LEN, batch=BATCH)
-    with np.load(paths.inputs) as data:
-        feeds = {k: data[k] for k in data.files}
-    mask = feeds["attention_mask"]
-    reference = minilm.sentence_embeddings(minilm.run_onnxruntime(paths.model, feeds).astype(np.float64), mask)
+    ev = minilm.evaluation(tmp, seq_len=SEQ_LEN, batch=BATCH)
+    paths, feeds = ev.paths, ev.feeds
     calibration = minilm.sentence_batches(minilm.CALIBRATION_SENTENCES, SEQ_LEN, BATCH)
     stats = tmp / "stats.npz"
     start = time.perf_counter()
@@ -94,8 +91,7 @@ def measure(build: Path) -> dict:
             module = lowbit.import_onnx(paths.model)
             module.run_pipeline(what)
         hidden = module.compile(0).run(feeds)["last_hidden_state"]
-        emb = minilm.sentence_embeddings(hidden.astype(np.float64), mask)
-        cosines[name] = float(np.min(np.sum(emb * reference, axis=1)))
+        cosines[name] = float(np.min(ev.cosines(hidden)))
         print(f"  {name:40s} {cosines[name]:.5f}", flush=True)
     shutil.rmtree(tmp, ignore_errors=True)
     return {"machine": machine.machine(), "model": "all-MiniLM-L6-v2 (scripts/build_minilm.py)",

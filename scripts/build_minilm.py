@@ -29,7 +29,10 @@ numpy reference in this file (max|ort - ref| / max|ref| <= 1e-4), and prints
 the sentence embeddings' cosine similarity matrix for the fixed sentences.
 
 As a module: build(out_dir, seq_len, batch) -> Paths(model, inputs);
-load_weights(), reference(), tokenize(), sentence_embeddings().
+evaluation(out_dir, seq_len, batch) -> Evaluation (the built model, its
+evaluation feeds and onnxruntime's float sentence embeddings, with
+cosines(last_hidden_state) for a quantized run); load_weights(),
+reference(), tokenize(), sentence_embeddings().
 """
 
 from __future__ import annotations
@@ -461,6 +464,31 @@ def build(out_dir, seq_len: int = 16, batch: int = 1, weights=None, vocab=None) 
     paths.model.write_bytes(model.SerializeToString())
     _write_npz(paths.inputs, batch_inputs(seq_len, batch, vocab))
     return paths
+
+
+class Evaluation(NamedTuple):
+    """A built model with the evaluation sentences and the float sentence
+    embeddings (onnxruntime) that quantized runs are compared with."""
+
+    paths: Paths
+    feeds: dict
+    mask: np.ndarray
+    reference: np.ndarray  # [batch, hidden] float64, L2-normalised
+
+    def cosines(self, last_hidden_state: np.ndarray) -> np.ndarray:
+        """Cosine of each evaluation sentence's embedding to the float one."""
+        emb = sentence_embeddings(np.asarray(last_hidden_state, dtype=np.float64), self.mask)
+        return np.sum(emb * self.reference, axis=1)
+
+
+def evaluation(out_dir, seq_len: int = 16, batch: int = 1) -> Evaluation:
+    """build(), its evaluation feeds and the float reference embeddings."""
+    paths = build(out_dir, seq_len=seq_len, batch=batch)
+    with np.load(paths.inputs) as data:
+        feeds = {k: data[k] for k in data.files}
+    mask = feeds["attention_mask"]
+    reference = sentence_embeddings(run_onnxruntime(paths.model, feeds).astype(np.float64), mask)
+    return Evaluation(paths, feeds, mask, reference)
 
 
 def run_onnxruntime(model_path: Path, feeds: dict[str, np.ndarray]) -> np.ndarray:

@@ -201,13 +201,12 @@ class MiniLMProfile(Profile):
 
     def __init__(self, tmp: Path):
         self.minilm = _load("build_minilm", REPO_ROOT / "scripts" / "build_minilm.py")
-        paths = self.minilm.build(tmp, seq_len=self.seq_len, batch=self.batch)
+        self.evaluation = self.minilm.evaluation(tmp, seq_len=self.seq_len, batch=self.batch)
         self.name = "minilm"
-        self.model = paths.model
+        self.model = self.evaluation.paths.model
         self.description = (f"all-MiniLM-L6-v2 (scripts/build_minilm.py), batch {self.batch}, "
                             f"{self.seq_len} tokens, the 2 evaluation sentences")
-        with np.load(paths.inputs) as data:
-            self.feeds = {k: data[k] for k in data.files}
+        self.feeds = self.evaluation.feeds
         self.shapes = {k: v.shape for k, v in self.feeds.items()}
 
     def calibration(self, count: int) -> list[dict[str, np.ndarray]]:
@@ -215,10 +214,7 @@ class MiniLMProfile(Profile):
         return batches[:count] if count else batches
 
     def metric(self, reference, outputs) -> dict:
-        mask = self.feeds["attention_mask"]
-        ref = self.minilm.sentence_embeddings(reference["last_hidden_state"].astype(np.float64), mask)
-        got = self.minilm.sentence_embeddings(outputs["last_hidden_state"].astype(np.float64), mask)
-        cosines = np.sum(ref * got, axis=1)
+        cosines = self.evaluation.cosines(outputs["last_hidden_state"])
         return {"sentence_cosine": [float(c) for c in cosines], "sentence_cosine_min": float(cosines.min()),
                 "outputs": output_errors(reference, outputs)}
 

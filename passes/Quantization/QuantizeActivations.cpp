@@ -219,9 +219,9 @@ struct QuantizeActivationsPass
           xType.getShape()));
     });
     func.walk([&](nn::LinearOp op) {
-      // Already quantized, its steps migrated (migrate-quant-steps), or not
-      // f32 (quantize_dynamic reads f32): leave it.
-      if (isQuantizedActivation(op.getInput()) || op->hasAttr("lowbit.qsm") ||
+      // Already quantized (including migrate-quant-steps' unit-step pair) or
+      // not f32 (quantize_dynamic reads f32): leave it.
+      if (isQuantizedActivation(op.getInput()) ||
           !op.getInput().getType().getElementType().isF32())
         return;
       std::string name = getLayerName(op);

@@ -50,11 +50,8 @@ def output_error(x: np.ndarray, w: np.ndarray, act_bits: int) -> float:
 
 def test_sensitivity_and_flexq_recipes_on_minilm(lowbit_module, tmp_path):
     minilm = load_script()
-    paths = minilm.build(tmp_path, seq_len=SEQ_LEN, batch=BATCH)
-    with np.load(paths.inputs) as data:
-        feeds = {k: data[k] for k in data.files}
-    mask = feeds["attention_mask"]
-    reference = minilm.sentence_embeddings(minilm.run_onnxruntime(paths.model, feeds).astype(np.float64), mask)
+    ev = minilm.evaluation(tmp_path, seq_len=SEQ_LEN, batch=BATCH)
+    paths, feeds = ev.paths, ev.feeds
     calibration = minilm.sentence_batches(CALIBRATION_SENTENCES, SEQ_LEN, BATCH)
     sidecar = tmp_path / "stats.npz"
     stats = lowbit_module.calibrate(paths.model, calibration, stats_path=sidecar)
@@ -91,8 +88,7 @@ def test_sensitivity_and_flexq_recipes_on_minilm(lowbit_module, tmp_path):
         module, _ = lowbit_module.quantize(paths.model, recipe=recipe, **kwargs)
         hidden = module.compile(0).run(feeds)["last_hidden_state"]
         assert np.isfinite(hidden).all(), recipe
-        emb = minilm.sentence_embeddings(hidden.astype(np.float64), mask)
-        cosines[recipe] = float(np.min(np.sum(emb * reference, axis=1)))
+        cosines[recipe] = float(np.min(ev.cosines(hidden)))
     print("\nmost sensitive layers (err_a6 - err_a8):")
     for layer in layers[:9]:
         print(f"  {layer['rank']:2d} {layer['layer']:50s} {layer['err_a6']:.5f} {layer['err_a8']:.5f}")
