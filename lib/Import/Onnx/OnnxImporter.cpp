@@ -2158,6 +2158,28 @@ static Value scalarConst(OpBuilder &b, Location l, Type type, double v) {
                                    /*implicitTrunc=*/true)));
 }
 
+/// Float -> integer of any width, one formula (docs/onnx-cast.md): truncate
+/// toward zero to int64, then keep the target's low bits (two's complement),
+/// as ONNX's fixed-point -> fixed-point rule does. The ONNX spec leaves
+/// out-of-range float -> fixed point undefined; lowbit defines it this way so
+/// that every width agrees (Cast(200.0) to INT8 is -56, to INT4 is -8) and
+/// nothing reaches LLVM's fptosi out of range (poison): NaN, +-inf and
+/// |x| >= 2^63 give 0.
+static Value floatToIntWrapping(OpBuilder &b, Location l, Value v,
+                                IntegerType to) {
+  Type i64 = b.getI64Type();
+  Value magnitude = math::AbsFOp::create(b, l, v);
+  Value inRange =
+      arith::CmpFOp::create(b, l, arith::CmpFPredicate::OLT, magnitude,
+                            scalarConst(b, l, v.getType(), 0x1p63));
+  Value wide = arith::SelectOp::create(b, l, inRange,
+                                       arith::FPToSIOp::create(b, l, i64, v),
+                                       scalarConst(b, l, i64, 0));
+  if (to.getWidth() == 64)
+    return wide;
+  return arith::TruncIOp::create(b, l, to, wide);
+}
+
 /// Converts a scalar between the element types lowbit supports, with ONNX
 /// Cast semantics (float -> int truncates, x -> bool is x != 0).
 static Value convertScalar(OpBuilder &b, Location l, Value v, Type to) {
@@ -2203,7 +2225,7 @@ static Value convertScalar(OpBuilder &b, Location l, Value v, Type to) {
                : Value(arith::TruncFOp::create(b, l, to, v));
   }
   if (ff)
-    return arith::FPToSIOp::create(b, l, to, v);
+    return floatToIntWrapping(b, l, v, cast<IntegerType>(to));
   if (ft)
     return from.isInteger(1) ? Value(arith::UIToFPOp::create(b, l, to, v))
                              : Value(arith::SIToFPOp::create(b, l, to, v));
@@ -2234,8 +2256,9 @@ LogicalResult Importer::importCast(const ox::Node &node, Type to,
     }
     // Integers held in containers (uint8 in i8, int4 in i8, ...): the
     // source widened by its signedness to i32 (exact for all of them), the
-    // target wrapped to its bits as ONNX's Cast (numpy astype) does:
-    // Cast(9.0) to INT4 is -7.
+    // target wrapped to its bits, ONNX's fixed-point rule; a float source
+    // is truncated to int64 first (floatToIntWrapping), so Cast(9.0) to
+    // INT4 is -7 (docs/onnx-cast.md).
     Type i32 = builder.getI32Type();
     unsigned bits = ox::subByteBits(toIntType);
     bool toUnsigned = isUnsignedIntType(toIntType);
@@ -2250,7 +2273,7 @@ LogicalResult Importer::importCast(const ox::Node &node, Type to,
           if (toIntType == ox::kUndefined)
             return convertScalar(b, l, v, to);
           if (isa<FloatType>(v.getType()))
-            v = arith::FPToSIOp::create(b, l, b.getI64Type(), v);
+            v = floatToIntWrapping(b, l, v, b.getI64Type());
           v = convertScalar(b, l, v, to);
           if (bits) {
             Value shift = scalarConst(b, l, to, 8 - bits);
