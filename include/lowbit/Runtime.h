@@ -51,7 +51,27 @@ llvm::Error getEntrySignature(mlir::ModuleOp module,
 /// With `numThreads` > 1 the parallel loops of large ops run as that many
 /// tasks on MLIR's async runtime (0: one per hardware thread); the code then
 /// needs the runtime's symbols (CpuExecutable::compile provides them).
-std::string getCpuLoweringPipeline(unsigned numThreads = 1);
+/// How the CPU path runs lowbit.qlinear's int8 products.
+enum class Int8Kernel {
+  /// avx512-vnni where the host CPU has AVX-512 VNNI, else portable.
+  Auto,
+  /// convert-qlinear-to-x86{isa=avx512-vnni}: vpdpbusd on packed weights.
+  Avx512Vnni,
+  /// convert-qlinear-to-x86{isa=portable}: the same kernel and layout with
+  /// plain vector arithmetic (any CPU).
+  Portable,
+  /// convert-lowbit-to-linalg's generic lowering only (the reference).
+  Reference,
+};
+
+/// Whether this machine's CPU has AVX-512 F, BW and VNNI.
+bool hostHasAvx512Vnni();
+
+/// `kernel` with Auto resolved for this machine.
+Int8Kernel resolveInt8Kernel(Int8Kernel kernel);
+
+std::string getCpuLoweringPipeline(unsigned numThreads = 1,
+                                   Int8Kernel int8Kernel = Int8Kernel::Auto);
 
 /// Registers `lowbit-cpu-lowering` as a named pipeline for lowbit-opt.
 void registerCpuLoweringPipeline();
@@ -78,6 +98,9 @@ struct CpuCompileOptions {
   /// everything on the calling thread, 0 uses one per hardware thread.
   /// Results do not depend on it (no sum is split across threads).
   unsigned numThreads = 1;
+  /// The int8 kernel of lowbit.qlinear (results are bit-identical across
+  /// all of them); Avx512Vnni on a CPU without it is an error.
+  Int8Kernel int8Kernel = Int8Kernel::Auto;
 };
 
 /// A module compiled for the CPU through mlir::ExecutionEngine.

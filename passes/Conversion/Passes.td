@@ -69,4 +69,48 @@ def ConvertLowBitToLinalgPass : Pass<"convert-lowbit-to-linalg", "::mlir::func::
   ];
 }
 
+def ConvertQLinearToDotKernelPass : Pass<"convert-qlinear-to-dot-kernel", "::mlir::func::FuncOp"> {
+  let summary = "Run lowbit.qlinear with constant weights as a register-blocked int8 dot-product kernel";
+  let description = [{
+    Replaces every `lowbit.qlinear` whose weight, scale and zero point are
+    compile-time constants (at most 8-bit weights and activations; groups a
+    multiple of 4 wide, or one group) by a register-blocked kernel of scf
+    loops and vector ops: weights repacked at compile time into 16-column x
+    4-k blocks of int8 (unsigned containers shifted by -128), activations
+    shifted to unsigned bytes once per call (x xor 0x80), and per 32-bit lane
+    the sum of four u8 x s8 products, written as a `vector.multi_reduction`
+    that any CPU runs and that `convert-i8-dot-to-vnni` turns into AVX-512
+    VNNI's `vpdpbusd`. The column sums that undo the shift and the zero-point
+    term are exact i32 arithmetic and the dequantization runs in the
+    reference's order, so the result is bit for bit that of
+    `convert-lowbit-to-linalg`'s lowering. Any other qlinear is left to that
+    lowering (or, with `require-kernel`, is an error naming the reason).
+  }];
+  let options = [
+    Option<"rowsPerTile", "rows-per-tile", "int64_t", /*default=*/"4",
+           "rows of the register tile (1..8); the tile is 32 columns wide">,
+    Option<"requireKernel", "require-kernel", "bool", /*default=*/"false",
+           "fail on a qlinear the kernel cannot take instead of leaving it">,
+  ];
+  let dependentDialects = [
+    "::mlir::linalg::LinalgDialect", "::mlir::tensor::TensorDialect",
+    "::mlir::arith::ArithDialect", "::mlir::scf::SCFDialect",
+    "::mlir::vector::VectorDialect"
+  ];
+}
+
+def ConvertI8DotToVnniPass : Pass<"convert-i8-dot-to-vnni", "::mlir::func::FuncOp"> {
+  let summary = "Turn four-wide u8 x s8 dot products into AVX-512 VNNI vpdpbusd";
+  let description = [{
+    Rewrites `vector.multi_reduction <add>` of a `vector<16x4xi32>` that is
+    `shape_cast(muli(extui(a), extsi(b)))` of two `vector<64xi8>`, with a
+    `vector<16xi32>` accumulator, into `llvm.call_intrinsic
+    "llvm.x86.avx512.vpdpbusd.512"`, which computes exactly that (with i32
+    wrap-around). Runs after bufferization: the buffer deallocation passes
+    reject the intrinsic call, whose memory effects they cannot see. Any
+    other reduction is left alone. Needs a CPU with AVX-512 VNNI.
+  }];
+  let dependentDialects = ["::mlir::LLVM::LLVMDialect"];
+}
+
 #endif // LOWBIT_CONVERSION_PASSES

@@ -103,6 +103,19 @@ cl::opt<std::string> pipeline(
     cl::value_desc("passes"));
 cl::opt<unsigned> optLevel("O", cl::desc("JIT optimisation level (0-3)"),
                            cl::init(3));
+cl::opt<Int8Kernel> int8Kernel(
+    "int8-kernel",
+    cl::desc("How lowbit.qlinear's int8 products run (results are "
+             "bit-identical)"),
+    cl::init(Int8Kernel::Auto),
+    cl::values(clEnumValN(Int8Kernel::Auto, "auto",
+                          "avx512-vnni if this CPU has it, else portable"),
+               clEnumValN(Int8Kernel::Avx512Vnni, "avx512-vnni",
+                          "vpdpbusd kernel on packed weights"),
+               clEnumValN(Int8Kernel::Portable, "portable",
+                          "the same kernel in plain vector arithmetic"),
+               clEnumValN(Int8Kernel::Reference, "reference",
+                          "the generic linalg lowering")));
 
 /// Prints exactly one "error: ..." line (newlines in the message folded).
 int fail(int code, const Twine &message) {
@@ -523,6 +536,7 @@ int main(int argc, char **argv) {
   CpuCompileOptions compileOptions;
   compileOptions.optLevel = optLevel;
   compileOptions.numThreads = static_cast<unsigned>(threads.getValue());
+  compileOptions.int8Kernel = int8Kernel;
   auto exe = module->compileForCpu(compileOptions);
   if (!exe)
     return fail(kError, toString(exe.takeError()));

@@ -20,6 +20,7 @@
 #include "llvm/ExecutionEngine/Orc/Mangling.h"
 #include "llvm/Support/DynamicLibrary.h"
 #include "llvm/Support/TargetSelect.h"
+#include "llvm/TargetParser/Host.h"
 
 #include <mutex>
 #include <thread>
@@ -101,8 +102,30 @@ static unsigned resolveThreads(unsigned numThreads) {
   return std::max(1u, std::thread::hardware_concurrency());
 }
 
-std::string lowbit::getCpuLoweringPipeline(unsigned numThreads) {
+bool lowbit::hostHasAvx512Vnni() {
+  llvm::StringMap<bool> features = llvm::sys::getHostCPUFeatures();
+  return features.lookup("avx512f") && features.lookup("avx512bw") &&
+         features.lookup("avx512vnni");
+}
+
+Int8Kernel lowbit::resolveInt8Kernel(Int8Kernel kernel) {
+  if (kernel != Int8Kernel::Auto)
+    return kernel;
+  return hostHasAvx512Vnni() ? Int8Kernel::Avx512Vnni : Int8Kernel::Portable;
+}
+
+std::string lowbit::getCpuLoweringPipeline(unsigned numThreads,
+                                           Int8Kernel int8Kernel) {
   numThreads = resolveThreads(numThreads);
+  // lowbit.qlinear with constant weights: the int8 dot-product kernel
+  // (bit-identical to the generic lowering that follows for the rest); on
+  // AVX-512 VNNI its dot products become vpdpbusd after bufferization.
+  std::string qlinear, vnni;
+  Int8Kernel kernel = resolveInt8Kernel(int8Kernel);
+  if (kernel != Int8Kernel::Reference)
+    qlinear = "convert-qlinear-to-dot-kernel, ";
+  if (kernel == Int8Kernel::Avx512Vnni)
+    vnni = "convert-i8-dot-to-vnni, ";
   // Threads: lowbit-cpu-tile-vectorize puts the parallel loops of large ops
   // into scf.forall; on buffers they become scf.parallel and then async
   // tasks on MLIR's async runtime (coroutines lowered by the JIT's LLVM
@@ -121,7 +144,8 @@ std::string lowbit::getCpuLoweringPipeline(unsigned numThreads) {
   }
   // nn -> linalg/tosa, tosa -> linalg, fuse element-wise chains, bufferize
   // with results turned into caller-provided out-params, then loops -> LLVM.
-  return "func.func(convert-nn-to-linalg, convert-lowbit-to-linalg, "
+  return "func.func(" + qlinear +
+         "convert-nn-to-linalg, convert-lowbit-to-linalg, "
          "tosa-to-linalg-named, "
          "tosa-to-linalg, tosa-to-arith, tosa-to-tensor),"
          "canonicalize, cse,"
@@ -134,7 +158,7 @@ std::string lowbit::getCpuLoweringPipeline(unsigned numThreads) {
          "buffer-results-to-out-params{hoist-static-allocs=true "
          "modify-public-functions=true},"
          "buffer-deallocation-pipeline,"
-         "func.func(lowbit-cpu-hoist-transfers, canonicalize,"
+         "func.func(" + vnni + "lowbit-cpu-hoist-transfers, canonicalize,"
          " lowbit-expand-strided-copies, convert-vector-to-scf{full-unroll=true},"
          " convert-linalg-to-loops)," +
          async +
@@ -158,6 +182,18 @@ struct CpuLoweringOptions : PassPipelineOptions<CpuLoweringOptions> {
       llvm::cl::desc("threads for the parallel loops (0: one per hardware "
                      "thread); above 1 the code calls MLIR's async runtime"),
       llvm::cl::init(1)};
+  Option<Int8Kernel> int8Kernel{
+      *this, "int8-kernel",
+      llvm::cl::desc("how lowbit.qlinear's int8 products run"),
+      llvm::cl::init(Int8Kernel::Auto),
+      llvm::cl::values(
+          clEnumValN(Int8Kernel::Auto, "auto",
+                     "avx512-vnni if the host has it, else portable"),
+          clEnumValN(Int8Kernel::Avx512Vnni, "avx512-vnni", "vpdpbusd kernel"),
+          clEnumValN(Int8Kernel::Portable, "portable",
+                     "the same kernel in plain vector arithmetic"),
+          clEnumValN(Int8Kernel::Reference, "reference",
+                     "the generic linalg lowering"))};
 };
 } // namespace
 
@@ -166,8 +202,9 @@ void lowbit::registerCpuLoweringPipeline() {
       "lowbit-cpu-lowering",
       "Lower a lowbit module (nn/tosa/linalg on tensors) to the LLVM dialect",
       [](OpPassManager &pm, const CpuLoweringOptions &options) {
-        if (failed(parsePassPipeline(getCpuLoweringPipeline(options.threads),
-                                     pm)))
+        if (failed(parsePassPipeline(
+                getCpuLoweringPipeline(options.threads, options.int8Kernel),
+                pm)))
           llvm::report_fatal_error("invalid built-in CPU pipeline");
       });
 }
@@ -472,7 +509,11 @@ CpuExecutable::compile(ModuleOp module, const CpuCompileOptions &options) {
   }
 
   PassManager pm(ctx);
-  if (failed(parsePassPipeline(getCpuLoweringPipeline(numThreads), pm)))
+  if (options.int8Kernel == Int8Kernel::Avx512Vnni && !hostHasAvx512Vnni())
+    return makeError("the AVX-512 VNNI int8 kernel was asked for, but this "
+                     "CPU has no AVX-512 VNNI");
+  if (failed(parsePassPipeline(
+          getCpuLoweringPipeline(numThreads, options.int8Kernel), pm)))
     return makeError("invalid CPU lowering pipeline");
   if (failed(pm.run(*copy)))
     return makeError("lowering to LLVM failed: " +
