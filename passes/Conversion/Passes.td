@@ -72,16 +72,19 @@ def ConvertLowBitToLinalgPass : Pass<"convert-lowbit-to-linalg", "::mlir::func::
 def ConvertQLinearToDotKernelPass : Pass<"convert-qlinear-to-dot-kernel", "::mlir::func::FuncOp"> {
   let summary = "Run lowbit.qlinear with constant weights as a register-blocked int8 dot-product kernel";
   let description = [{
-    Replaces every `lowbit.qlinear` whose weight, scale and zero point are
-    compile-time constants (at most 8-bit weights and activations; groups a
-    multiple of 4 wide, or one group) by a register-blocked kernel of scf
+    Replaces every `lowbit.qlinear` whose weight is a compile-time constant
+    (at most 8-bit weights and activations; groups a multiple of 4 wide, or
+    one group) by a register-blocked kernel of scf
     loops and vector ops: weights repacked at compile time into 16-column x
     4-k blocks of int8 (unsigned containers shifted by -128), activations
     shifted to unsigned bytes once per call (x xor 0x80), and per 32-bit lane
     the sum of four u8 x s8 products, written as a `vector.multi_reduction`
     that any CPU runs and that `convert-i8-dot-to-vnni` turns into AVX-512
-    VNNI's `vpdpbusd`. The column sums that undo the shift and the zero-point
-    term are exact i32 arithmetic and the dequantization runs in the
+    VNNI's `vpdpbusd`. The scale and zero tables may be run-time values
+    (the CPU runner passes large constants as arguments): they are
+    transposed to group-major, column-padded tables once per call. The
+    column sums that undo the shift and the zero-point term are exact i32
+    arithmetic and the dequantization runs in the
     reference's order, so the result is bit for bit that of
     `convert-lowbit-to-linalg`'s lowering. Any other qlinear is left to that
     lowering (or, with `require-kernel`, is an error naming the reason).

@@ -17,8 +17,11 @@
 //
 //   sum_k x (w - z) = sum_k u w' - 128 sum_k w' - z' sum_k x,  z' = z - off
 //
-// The column sums (128 sum_k w', per group) and z' are constants; sum_k x
-// per row and group is one reduction over x (only with a zero point). The
+// The column sums (128 sum_k w', per group) are constants; z' and the
+// scales are transposed to group-major tables once per call (the CPU runner
+// passes large constants as arguments, so they may not be constants here);
+// sum_k x per row and group is one reduction over x (only with a zero
+// point). The
 // dequantization then follows the reference exactly: per group, in order,
 // y += (float(acc) * x_scale) * w_scale, then y + bias.
 //
@@ -61,8 +64,7 @@ constexpr int64_t kBlockCols = kLanes * kVectorsPerBlock;
 
 int64_t roundUp(int64_t v, int64_t m) { return (v + m - 1) / m * m; }
 
-/// The constant values of a qlinear's weight, scale, zero and bias, and the
-/// numbers of the kernel.
+/// The constant weight values of a qlinear and the numbers of the kernel.
 struct Plan {
   int64_t m = 0, n = 0, k = 0, groupSize = 0, groups = 0;
   int64_t paddedN = 0, paddedK = 0;
@@ -541,7 +543,7 @@ struct ConvertQLinearToDotKernelPass
     if (rowsPerTile < 1 || rowsPerTile > 8) {
       getOperation().emitError("convert-qlinear-to-dot-kernel: rows-per-tile must be "
                                "1..8, got ")
-          << rowsPerTile;
+          << static_cast<int64_t>(rowsPerTile);
       return signalPassFailure();
     }
     SmallVector<QLinearOp> ops;
