@@ -1,0 +1,276 @@
+#!/usr/bin/env python3
+"""Quantized CPU speed: lowbit's recipes against lowbit float and onnxruntime's
+float and int8 models of the same networks, in one interleaved run (issue 14).
+
+For each model (all-MiniLM-L6-v2 1x128 tokens, PP-OCRv4 det 1x3x256x256,
+PP-OCRv4 rec 1x3x48x320, the Llama-architecture decoder prefill of 128
+tokens) and each configuration
+
+  lowbit:       float, rtn-w8a8 with the generic integer lowering
+                (--int8-kernel=reference), rtn-w8a8 / rtn-w6a8 with the int8
+                dot kernel this machine gets (--int8-kernel=auto: AVX-512 VNNI
+                where present), rtn-w4a16-g128
+  onnxruntime:  float, quantize_dynamic (QOperator, per-channel QInt8
+                weights), quantize_static (QDQ, QInt8, per-channel weights,
+                MinMax on a few perturbed copies of the input)
+
+every measurement runs in its own process, one thread, rounds interleaved
+(config A, B, ..., then again), and the best of the rounds is kept. A
+process runs the model 1 time and another R + 1 times: the difference gives
+the steady-state minor page faults per run; the peak RSS is that of the
+longer process (compilation included, for lowbit). Prints a table of
+milliseconds and ratios to onnxruntime float and to onnxruntime's fastest
+int8 model, writes bench/results/int8_speed.json (with the machine and the
+load average) and bench/results/int8_speed.png (bars, Pillow). Timings are
+recorded, never asserted; the machine may be shared.
+
+    python3 bench/int8_speed.py [--rounds 2] [--repeat 10] [--models minilm,det256,rec,llama]
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib.util
+import json
+import os
+import re
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import numpy as np
+
+REPO = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from machine import machine  # noqa: E402  (bench/machine.py)
+
+LOWBIT_CONFIGS = {
+    "lowbit float": [],
+    "lowbit rtn-w8a8 reference": ["--recipe=rtn-w8a8", "--int8-kernel=reference"],
+    "lowbit rtn-w8a8": ["--recipe=rtn-w8a8"],
+    "lowbit rtn-w6a8": ["--recipe=rtn-w6a8"],
+    "lowbit rtn-w4a16-g128": ["--recipe=rtn-w4a16-g128"],
+}
+ORT_CONFIGS = ("ort float", "ort int8 dynamic", "ort int8 qdq")
+
+
+def load(name: str, path: Path):
+    spec = importlib.util.spec_from_file_location(name, path)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def build_models(work: Path, wanted: list[str]) -> list[dict]:
+    out = []
+    det = Path(importlib.util.find_spec("rapidocr_onnxruntime").origin).parent / "models" / "ch_PP-OCRv4_det_infer.onnx"
+    if "minilm" in wanted:
+        minilm = load("build_minilm", REPO / "scripts" / "build_minilm.py")
+        paths = minilm.build(work / "minilm", seq_len=128, batch=1)
+        out.append({"name": "MiniLM 1x128", "model": paths.model, "inputs": paths.inputs, "shapes": []})
+    if "det256" in wanted:
+        main = load("lowbit_main", REPO / "scripts" / "main.py")
+        x = np.asarray(main.synthetic_document_image((1, 3, 256, 256), np.random.default_rng(0)), np.float32)
+        np.savez(work / "det256.npz", x=x)
+        out.append({"name": "PP-OCRv4 det 256", "model": det, "inputs": work / "det256.npz",
+                    "shapes": ["x=1x3x256x256"]})
+    if "rec" in wanted:
+        x = np.random.default_rng(0).uniform(-1, 1, (1, 3, 48, 320)).astype(np.float32)
+        np.savez(work / "rec.npz", x=x)
+        out.append({"name": "PP-OCRv4 rec", "model": det.parent / "ch_PP-OCRv4_rec_infer.onnx",
+                    "inputs": work / "rec.npz", "shapes": ["x=1x3x48x320"]})
+    if "llama" in wanted:
+        llama = load("build_llama", REPO / "scripts" / "build_llama.py")
+        lpaths = llama.build(work / "llama")
+        feeds = llama.prefill_inputs(batch=1, seq=128, past=0)
+        np.savez(work / "llama.npz", **feeds)
+        out.append({"name": "Llama prefill 128", "model": lpaths.model, "inputs": work / "llama.npz",
+                    "shapes": [a.split("=", 1)[1] for a in llama.input_shapes(feeds)]})
+    return out
+
+
+def ort_models(m: dict, work: Path) -> dict:
+    """The onnxruntime float, dynamic and QDQ models of one network."""
+    import logging
+
+    import onnx
+    from onnxruntime import quantization as q
+
+    logging.getLogger().setLevel(logging.ERROR)  # the quantizers' pre-processing advice
+
+    bench = load("ort_quantizers", REPO / "bench" / "ort_quantizers.py")
+    src = Path(m["model"])
+    if m["shapes"]:  # onnxruntime's static quantizer needs the shapes lowbit is given
+        model = onnx.load(str(src))
+        for spec in m["shapes"]:
+            name, dims = spec.split("=", 1)
+            for value in model.graph.input:
+                if value.name == name:
+                    for d, size in zip(value.type.tensor_type.shape.dim, dims.split("x")):
+                        d.ClearField("dim_param")
+                        d.dim_value = int(size)
+        src = work / f"{src.stem}-fixed.onnx"
+        onnx.save(model, str(src))
+    with np.load(m["inputs"]) as data:
+        feeds = {k: data[k] for k in data.files}
+    rng = np.random.default_rng(1)
+    calib = [feeds] + [{k: (v * rng.uniform(0.8, 1.2)).astype(v.dtype) if v.dtype.kind == "f" else v
+                        for k, v in feeds.items()} for _ in range(3)]
+    weights = bench.weight_nodes(onnx.load(str(src)))
+    dynamic = work / f"{src.stem}-dynamic.onnx"
+    q.quantize_dynamic(str(src), str(dynamic), per_channel=True, weight_type=q.QuantType.QInt8,
+                       nodes_to_quantize=weights)
+    qdq = work / f"{src.stem}-qdq.onnx"
+    q.quantize_static(str(src), str(qdq), bench.reader_for(calib), quant_format=q.QuantFormat.QDQ,
+                      activation_type=q.QuantType.QInt8, weight_type=q.QuantType.QInt8, per_channel=True,
+                      nodes_to_quantize=weights)
+    return {"ort float": src, "ort int8 dynamic": dynamic, "ort int8 qdq": qdq}
+
+
+def lowbit_cmd(lowbit_run: str, m: dict, extra: list[str]):
+    def cmd(repeat: int) -> list[str]:
+        return [lowbit_run, str(m["model"]), f"--inputs={m['inputs']}", "--report", f"--repeat={repeat}",
+                "--threads=1", *extra, *[f"--input-shape={s}" for s in m["shapes"]]]
+    return cmd
+
+
+ORT_CHILD = r"""
+import sys, time, numpy as np, onnxruntime as ort
+model, inputs, repeat = sys.argv[1], sys.argv[2], int(sys.argv[3])
+o = ort.SessionOptions(); o.intra_op_num_threads = 1; o.inter_op_num_threads = 1; o.log_severity_level = 3
+s = ort.InferenceSession(model, o, providers=["CPUExecutionProvider"])
+with np.load(inputs) as d: feeds = {i.name: d[i.name] for i in s.get_inputs()}
+best = float("inf")
+for _ in range(repeat):
+    t = time.perf_counter(); s.run(None, feeds); best = min(best, (time.perf_counter() - t) * 1000)
+print(f"run: {best:.3f} ms")
+"""
+
+
+def ort_cmd(model: Path, inputs: Path):
+    def cmd(repeat: int) -> list[str]:
+        return [sys.executable, "-c", ORT_CHILD, str(model), str(inputs), str(repeat)]
+    return cmd
+
+
+def run_process(cmd: list[str]) -> tuple[str, int, int]:
+    """Runs cmd; returns its stdout, its minor page faults and its peak RSS
+    (KiB), both of that process alone (wait4)."""
+    with tempfile.TemporaryFile("w+") as out, tempfile.TemporaryFile("w+") as err:
+        proc = subprocess.Popen(cmd, stdout=out, stderr=err, text=True)
+        _, status, usage = os.wait4(proc.pid, 0)
+        proc.returncode = os.waitstatus_to_exitcode(status)
+        out.seek(0)
+        err.seek(0)
+        if proc.returncode != 0:
+            sys.exit(f"failed ({proc.returncode}): {' '.join(map(str, cmd))}\n{err.read()}")
+        return out.read(), usage.ru_minflt, usage.ru_maxrss
+
+
+def sample(cmd, repeat: int) -> dict:
+    """One measurement: the (repeat + 1)-run process gives the time and the
+    peak RSS, its faults minus those of a 1-run process the faults per run."""
+    _, faults_one, _ = run_process(cmd(1))
+    text, faults_many, rss_kb = run_process(cmd(repeat + 1))
+    run_ms = float(re.search(r"run: ([0-9.]+) ms", text).group(1))
+    compile_ms = re.search(r"compile: ([0-9.]+) ms", text)
+    return {"run_ms": run_ms, "faults_per_run": max(0, (faults_many - faults_one) // repeat),
+            "peak_rss_mb": round(rss_kb / 1024, 1),
+            "compile_ms": float(compile_ms.group(1)) if compile_ms else None}
+
+
+def draw_png(results: list[dict], path: Path) -> None:
+    from PIL import Image, ImageDraw
+
+    configs = list(LOWBIT_CONFIGS) + list(ORT_CONFIGS)
+    colours = ["#7f7f7f", "#c7c7c7", "#1f77b4", "#2ca02c", "#9467bd", "#d62728", "#ff7f0e", "#e377c2"]
+    row_h, bar_h, left, width = 16, 12, 250, 520
+    height = 30 + sum(len(configs) * row_h + 24 for _ in results)
+    img = Image.new("RGB", (left + width + 90, height), "white")
+    d = ImageDraw.Draw(img)
+    d.text((10, 8), "time / onnxruntime float time (1 thread, lower is faster)", fill="black")
+    y = 30
+    for r in results:
+        d.text((10, y), r["model"], fill="black")
+        y += 16
+        scale = max(c["ratio_vs_ort_float"] for c in r["configs"].values())
+        for i, name in enumerate(configs):
+            c = r["configs"][name]
+            w = int(width * c["ratio_vs_ort_float"] / scale)
+            d.text((20, y), name, fill="black")
+            d.rectangle([left, y + 1, left + max(w, 1), y + bar_h], fill=colours[i % len(colours)])
+            d.text((left + w + 4, y), f"{c['ratio_vs_ort_float']:.2f}", fill="black")
+            y += row_h
+        y += 8
+    img.save(path)
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--rounds", type=int, default=2)
+    parser.add_argument("--repeat", type=int, default=10)
+    parser.add_argument("--models", default="minilm,det256,rec,llama")
+    parser.add_argument("--lowbit-run", default=str(REPO / "build" / "bin" / "lowbit-run"))
+    parser.add_argument("--json", default=str(REPO / "bench" / "results" / "int8_speed.json"))
+    args = parser.parse_args()
+    import onnxruntime as ort
+
+    results = []
+    with tempfile.TemporaryDirectory() as tmp:
+        work = Path(tmp)
+        for m in build_models(work, args.models.split(",")):
+            load_before = os.getloadavg()[0]
+            commands = {name: lowbit_cmd(args.lowbit_run, m, extra) for name, extra in LOWBIT_CONFIGS.items()}
+            for name, path in ort_models(m, work).items():
+                commands[name] = ort_cmd(path, m["inputs"])
+            best: dict[str, dict] = {}
+            for _ in range(args.rounds):
+                for name, cmd in commands.items():
+                    s = sample(cmd, args.repeat)
+                    if name not in best or s["run_ms"] < best[name]["run_ms"]:
+                        best[name] = s
+            ort_float = best["ort float"]["run_ms"]
+            ort_int8 = min(best["ort int8 dynamic"]["run_ms"], best["ort int8 qdq"]["run_ms"])
+            lowbit_float = best["lowbit float"]["run_ms"]
+            for s in best.values():
+                s["ratio_vs_ort_float"] = round(s["run_ms"] / ort_float, 3)
+                s["ratio_vs_ort_fastest_int8"] = round(s["run_ms"] / ort_int8, 3)
+                s["ratio_vs_lowbit_float"] = round(s["run_ms"] / lowbit_float, 3)
+            results.append({"model": m["name"], "configs": best,
+                            "load_average_1min": [round(load_before, 2), round(os.getloadavg()[0], 2)]})
+            print_model(results[-1])
+    report = {"benchmark": "int8_speed", "machine": machine(onnxruntime=ort.__version__),
+              "int8_kernel_auto": "avx512-vnni" if has_vnni() else "portable",
+              "rounds": args.rounds, "repeat": args.repeat, "threads": 1, "results": results,
+              "note": "best of the rounds per configuration, each measurement in its own process; "
+                      "faults_per_run = minor faults of a (repeat + 1)-run process minus a 1-run one, "
+                      "divided by repeat; peak_rss_mb includes lowbit's JIT compilation. The machine "
+                      "may be shared (load_average_1min before/after each model)."}
+    Path(args.json).parent.mkdir(parents=True, exist_ok=True)
+    Path(args.json).write_text(json.dumps(report, indent=2) + "\n")
+    png = Path(args.json).with_suffix(".png")
+    draw_png(results, png)
+    print(f"wrote {args.json} and {png}")
+    return 0
+
+
+def has_vnni() -> bool:
+    flags = Path("/proc/cpuinfo").read_text()
+    return all(f" {f}" in flags for f in ("avx512f", "avx512bw", "avx512_vnni"))
+
+
+def print_model(r: dict) -> None:
+    print(f"\n{r['model']}  (load {r['load_average_1min'][0]:.1f} -> {r['load_average_1min'][1]:.1f})")
+    print(f"  {'config':28s} {'ms':>9s} {'x ort fp32':>10s} {'x ort int8':>10s} {'x lb fp32':>9s} "
+          f"{'faults/run':>10s} {'rss MB':>7s} {'compile s':>9s}")
+    for name, c in r["configs"].items():
+        compile_s = f"{c['compile_ms'] / 1000:9.1f}" if c["compile_ms"] is not None else f"{'':9s}"
+        print(f"  {name:28s} {c['run_ms']:9.2f} {c['ratio_vs_ort_float']:10.2f} "
+              f"{c['ratio_vs_ort_fastest_int8']:10.2f} {c['ratio_vs_lowbit_float']:9.2f} "
+              f"{c['faults_per_run']:10d} {c['peak_rss_mb']:7.1f} {compile_s}")
+
+
+if __name__ == "__main__":
+    sys.exit(main())
