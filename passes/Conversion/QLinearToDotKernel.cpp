@@ -201,6 +201,15 @@ void buildWeightTables(OpBuilder &b, Location loc, const Plan &p, Tables &t) {
       colSums.data(), colSums.size() * 4, "qlinear_dot_colsums");
 }
 
+/// Offsets, sizes and strides of the [rows, cols] corner at (0, 0).
+struct Corner {
+  SmallVector<OpFoldResult> offsets, sizes, strides;
+  Corner(OpBuilder &b, int64_t rows, int64_t cols)
+      : offsets{b.getIndexAttr(0), b.getIndexAttr(0)},
+        sizes{b.getIndexAttr(rows), b.getIndexAttr(cols)},
+        strides{b.getIndexAttr(1), b.getIndexAttr(1)} {}
+};
+
 /// A [G, paddedN] table from a [N, G] one: transposed, `convert` applied to
 /// each element, columns past N zero. Runs with the model (the scale and
 /// zero tables may be function arguments); N * G elements, once per call.
@@ -228,11 +237,10 @@ Value groupMajor(OpBuilder &b, Location loc, Value table, const Plan &p,
             linalg::YieldOp::create(nb, l, convert(nb, l, args[0]));
           })
           .getResult(0);
-  return tensor::InsertSliceOp::create(
-      b, loc, transposed, padded,
-      ArrayRef<OpFoldResult>{b.getIndexAttr(0), b.getIndexAttr(0)},
-      ArrayRef<OpFoldResult>{b.getIndexAttr(p.groups), b.getIndexAttr(p.n)},
-      ArrayRef<OpFoldResult>{b.getIndexAttr(1), b.getIndexAttr(1)});
+  Corner corner(b, p.groups, p.n);
+  return tensor::InsertSliceOp::create(b, loc, transposed, padded,
+                                       corner.offsets, corner.sizes,
+                                       corner.strides);
 }
 
 Tables buildTables(OpBuilder &b, Location loc, QLinearOp op, const Plan &p) {
@@ -269,12 +277,11 @@ Value offsetActivations(OpBuilder &b, Location loc, Value x, const Plan &p) {
   if (p.paddedK != p.k)
     init = linalg::FillOp::create(b, loc, ValueRange{flip}, ValueRange{init})
                .getResult(0);
+  Corner corner(b, p.m, p.k);
   Value dest = init;
   if (p.paddedK != p.k)
-    dest = tensor::ExtractSliceOp::create(
-        b, loc, init, ArrayRef<OpFoldResult>{b.getIndexAttr(0), b.getIndexAttr(0)},
-        ArrayRef<OpFoldResult>{b.getIndexAttr(p.m), b.getIndexAttr(p.k)},
-        ArrayRef<OpFoldResult>{b.getIndexAttr(1), b.getIndexAttr(1)});
+    dest = tensor::ExtractSliceOp::create(b, loc, init, corner.offsets,
+                                          corner.sizes, corner.strides);
   AffineMap id = b.getMultiDimIdentityMap(2);
   Value u = linalg::GenericOp::create(
                 b, loc, TypeRange{dest.getType()}, ValueRange{x},
@@ -289,11 +296,8 @@ Value offsetActivations(OpBuilder &b, Location loc, Value x, const Plan &p) {
                 .getResult(0);
   if (p.paddedK == p.k)
     return u;
-  return tensor::InsertSliceOp::create(
-      b, loc, u, init,
-      ArrayRef<OpFoldResult>{b.getIndexAttr(0), b.getIndexAttr(0)},
-      ArrayRef<OpFoldResult>{b.getIndexAttr(p.m), b.getIndexAttr(p.k)},
-      ArrayRef<OpFoldResult>{b.getIndexAttr(1), b.getIndexAttr(1)});
+  return tensor::InsertSliceOp::create(b, loc, u, init, corner.offsets,
+                                       corner.sizes, corner.strides);
 }
 
 /// sum_k x[m, k] per group, [M, G] i32 (for the zero-point term).
