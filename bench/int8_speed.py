@@ -119,14 +119,23 @@ def ort_models(m: dict, work: Path) -> dict:
     calib = [feeds] + [{k: (v * rng.uniform(0.8, 1.2)).astype(v.dtype) if v.dtype.kind == "f" else v
                         for k, v in feeds.items()} for _ in range(3)]
     weights = bench.weight_nodes(onnx.load(str(src)))
+    out: dict = {"ort float": src}
     dynamic = work / f"{src.stem}-dynamic.onnx"
-    q.quantize_dynamic(str(src), str(dynamic), per_channel=True, weight_type=q.QuantType.QInt8,
-                       nodes_to_quantize=weights)
+    try:
+        q.quantize_dynamic(str(src), str(dynamic), per_channel=True, weight_type=q.QuantType.QInt8,
+                           nodes_to_quantize=weights)
+        out["ort int8 dynamic"] = dynamic
+    except Exception as err:  # noqa: BLE001 - recorded: onnxruntime's quantizer refuses some models
+        out["ort int8 dynamic"] = f"quantize_dynamic failed: {type(err).__name__}: {err}"
     qdq = work / f"{src.stem}-qdq.onnx"
-    q.quantize_static(str(src), str(qdq), bench.reader_for(calib), quant_format=q.QuantFormat.QDQ,
-                      activation_type=q.QuantType.QInt8, weight_type=q.QuantType.QInt8, per_channel=True,
-                      nodes_to_quantize=weights)
-    return {"ort float": src, "ort int8 dynamic": dynamic, "ort int8 qdq": qdq}
+    try:
+        q.quantize_static(str(src), str(qdq), bench.reader_for(calib), quant_format=q.QuantFormat.QDQ,
+                          activation_type=q.QuantType.QInt8, weight_type=q.QuantType.QInt8,
+                          per_channel=True, nodes_to_quantize=weights)
+        out["ort int8 qdq"] = qdq
+    except Exception as err:  # noqa: BLE001
+        out["ort int8 qdq"] = f"quantize_static failed: {type(err).__name__}: {err}"
+    return out
 
 
 def lowbit_cmd(lowbit_run: str, m: dict, extra: list[str]):
@@ -156,17 +165,16 @@ def ort_cmd(model: Path, inputs: Path):
 
 
 def run_process(cmd: list[str]) -> tuple[str, int, int]:
-    """Runs cmd; returns its stdout, its minor page faults and its peak RSS
-    (KiB), both of that process alone (wait4)."""
-    with tempfile.TemporaryFile("w+") as out, tempfile.TemporaryFile("w+") as err:
-        proc = subprocess.Popen(cmd, stdout=out, stderr=err, text=True)
-        _, status, usage = os.wait4(proc.pid, 0)
-        proc.returncode = os.waitstatus_to_exitcode(status)
-        out.seek(0)
-        err.seek(0)
-        if proc.returncode != 0:
-            sys.exit(f"failed ({proc.returncode}): {' '.join(map(str, cmd))}\n{err.read()}")
-        return out.read(), usage.ru_minflt, usage.ru_maxrss
+    """Runs cmd under /usr/bin/time; returns its stdout, its minor page
+    faults and its peak RSS (KiB). (wait4 on a child forked from this
+    process would count this process's own pages, copied by the fork.)"""
+    marker = "int8-speed-usage"
+    proc = subprocess.run(["/usr/bin/time", "-f", f"{marker} %R %M", *map(str, cmd)],
+                          capture_output=True, text=True)
+    if proc.returncode != 0:
+        sys.exit(f"failed ({proc.returncode}): {' '.join(map(str, cmd))}\n{proc.stderr}")
+    usage = re.search(marker + r" (\d+) (\d+)", proc.stderr)
+    return proc.stdout, int(usage.group(1)), int(usage.group(2))
 
 
 def sample(cmd, repeat: int) -> dict:
@@ -197,7 +205,11 @@ def draw_png(results: list[dict], path: Path) -> None:
         y += 16
         scale = max(c["ratio_vs_ort_float"] for c in r["configs"].values())
         for i, name in enumerate(configs):
-            c = r["configs"][name]
+            c = r["configs"].get(name)
+            if c is None:
+                d.text((20, y), f"{name}: not available", fill="black")
+                y += row_h
+                continue
             w = int(width * c["ratio_vs_ort_float"] / scale)
             d.text((20, y), name, fill="black")
             d.rectangle([left, y + 1, left + max(w, 1), y + bar_h], fill=colours[i % len(colours)])
@@ -223,8 +235,12 @@ def main() -> int:
         for m in build_models(work, args.models.split(",")):
             load_before = os.getloadavg()[0]
             commands = {name: lowbit_cmd(args.lowbit_run, m, extra) for name, extra in LOWBIT_CONFIGS.items()}
+            unavailable = {}
             for name, path in ort_models(m, work).items():
-                commands[name] = ort_cmd(path, m["inputs"])
+                if isinstance(path, str):
+                    unavailable[name] = path
+                else:
+                    commands[name] = ort_cmd(path, m["inputs"])
             best: dict[str, dict] = {}
             for _ in range(args.rounds):
                 for name, cmd in commands.items():
@@ -232,13 +248,13 @@ def main() -> int:
                     if name not in best or s["run_ms"] < best[name]["run_ms"]:
                         best[name] = s
             ort_float = best["ort float"]["run_ms"]
-            ort_int8 = min(best["ort int8 dynamic"]["run_ms"], best["ort int8 qdq"]["run_ms"])
+            ort_int8 = min(best[c]["run_ms"] for c in ("ort int8 dynamic", "ort int8 qdq") if c in best)
             lowbit_float = best["lowbit float"]["run_ms"]
             for s in best.values():
                 s["ratio_vs_ort_float"] = round(s["run_ms"] / ort_float, 3)
                 s["ratio_vs_ort_fastest_int8"] = round(s["run_ms"] / ort_int8, 3)
                 s["ratio_vs_lowbit_float"] = round(s["run_ms"] / lowbit_float, 3)
-            results.append({"model": m["name"], "configs": best,
+            results.append({"model": m["name"], "configs": best, "unavailable": unavailable,
                             "load_average_1min": [round(load_before, 2), round(os.getloadavg()[0], 2)]})
             print_model(results[-1])
     report = {"benchmark": "int8_speed", "machine": machine(onnxruntime=ort.__version__),
@@ -265,6 +281,8 @@ def print_model(r: dict) -> None:
     print(f"\n{r['model']}  (load {r['load_average_1min'][0]:.1f} -> {r['load_average_1min'][1]:.1f})")
     print(f"  {'config':28s} {'ms':>9s} {'x ort fp32':>10s} {'x ort int8':>10s} {'x lb fp32':>9s} "
           f"{'faults/run':>10s} {'rss MB':>7s} {'compile s':>9s}")
+    for name, why in r["unavailable"].items():
+        print(f"  {name:28s} not available: {why}")
     for name, c in r["configs"].items():
         compile_s = f"{c['compile_ms'] / 1000:9.1f}" if c["compile_ms"] is not None else f"{'':9s}"
         print(f"  {name:28s} {c['run_ms']:9.2f} {c['ratio_vs_ort_float']:10.2f} "
