@@ -59,10 +59,11 @@ def parse_mlir(text: str) -> Module:
     return Module.parse_mlir(text)
 
 
-def run(module: Module, feeds, opt_level: int = 3, threads: int = 1) -> dict[str, np.ndarray]:
-    """Compiles `module` for the CPU (`threads` as in Module.compile) and runs
-    it once on `feeds`."""
-    return module.compile(opt_level, threads=threads).run(feeds)
+def run(module: Module, feeds, opt_level: int = 3, threads: int = 1,
+        int8_kernel: str = "auto") -> dict[str, np.ndarray]:
+    """Compiles `module` for the CPU (`threads` and `int8_kernel` as in
+    Module.compile) and runs it once on `feeds`."""
+    return module.compile(opt_level, threads=threads, int8_kernel=int8_kernel).run(feeds)
 
 
 def recipes() -> dict[str, dict]:
@@ -183,9 +184,10 @@ def supported_onnx_ops() -> list[str]:
     return list(_supported_onnx_ops())
 
 
-def _module_run(self: Module, feeds, opt_level: int = 3, threads: int = 1) -> dict[str, np.ndarray]:
+def _module_run(self: Module, feeds, opt_level: int = 3, threads: int = 1,
+                int8_kernel: str = "auto") -> dict[str, np.ndarray]:
     """Compiles for the CPU and runs once; keep `compile()`'s Executable to run often."""
-    return self.compile(opt_level, threads=threads).run(feeds)
+    return self.compile(opt_level, threads=threads, int8_kernel=int8_kernel).run(feeds)
 
 
 def _module_str(self: Module) -> str:

@@ -399,7 +399,8 @@ NB_MODULE(_lowbit, m) {
            "inputs; returns {'<layer>/<statistic>': array}.")
       .def(
           "compile",
-          [](nb::handle self, unsigned optLevel, int threads) {
+          [](nb::handle self, unsigned optLevel, int threads,
+             const std::string &int8Kernel) {
             auto &module = nb::cast<lowbit::Module &>(self);
             if (threads < 0 || threads > 1024)
               throw nb::value_error(
@@ -407,16 +408,36 @@ NB_MODULE(_lowbit, m) {
                    "got " +
                    std::to_string(threads))
                       .c_str());
+            static const std::pair<const char *, lowbit::Int8Kernel>
+                kernels[] = {{"auto", lowbit::Int8Kernel::Auto},
+                             {"avx512-vnni", lowbit::Int8Kernel::Avx512Vnni},
+                             {"portable", lowbit::Int8Kernel::Portable},
+                             {"reference", lowbit::Int8Kernel::Reference}};
             lowbit::CpuCompileOptions options;
+            bool known = false;
+            for (const auto &[name, kernel] : kernels)
+              if (int8Kernel == name) {
+                options.int8Kernel = kernel;
+                known = true;
+              }
+            if (!known)
+              throw nb::value_error(
+                  ("int8_kernel must be 'auto', 'avx512-vnni', 'portable' or "
+                   "'reference', got '" +
+                   int8Kernel + "'")
+                      .c_str());
             options.optLevel = optLevel;
             options.numThreads = static_cast<unsigned>(threads);
             auto exe = unwrap(module.compileForCpu(options));
             return Executable(std::move(exe), nb::borrow(self));
           },
-          "opt_level"_a = 3, "threads"_a = 1,
+          "opt_level"_a = 3, "threads"_a = 1, "int8_kernel"_a = "auto",
           "Lowers and JIT-compiles for the CPU; `threads` runs the parallel "
           "loops of large ops on that many threads (0: one per hardware "
-          "thread), with the same results.");
+          "thread), with the same results; `int8_kernel` picks how quantized "
+          "products run ('auto': AVX-512 VNNI where the CPU has it, else "
+          "'portable'; 'reference': the generic integer lowering), with the "
+          "same results.");
 
   m.def("supported_onnx_ops", &lowbit::getSupportedOnnxOps);
   m.def("recipes", [] {

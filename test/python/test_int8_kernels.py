@@ -111,3 +111,15 @@ def test_bad_int8_kernel_flag(lowbit_run, tmp_path):
     proc = lowbit_run(tmp_path / "m.onnx", "--int8-kernel=avx9000")
     assert proc.returncode != 0
     assert "int8-kernel" in proc.stderr
+
+
+def test_python_int8_kernel_option(lowbit_module):
+    """Module.compile(int8_kernel=...) reaches the same kernels: the portable
+    kernel equals the reference bit for bit; an unknown name is a ValueError."""
+    model, x, _, _ = linear_model(5, 40, 19, seed=3)
+    module, _ = lowbit_module.quantize(model, "rtn-w8a8")
+    reference = module.compile(int8_kernel="reference").run({"x": x})["y"]
+    portable = lowbit_module.run(module, {"x": x}, int8_kernel="portable")["y"]
+    np.testing.assert_array_equal(portable.view(np.uint32), reference.view(np.uint32))
+    with pytest.raises(ValueError, match="int8_kernel must be"):
+        module.compile(int8_kernel="sse9")
