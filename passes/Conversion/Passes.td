@@ -94,6 +94,12 @@ def ConvertQLinearToDotKernelPass : Pass<"convert-qlinear-to-dot-kernel", "::mli
            "rows of the register tile (1..8); the tile is 32 columns wide">,
     Option<"requireKernel", "require-kernel", "bool", /*default=*/"false",
            "fail on a qlinear the kernel cannot take instead of leaving it">,
+    Option<"numThreads", "num-threads", "int64_t", /*default=*/"1",
+           "above 1: the column blocks of large products become an "
+           "scf.forall (run as async tasks by lowbit-cpu-async-parallel)">,
+    Option<"minParallelWork", "min-parallel-work", "int64_t",
+           /*default=*/"262144",
+           "products with fewer multiply-adds (M x N x K) stay sequential">,
   ];
   let dependentDialects = [
     "::mlir::linalg::LinalgDialect", "::mlir::tensor::TensorDialect",

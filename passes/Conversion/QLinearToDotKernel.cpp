@@ -344,40 +344,83 @@ public:
     bytes = VectorType::get({kLanes * kKPerLane}, i8);
   }
 
+  /// y [M, N]: the kernel over column blocks of 32 into a column-padded
+  /// [M, paddedN] result, sliced to N at the end. With `parallel`, the
+  /// blocks are the iterations of an scf.forall (each writes its own
+  /// [M, 32] slice; no sum is split, so results do not depend on it).
   Value build(Value u, Value xScale, Value sums, Value bias, const Tables &t,
-              Value out) {
+              bool parallel) {
     this->u = u;
     this->xScale = xScale;
     this->sums = sums;
     this->bias = bias;
     this->t = t;
+    Value out = tensor::EmptyOp::create(
+        b, loc, ArrayRef<int64_t>{p.m, p.paddedN}, f32);
+    Value y = parallel ? parallelBlocks(out) : serialBlocks(out);
+    if (p.paddedN == p.n)
+      return y;
+    Corner corner(b, p.m, p.n);
+    return tensor::ExtractSliceOp::create(b, loc, y, corner.offsets,
+                                          corner.sizes, corner.strides);
+  }
+
+private:
+  /// Every row of the column block at n0 (table column), written into y at
+  /// column yCol0.
+  Value block(Value n0, Value y, Value yCol0) {
     int64_t mainRows = p.m / rowsPerTile * rowsPerTile;
-    auto blockLoop = scf::ForOp::create(
+    if (mainRows > 0)
+      y = rowLoop(n0, 0, mainRows, rowsPerTile, y, yCol0);
+    if (mainRows < p.m)
+      y = rowLoop(n0, mainRows, p.m, 1, y, yCol0);
+    return y;
+  }
+
+  Value serialBlocks(Value out) {
+    auto loop = scf::ForOp::create(
         b, loc, indexConst(b, loc, 0), indexConst(b, loc, p.paddedN),
         indexConst(b, loc, kBlockCols), ValueRange{out},
         [&](OpBuilder &nb, Location l, Value n0, ValueRange args) {
           OpBuilder::InsertionGuard guard(b);
           b.setInsertionPointToEnd(nb.getInsertionBlock());
-          Value y = args[0];
-          if (mainRows > 0)
-            y = rowLoop(n0, 0, mainRows, rowsPerTile, y);
-          if (mainRows < p.m)
-            y = rowLoop(n0, mainRows, p.m, 1, y);
-          scf::YieldOp::create(b, l, y);
+          scf::YieldOp::create(b, l, block(n0, args[0], n0));
         });
-    return blockLoop.getResult(0);
+    return loop.getResult(0);
   }
 
-private:
+  Value parallelBlocks(Value out) {
+    auto forall = scf::ForallOp::create(
+        b, loc, ArrayRef<OpFoldResult>{b.getIndexAttr(p.paddedN / kBlockCols)},
+        ValueRange{out}, std::nullopt);
+    OpBuilder::InsertionGuard guard(b);
+    b.setInsertionPoint(forall.getTerminator());
+    Value n0 = arith::MulIOp::create(b, loc, forall.getInductionVar(0),
+                                     indexConst(b, loc, kBlockCols));
+    Value shared = forall.getRegionIterArgs()[0];
+    SmallVector<OpFoldResult> offsets = {b.getIndexAttr(0), n0};
+    SmallVector<OpFoldResult> sizes = {b.getIndexAttr(p.m),
+                                       b.getIndexAttr(kBlockCols)};
+    SmallVector<OpFoldResult> strides = {b.getIndexAttr(1), b.getIndexAttr(1)};
+    Value slice = tensor::ExtractSliceOp::create(b, loc, shared, offsets,
+                                                 sizes, strides);
+    Value done = block(n0, slice, indexConst(b, loc, 0));
+    b.setInsertionPointToStart(forall.getTerminator().getBody());
+    tensor::ParallelInsertSliceOp::create(b, loc, done, shared, offsets, sizes,
+                                          strides);
+    return forall.getResult(0);
+  }
+
   /// Rows [lo, hi) in steps of `rows`, for the column block at n0.
-  Value rowLoop(Value n0, int64_t lo, int64_t hi, int64_t rows, Value y) {
+  Value rowLoop(Value n0, int64_t lo, int64_t hi, int64_t rows, Value y,
+                Value yCol0) {
     auto loop = scf::ForOp::create(
         b, loc, indexConst(b, loc, lo), indexConst(b, loc, hi),
         indexConst(b, loc, rows), ValueRange{y},
         [&](OpBuilder &nb, Location l, Value m0, ValueRange args) {
           OpBuilder::InsertionGuard guard(b);
           b.setInsertionPointToEnd(nb.getInsertionBlock());
-          scf::YieldOp::create(b, l, tile(n0, m0, rows, args[0]));
+          scf::YieldOp::create(b, l, tile(n0, m0, rows, args[0], yCol0));
         });
     return loop.getResult(0);
   }
@@ -387,7 +430,7 @@ private:
   }
 
   /// One register tile: `rows` rows x kBlockCols columns.
-  Value tile(Value n0, Value m0, int64_t rows, Value y) {
+  Value tile(Value n0, Value m0, int64_t rows, Value y, Value yCol0) {
     int64_t tiles = rows * kVectorsPerBlock;
     Value fzero = arith::ConstantOp::create(
         b, loc, DenseElementsAttr::get(fvec, b.getF32FloatAttr(0.0f)));
@@ -402,17 +445,16 @@ private:
           SmallVector<Value> iacc = dotProducts(block0, m0, rows, g);
           scf::YieldOp::create(b, l, dequantize(n0, m0, rows, g, iacc, facc));
         });
-    // y + bias, then the rows out; columns past N are masked off by the
-    // out-of-bounds transfer_write.
+    // y + bias, then the rows out (columns past N land in the padding).
     for (int64_t r = 0; r < rows; ++r)
       for (int64_t v = 0; v < kVectorsPerBlock; ++v) {
-        Value n = add(n0, v * kLanes);
         Value value = groupLoop.getResult(r * kVectorsPerBlock + v);
         if (bias)
-          value = arith::AddFOp::create(b, loc, value, readF32(bias, {n}));
-        y = vector::TransferWriteOp::create(b, loc, value, y,
-                                            ValueRange{add(m0, r), n},
-                                            ArrayRef<bool>{false})
+          value = arith::AddFOp::create(b, loc, value,
+                                        readF32(bias, {add(n0, v * kLanes)}));
+        y = vector::TransferWriteOp::create(
+                b, loc, value, y, ValueRange{add(m0, r), add(yCol0, v * kLanes)},
+                ArrayRef<bool>{true})
                 .getResult();
       }
     return y;
@@ -544,6 +586,12 @@ struct ConvertQLinearToDotKernelPass
   using Base::Base;
 
   void runOnOperation() override {
+    if (numThreads < 1 || minParallelWork < 0) {
+      getOperation().emitError("convert-qlinear-to-dot-kernel: num-threads "
+                               "must be positive and min-parallel-work not "
+                               "negative");
+      return signalPassFailure();
+    }
     if (rowsPerTile < 1 || rowsPerTile > 8) {
       getOperation().emitError("convert-qlinear-to-dot-kernel: rows-per-tile must be "
                                "1..8, got ")
@@ -568,10 +616,14 @@ struct ConvertQLinearToDotKernelPass
       Tables tables = buildTables(b, loc, op, plan);
       Value u = offsetActivations(b, loc, op.getXQ(), plan);
       Value sums = plan.hasZero ? rowSums(b, loc, op.getXQ(), plan) : Value();
-      Value out = tensor::EmptyOp::create(
-          b, loc, ArrayRef<int64_t>{plan.m, plan.n}, b.getF32Type());
+      // Threads split the column blocks of large products only (as
+      // lowbit-cpu-tile-vectorize splits its output tiles).
+      bool parallel = numThreads > 1 &&
+                      plan.m * plan.paddedN * plan.paddedK >= minParallelWork &&
+                      plan.paddedN > kBlockCols;
       KernelBuilder kernel(b, loc, plan, rowsPerTile);
-      Value y = kernel.build(u, op.getXScale(), sums, op.getBias(), tables, out);
+      Value y = kernel.build(u, op.getXScale(), sums, op.getBias(), tables,
+                             parallel);
       op.getResult().replaceAllUsesWith(y);
       op.erase();
     }

@@ -6,6 +6,11 @@
 // RUN:   | FileCheck %s --check-prefix=ROWS
 // ROWS: error: convert-qlinear-to-dot-kernel: rows-per-tile must be 1..8, got 0
 
+// RUN: not lowbit-opt %s \
+// RUN:   --pass-pipeline='builtin.module(func.func(convert-qlinear-to-dot-kernel{num-threads=0}))' 2>&1 \
+// RUN:   | FileCheck %s --check-prefix=THREADS
+// THREADS: error: convert-qlinear-to-dot-kernel: num-threads must be positive and min-parallel-work not negative
+
 // RUN: lowbit-opt %s --verify-diagnostics \
 // RUN:   --pass-pipeline='builtin.module(func.func(convert-qlinear-to-dot-kernel{require-kernel=true}))'
 

@@ -3,12 +3,16 @@
 // into 16-column x 4-k int8 blocks with their column sums (x 128), the
 // activations shifted to unsigned bytes (xor 0x80), one dot product of four
 // u8 x s8 per lane (the vector.multi_reduction convert-i8-dot-to-vnni
-// matches), columns past N masked on the way out. A qlinear whose weight is
-// not a constant is left to convert-lowbit-to-linalg.
+// matches), into a column-padded result sliced back to N. With num-threads
+// above 1 the column blocks of a large product are an scf.forall. A qlinear
+// whose weight is not a constant is left to convert-lowbit-to-linalg.
 
 // RUN: lowbit-opt %s --split-input-file \
 // RUN:   --pass-pipeline='builtin.module(func.func(convert-qlinear-to-dot-kernel))' \
 // RUN:   | FileCheck %s
+// RUN: lowbit-opt %s --split-input-file \
+// RUN:   --pass-pipeline='builtin.module(func.func(convert-qlinear-to-dot-kernel{num-threads=2 min-parallel-work=0}))' \
+// RUN:   | FileCheck %s --check-prefix=PAR
 
 // INT8 per group of 4, bias. Packed block 0, k4 = 0: column 0 holds
 // 1,2,3,4 and column 1 -1,-2,-3,-4 (0xFF..0xFC), the other 14 columns 0.
@@ -27,9 +31,14 @@
 // CHECK: vector.multi_reduction <add>, {{.*}} [1] : vector<16x4xi32> to vector<16xi32>
 // CHECK: vector.transfer_read %[[SUMS]]
 // CHECK: arith.sitofp {{.*}} : vector<16xi32> to vector<16xf32>
-// CHECK: vector.transfer_write {{.*}} : vector<16xf32>, tensor<5x2xf32>
+// CHECK: vector.transfer_write {{.*}} {in_bounds = [true]} : vector<16xf32>, tensor<5x32xf32>
 // The row tail (5 = 4 + 1) runs one row at a time.
 // CHECK: scf.for {{.*}} = %c4{{.*}} to %c5{{.*}} step %c1
+// CHECK: tensor.extract_slice {{.*}}[0, 0] [5, 2] [1, 1] : tensor<5x32xf32> to tensor<5x2xf32>
+// One column block: nothing to split over threads.
+// PAR-LABEL: func.func @int8_groups
+// PAR-NOT: scf.forall
+// PAR: return
 // CHECK: qlinear_dot_weights: "0x0100000001020304FFFEFDFC00000000
 // CHECK: qlinear_dot_colsums: "0x040000000005000000FBFFFF
 func.func @int8_groups(%xq: tensor<5x8xi8>, %xs: tensor<5x1xf32>) -> tensor<5x2xf32> {
@@ -89,4 +98,24 @@ func.func @groups_of_six(%xq: tensor<2x12xi8>, %xs: tensor<2x1xf32>) -> tensor<2
   %s = arith.constant dense<[[0.5, 0.25]]> : tensor<1x2xf32>
   %y = lowbit.qlinear %xq, %xs, %w, %s {a_bits = 8 : i64, group_size = 6 : i64, w_bits = 8 : i64} : (tensor<2x12xi8>, tensor<2x1xf32>, !lowbit.packed<1x12xi8, int8_bytes>, tensor<1x2xf32>) -> tensor<2x1xf32>
   return %y : tensor<2x1xf32>
+}
+
+// -----
+
+// 40 columns (two blocks of 32 after padding to 64): with num-threads=2 each
+// block is one iteration of an scf.forall writing its own [M, 32] slice.
+// CHECK-LABEL: func.func @two_blocks
+// CHECK-NOT: scf.forall
+// PAR-LABEL: func.func @two_blocks
+// PAR: scf.forall (%[[I:.*]]) in (2) shared_outs(%[[OUT:.*]] = %{{.*}}) -> (tensor<3x64xf32>)
+// PAR: tensor.extract_slice %[[OUT]][0, %{{.*}}] [3, 32] [1, 1]
+// PAR: vector.multi_reduction <add>
+// PAR: scf.forall.in_parallel
+// PAR-NEXT: tensor.parallel_insert_slice {{.*}} into %[[OUT]][0, %{{.*}}] [3, 32] [1, 1]
+// PAR: tensor.extract_slice {{.*}}[0, 0] [3, 40] [1, 1] : tensor<3x64xf32> to tensor<3x40xf32>
+func.func @two_blocks(%xq: tensor<3x8xi8>, %xs: tensor<3x1xf32>) -> tensor<3x40xf32> {
+  %w = lowbit.packed_constant dense<3> : tensor<40x8xi8> -> !lowbit.packed<40x8xi8, int8_bytes>
+  %s = arith.constant dense<0.5> : tensor<40x1xf32>
+  %y = lowbit.qlinear %xq, %xs, %w, %s {a_bits = 8 : i64, group_size = 8 : i64, w_bits = 8 : i64} : (tensor<3x8xi8>, tensor<3x1xf32>, !lowbit.packed<40x8xi8, int8_bytes>, tensor<40x1xf32>) -> tensor<3x40xf32>
+  return %y : tensor<3x40xf32>
 }

@@ -123,7 +123,8 @@ std::string lowbit::getCpuLoweringPipeline(unsigned numThreads,
   std::string qlinear, vnni;
   Int8Kernel kernel = resolveInt8Kernel(int8Kernel);
   if (kernel != Int8Kernel::Reference)
-    qlinear = "convert-qlinear-to-dot-kernel, ";
+    qlinear = "convert-qlinear-to-dot-kernel{num-threads=" +
+              std::to_string(numThreads) + "}, ";
   if (kernel == Int8Kernel::Avx512Vnni)
     vnni = "convert-i8-dot-to-vnni, ";
   // Threads: lowbit-cpu-tile-vectorize puts the parallel loops of large ops
