@@ -77,7 +77,7 @@ def ConvertQLinearToDotKernelPass : Pass<"convert-qlinear-to-dot-kernel", "::mli
     one group) by a register-blocked kernel of scf
     loops and vector ops: weights repacked at compile time into 16-column x
     4-k blocks of int8 (unsigned containers shifted by -128), activations
-    shifted to unsigned bytes once per call (x xor 0x80), and per 32-bit lane
+    shifted to unsigned bytes as they are read (x xor 0x80), and per 32-bit lane
     the sum of four u8 x s8 products, written as a `vector.multi_reduction`
     that any CPU runs and that `convert-i8-dot-to-vnni` turns into AVX-512
     VNNI's `vpdpbusd`. The scale and zero tables may be run-time values

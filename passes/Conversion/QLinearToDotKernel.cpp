@@ -10,7 +10,7 @@
 //
 // with w' = w - 128 for unsigned containers (asymmetric weights), w
 // otherwise, so that every weight is an int8. Activations enter as
-// u = x + 128 (one xor per byte, done once per call), so one 32-bit lane of
+// u = x + 128 (one xor of each four-byte broadcast), so one 32-bit lane of
 // `u . w'` over four k is what AVX-512 VNNI's vpdpbusd (u8 x s8 -> s32)
 // computes. The integer identity that makes the result bit-exact with the
 // reference (all arithmetic mod 2^32, as the reference's i32 sums):
@@ -267,36 +267,22 @@ Value indexConst(OpBuilder &b, Location loc, int64_t v) {
   return arith::ConstantIndexOp::create(b, loc, v);
 }
 
-/// u = x + 128 as bytes (x xor 0x80), [M, paddedK]; columns past K hold
-/// 0x80 (their weights are 0).
-Value offsetActivations(OpBuilder &b, Location loc, Value x, const Plan &p) {
-  Type i8 = b.getI8Type();
-  auto outType = RankedTensorType::get({p.m, p.paddedK}, i8);
-  Value flip = arith::ConstantOp::create(b, loc, b.getIntegerAttr(i8, -128));
-  Value init = tensor::EmptyOp::create(b, loc, outType.getShape(), i8);
-  if (p.paddedK != p.k)
-    init = linalg::FillOp::create(b, loc, ValueRange{flip}, ValueRange{init})
-               .getResult(0);
-  Corner corner(b, p.m, p.k);
-  Value dest = init;
-  if (p.paddedK != p.k)
-    dest = tensor::ExtractSliceOp::create(b, loc, init, corner.offsets,
-                                          corner.sizes, corner.strides);
-  AffineMap id = b.getMultiDimIdentityMap(2);
-  Value u = linalg::GenericOp::create(
-                b, loc, TypeRange{dest.getType()}, ValueRange{x},
-                ValueRange{dest}, ArrayRef<AffineMap>{id, id},
-                ArrayRef<utils::IteratorType>{utils::IteratorType::parallel,
-                                              utils::IteratorType::parallel},
-                [&](OpBuilder &nb, Location l, ValueRange args) {
-                  linalg::YieldOp::create(
-                      nb, l,
-                      arith::XOrIOp::create(nb, l, args[0], flip).getResult());
-                })
-                .getResult(0);
+/// x with its columns padded to a multiple of 4 with zeros (their weights
+/// are 0), or x itself when K is one already: the kernel reads four bytes
+/// of a row at a time.
+Value padColumns(OpBuilder &b, Location loc, Value x, const Plan &p) {
   if (p.paddedK == p.k)
-    return u;
-  return tensor::InsertSliceOp::create(b, loc, u, init, corner.offsets,
+    return x;
+  Type i8 = b.getI8Type();
+  Value zero = arith::ConstantOp::create(b, loc, b.getIntegerAttr(i8, 0));
+  Value padded =
+      linalg::FillOp::create(
+          b, loc, ValueRange{zero},
+          ValueRange{tensor::EmptyOp::create(
+              b, loc, ArrayRef<int64_t>{p.m, p.paddedK}, i8)})
+          .getResult(0);
+  Corner corner(b, p.m, p.k);
+  return tensor::InsertSliceOp::create(b, loc, x, padded, corner.offsets,
                                        corner.sizes, corner.strides);
 }
 
@@ -497,14 +483,20 @@ private:
           Value k = arith::MulIOp::create(b, l, k4, indexConst(b, l, kKPerLane));
           SmallVector<Value> next;
           for (int64_t r = 0; r < rows; ++r) {
-            // Four bytes of u as one i32, broadcast to every lane.
+            // Four bytes of x as one i32, shifted to u = x + 128 (x xor
+            // 0x80 in every byte), broadcast to every lane.
             Value four = vector::TransferReadOp::create(
                 b, l, VectorType::get({kKPerLane}, i8), u,
                 ValueRange{add(m0, r), k}, bytePad, ArrayRef<bool>{true});
-            Value word = vector::ExtractOp::create(
+            Value word = arith::XOrIOp::create(
                 b, l,
-                vector::BitCastOp::create(b, l, VectorType::get({1}, i32), four),
-                ArrayRef<int64_t>{0});
+                vector::ExtractOp::create(
+                    b, l,
+                    vector::BitCastOp::create(b, l, VectorType::get({1}, i32),
+                                              four),
+                    ArrayRef<int64_t>{0}),
+                arith::ConstantOp::create(
+                    b, l, b.getI32IntegerAttr(static_cast<int32_t>(0x80808080u))));
             Value lanes = vector::BitCastOp::create(
                 b, l, bytes, vector::BroadcastOp::create(b, l, acc, word));
             for (int64_t v = 0; v < kVectorsPerBlock; ++v)
@@ -614,7 +606,7 @@ struct ConvertQLinearToDotKernelPass
       OpBuilder b(op);
       Location loc = op.getLoc();
       Tables tables = buildTables(b, loc, op, plan);
-      Value u = offsetActivations(b, loc, op.getXQ(), plan);
+      Value u = padColumns(b, loc, op.getXQ(), plan);
       Value sums = plan.hasZero ? rowSums(b, loc, op.getXQ(), plan) : Value();
       // Threads split the column blocks of large products only (as
       // lowbit-cpu-tile-vectorize splits its output tiles).

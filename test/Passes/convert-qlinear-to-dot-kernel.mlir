@@ -1,7 +1,8 @@
 // convert-qlinear-to-dot-kernel: a lowbit.qlinear with constant weights
 // becomes the register-blocked int8 kernel: weights packed at compile time
 // into 16-column x 4-k int8 blocks with their column sums (x 128), the
-// activations shifted to unsigned bytes (xor 0x80), one dot product of four
+// activations shifted to unsigned bytes as they are read (xor 0x80 of each
+// four-byte broadcast), one dot product of four
 // u8 x s8 per lane (the vector.multi_reduction convert-i8-dot-to-vnni
 // matches), into a column-padded result sliced back to N. With num-threads
 // above 1 the column blocks of a large product are an scf.forall. A qlinear
@@ -21,12 +22,14 @@
 // CHECK-DAG: %[[W:.*]] = arith.constant dense_resource<qlinear_dot_weights> : tensor<2x2x64xi8>
 // CHECK-DAG: %[[SUMS:.*]] = arith.constant dense_resource<qlinear_dot_colsums> : tensor<2x32xi32>
 // CHECK-NOT: lowbit.qlinear
-// CHECK: arith.xori {{.*}} : i8
 // CHECK: scf.for {{.*}} step %c32
 // CHECK: scf.for {{.*}} step %c4
 // CHECK: scf.for
 // CHECK: scf.for
 // CHECK: vector.transfer_read %[[W]]
+// CHECK: %[[X4:.*]] = vector.transfer_read %arg0{{.*}} : tensor<5x8xi8>, vector<4xi8>
+// CHECK: vector.bitcast %[[X4]] : vector<4xi8> to vector<1xi32>
+// CHECK: arith.xori {{.*}}, %c-2139062144_i32 : i32
 // CHECK: arith.extui {{.*}} : vector<64xi8> to vector<64xi32>
 // CHECK: vector.multi_reduction <add>, {{.*}} [1] : vector<16x4xi32> to vector<16xi32>
 // CHECK: vector.transfer_read %[[SUMS]]
@@ -56,14 +59,13 @@ func.func @int8_groups(%xq: tensor<5x8xi8>, %xs: tensor<5x1xf32>) -> tensor<5x2x
 // [0,1,2,3,6,7] -> 0x80 0x81 0x82 0x83), the zero table (a function
 // argument) becomes fptosi(z) - 128 per group and column at run time, and
 // sum_k x per row feeds the zero-point term. K = 6 is not a multiple of 4:
-// the activations are padded to 8 columns.
+// the activations are padded to 8 columns with zeros.
 // CHECK-LABEL: func.func @uint4_zero
 // CHECK: arith.fptosi {{.*}} : f32 to i32
 // CHECK: arith.subi
 // CHECK: tensor.insert_slice {{.*}} into tensor<1x32xi32>
 // CHECK: linalg.fill
-// CHECK: arith.xori
-// CHECK: tensor.insert_slice {{.*}} into tensor<3x8xi8>
+// CHECK: tensor.insert_slice %arg0 into {{.*}} : tensor<3x6xi8> into tensor<3x8xi8>
 // CHECK: arith.extsi {{.*}} : i8 to i32
 // CHECK: vector.multi_reduction <add>
 // CHECK: arith.muli {{.*}} : vector<16xi32>
