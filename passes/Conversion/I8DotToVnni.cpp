@@ -6,7 +6,8 @@
 //   %p = arith.muli (arith.extui %u : vector<64xi8> to vector<64xi32>),
 //                   (arith.extsi %w : vector<64xi8> to vector<64xi32>)
 //   %g = vector.shape_cast %p : vector<64xi32> to vector<16x4xi32>
-//   %r = vector.multi_reduction <add>, %g, %acc [1] : vector<16x4xi32> to vector<16xi32>
+//   %r = vector.multi_reduction <add>, %g, %acc [1] : vector<16x4xi32> to
+//   vector<16xi32>
 //
 // which is, bit for bit (i32 wrap-around included), AVX-512 VNNI's
 // vpdpbusd(acc, u, w). This pass makes that one instruction. It runs on
@@ -31,8 +32,8 @@ namespace {
 
 bool isVectorOf(Type type, int64_t size, unsigned bits) {
   auto v = dyn_cast<VectorType>(type);
-  return v && v.getRank() == 1 && v.getDimSize(0) == size &&
-         !v.isScalable() && v.getElementType().isInteger(bits);
+  return v && v.getRank() == 1 && v.getDimSize(0) == size && !v.isScalable() &&
+         v.getElementType().isInteger(bits);
 }
 
 struct DotToVpdpbusd : OpRewritePattern<vector::MultiDimReductionOp> {
@@ -43,7 +44,8 @@ struct DotToVpdpbusd : OpRewritePattern<vector::MultiDimReductionOp> {
     if (op.getKind() != vector::CombiningKind::ADD ||
         op.getReductionDims() != ArrayRef<int64_t>{1} ||
         !isVectorOf(op.getAcc().getType(), 16, 32))
-      return rewriter.notifyMatchFailure(op, "not a 16-lane i32 sum over dim 1");
+      return rewriter.notifyMatchFailure(op,
+                                         "not a 16-lane i32 sum over dim 1");
     auto source = cast<VectorType>(op.getSource().getType());
     if (source.getShape() != ArrayRef<int64_t>{16, 4})
       return rewriter.notifyMatchFailure(op, "not 4 products per lane");

@@ -21,9 +21,10 @@
 // scales are transposed to group-major tables once per call (the CPU runner
 // passes large constants as arguments, so they may not be constants here);
 // sum_k x per row and group is one reduction over x (only with a zero
-// point). The
-// dequantization then follows the reference exactly: per group, in order,
-// y += (float(acc) * x_scale) * w_scale, then y + bias.
+// point). The dequantization then follows the reference exactly: per group,
+// in order, y += (float(acc) * x_scale) * w_scale, then y + bias. With
+// num-threads above 1, the 32-column blocks of a large product are the
+// iterations of an scf.forall (no sum is split).
 //
 // Each lane's dot product is written in plain vector arithmetic (widen,
 // multiply, add four: vector.multi_reduction over a 16x4 shape_cast), which
@@ -68,7 +69,7 @@ int64_t roundUp(int64_t v, int64_t m) { return (v + m - 1) / m * m; }
 struct Plan {
   int64_t m = 0, n = 0, k = 0, groupSize = 0, groups = 0;
   int64_t paddedN = 0, paddedK = 0;
-  std::vector<int8_t> w;     ///< [N, K] container values (sign/zero extended)
+  std::vector<int8_t> w; ///< [N, K] container values (sign/zero extended)
   bool unsignedWeights = false;
   bool hasZero = false;
 };
@@ -181,9 +182,9 @@ void buildWeightTables(OpBuilder &b, Location loc, const Plan &p, Tables &t) {
   for (int64_t n = 0; n < p.n; ++n)
     for (int64_t k = 0; k < p.k; ++k) {
       int8_t stored = p.w[n * p.k + k];
-      int32_t w = (p.unsignedWeights ? static_cast<int32_t>(
-                                           static_cast<uint8_t>(stored))
-                                     : static_cast<int32_t>(stored)) -
+      int32_t w = (p.unsignedWeights
+                       ? static_cast<int32_t>(static_cast<uint8_t>(stored))
+                       : static_cast<int32_t>(stored)) -
                   static_cast<int32_t>(offset);
       packed[((n / kLanes) * k4 + k / kKPerLane) * kLanes * kKPerLane +
              (n % kLanes) * kKPerLane + k % kKPerLane] = static_cast<int8_t>(w);
@@ -214,7 +215,8 @@ struct Corner {
 /// each element, columns past N zero. Runs with the model (the scale and
 /// zero tables may be function arguments); N * G elements, once per call.
 Value groupMajor(OpBuilder &b, Location loc, Value table, const Plan &p,
-                 Type elem, function_ref<Value(OpBuilder &, Location, Value)> convert) {
+                 Type elem,
+                 function_ref<Value(OpBuilder &, Location, Value)> convert) {
   MLIRContext *ctx = b.getContext();
   Value zero = arith::ConstantOp::create(b, loc, b.getZeroAttr(elem));
   Value padded = linalg::FillOp::create(
@@ -222,13 +224,14 @@ Value groupMajor(OpBuilder &b, Location loc, Value table, const Plan &p,
                      ValueRange{tensor::EmptyOp::create(
                          b, loc, ArrayRef<int64_t>{p.groups, p.paddedN}, elem)})
                      .getResult(0);
-  Value init = tensor::EmptyOp::create(
-      b, loc, ArrayRef<int64_t>{p.groups, p.n}, elem);
+  Value init =
+      tensor::EmptyOp::create(b, loc, ArrayRef<int64_t>{p.groups, p.n}, elem);
   AffineExpr dg, dn;
   bindDims(ctx, dg, dn);
   Value transposed =
       linalg::GenericOp::create(
-          b, loc, TypeRange{init.getType()}, ValueRange{table}, ValueRange{init},
+          b, loc, TypeRange{init.getType()}, ValueRange{table},
+          ValueRange{init},
           ArrayRef<AffineMap>{AffineMap::get(2, 0, {dn, dg}, ctx),
                               AffineMap::get(2, 0, {dg, dn}, ctx)},
           ArrayRef<utils::IteratorType>{utils::IteratorType::parallel,
@@ -238,9 +241,8 @@ Value groupMajor(OpBuilder &b, Location loc, Value table, const Plan &p,
           })
           .getResult(0);
   Corner corner(b, p.groups, p.n);
-  return tensor::InsertSliceOp::create(b, loc, transposed, padded,
-                                       corner.offsets, corner.sizes,
-                                       corner.strides);
+  return tensor::InsertSliceOp::create(
+      b, loc, transposed, padded, corner.offsets, corner.sizes, corner.strides);
 }
 
 Tables buildTables(OpBuilder &b, Location loc, QLinearOp op, const Plan &p) {
@@ -275,12 +277,11 @@ Value padColumns(OpBuilder &b, Location loc, Value x, const Plan &p) {
     return x;
   Type i8 = b.getI8Type();
   Value zero = arith::ConstantOp::create(b, loc, b.getIntegerAttr(i8, 0));
-  Value padded =
-      linalg::FillOp::create(
-          b, loc, ValueRange{zero},
-          ValueRange{tensor::EmptyOp::create(
-              b, loc, ArrayRef<int64_t>{p.m, p.paddedK}, i8)})
-          .getResult(0);
+  Value padded = linalg::FillOp::create(
+                     b, loc, ValueRange{zero},
+                     ValueRange{tensor::EmptyOp::create(
+                         b, loc, ArrayRef<int64_t>{p.m, p.paddedK}, i8)})
+                     .getResult(0);
   Corner corner(b, p.m, p.k);
   return tensor::InsertSliceOp::create(b, loc, x, padded, corner.offsets,
                                        corner.sizes, corner.strides);
@@ -291,8 +292,9 @@ Value rowSums(OpBuilder &b, Location loc, Value x, const Plan &p) {
   MLIRContext *ctx = b.getContext();
   Type i32 = b.getI32Type();
   Value x3 = tensor::ExpandShapeOp::create(
-      b, loc, RankedTensorType::get({p.m, p.groups, p.groupSize}, b.getI8Type()),
-      x, SmallVector<ReassociationIndices>{{0}, {1, 2}});
+      b, loc,
+      RankedTensorType::get({p.m, p.groups, p.groupSize}, b.getI8Type()), x,
+      SmallVector<ReassociationIndices>{{0}, {1, 2}});
   Value zero = arith::ConstantOp::create(b, loc, b.getI32IntegerAttr(0));
   Value init = linalg::FillOp::create(
                    b, loc, ValueRange{zero},
@@ -302,7 +304,8 @@ Value rowSums(OpBuilder &b, Location loc, Value x, const Plan &p) {
   AffineExpr dm, dg, dk;
   bindDims(ctx, dm, dg, dk);
   return linalg::GenericOp::create(
-             b, loc, TypeRange{init.getType()}, ValueRange{x3}, ValueRange{init},
+             b, loc, TypeRange{init.getType()}, ValueRange{x3},
+             ValueRange{init},
              ArrayRef<AffineMap>{AffineMap::get(3, 0, {dm, dg, dk}, ctx),
                                  AffineMap::get(3, 0, {dm, dg}, ctx)},
              ArrayRef<utils::IteratorType>{utils::IteratorType::parallel,
@@ -341,8 +344,8 @@ public:
     this->sums = sums;
     this->bias = bias;
     this->t = t;
-    Value out = tensor::EmptyOp::create(
-        b, loc, ArrayRef<int64_t>{p.m, p.paddedN}, f32);
+    Value out =
+        tensor::EmptyOp::create(b, loc, ArrayRef<int64_t>{p.m, p.paddedN}, f32);
     Value y = parallel ? parallelBlocks(out) : serialBlocks(out);
     if (p.paddedN == p.n)
       return y;
@@ -388,8 +391,8 @@ private:
     SmallVector<OpFoldResult> sizes = {b.getIndexAttr(p.m),
                                        b.getIndexAttr(kBlockCols)};
     SmallVector<OpFoldResult> strides = {b.getIndexAttr(1), b.getIndexAttr(1)};
-    Value slice = tensor::ExtractSliceOp::create(b, loc, shared, offsets,
-                                                 sizes, strides);
+    Value slice =
+        tensor::ExtractSliceOp::create(b, loc, shared, offsets, sizes, strides);
     Value done = block(n0, slice, indexConst(b, loc, 0));
     b.setInsertionPointToStart(forall.getTerminator().getBody());
     tensor::ParallelInsertSliceOp::create(b, loc, done, shared, offsets, sizes,
@@ -421,7 +424,8 @@ private:
     Value fzero = arith::ConstantOp::create(
         b, loc, DenseElementsAttr::get(fvec, b.getF32FloatAttr(0.0f)));
     SmallVector<Value> init(tiles, fzero);
-    Value block0 = arith::DivUIOp::create(b, loc, n0, indexConst(b, loc, kLanes));
+    Value block0 =
+        arith::DivUIOp::create(b, loc, n0, indexConst(b, loc, kLanes));
     auto groupLoop = scf::ForOp::create(
         b, loc, indexConst(b, loc, 0), indexConst(b, loc, p.groups),
         indexConst(b, loc, 1), init,
@@ -439,7 +443,8 @@ private:
           value = arith::AddFOp::create(b, loc, value,
                                         readF32(bias, {add(n0, v * kLanes)}));
         y = vector::TransferWriteOp::create(
-                b, loc, value, y, ValueRange{add(m0, r), add(yCol0, v * kLanes)},
+                b, loc, value, y,
+                ValueRange{add(m0, r), add(yCol0, v * kLanes)},
                 ArrayRef<bool>{true})
                 .getResult();
       }
@@ -461,8 +466,8 @@ private:
   /// The i32 dot products of group g: acc[r][v] = sum_k u[m0+r, k] w'[n, k].
   SmallVector<Value> dotProducts(Value block0, Value m0, int64_t rows,
                                  Value g) {
-    int64_t perGroup = p.groups == 1 ? p.paddedK / kKPerLane
-                                     : p.groupSize / kKPerLane;
+    int64_t perGroup =
+        p.groups == 1 ? p.paddedK / kKPerLane : p.groupSize / kKPerLane;
     Value izero = arith::ConstantOp::create(
         b, loc, DenseElementsAttr::get(acc, b.getI32IntegerAttr(0)));
     SmallVector<Value> init(rows * kVectorsPerBlock, izero);
@@ -473,14 +478,16 @@ private:
         [&](OpBuilder &nb, Location l, Value k4, ValueRange accs) {
           OpBuilder::InsertionGuard guard(b);
           b.setInsertionPointToEnd(nb.getInsertionBlock());
-          Value bytePad = arith::ConstantOp::create(b, l, b.getI8IntegerAttr(0));
+          Value bytePad =
+              arith::ConstantOp::create(b, l, b.getI8IntegerAttr(0));
           SmallVector<Value> weights;
           for (int64_t v = 0; v < kVectorsPerBlock; ++v)
             weights.push_back(vector::TransferReadOp::create(
                 b, l, bytes, t.packed,
                 ValueRange{add(block0, v), k4, indexConst(b, l, 0)}, bytePad,
                 ArrayRef<bool>{true}));
-          Value k = arith::MulIOp::create(b, l, k4, indexConst(b, l, kKPerLane));
+          Value k =
+              arith::MulIOp::create(b, l, k4, indexConst(b, l, kKPerLane));
           SmallVector<Value> next;
           for (int64_t r = 0; r < rows; ++r) {
             // Four bytes of x as one i32, shifted to u = x + 128 (x xor
@@ -496,12 +503,13 @@ private:
                                               four),
                     ArrayRef<int64_t>{0}),
                 arith::ConstantOp::create(
-                    b, l, b.getI32IntegerAttr(static_cast<int32_t>(0x80808080u))));
+                    b, l,
+                    b.getI32IntegerAttr(static_cast<int32_t>(0x80808080u))));
             Value lanes = vector::BitCastOp::create(
                 b, l, bytes, vector::BroadcastOp::create(b, l, acc, word));
             for (int64_t v = 0; v < kVectorsPerBlock; ++v)
-              next.push_back(dot(accs[r * kVectorsPerBlock + v], lanes,
-                                 weights[v]));
+              next.push_back(
+                  dot(accs[r * kVectorsPerBlock + v], lanes, weights[v]));
           }
           scf::YieldOp::create(b, l, next);
         });
@@ -517,9 +525,9 @@ private:
         arith::ExtSIOp::create(b, loc, wide, wBytes));
     Value grouped = vector::ShapeCastOp::create(
         b, loc, VectorType::get({kLanes, kKPerLane}, i32), products);
-    return vector::MultiDimReductionOp::create(
-        b, loc, grouped, accumulator, ArrayRef<bool>{false, true},
-        vector::CombiningKind::ADD);
+    return vector::MultiDimReductionOp::create(b, loc, grouped, accumulator,
+                                               ArrayRef<bool>{false, true},
+                                               vector::CombiningKind::ADD);
   }
 
   /// facc + (float(acc - colsum - z' sum_x) * x_scale) * w_scale, per tile.
@@ -546,7 +554,8 @@ private:
       Value zeroTerm;
       if (t.zeros)
         zeroTerm = vector::BroadcastOp::create(
-            b, loc, acc, tensor::ExtractOp::create(b, loc, sums, ValueRange{m, g}));
+            b, loc, acc,
+            tensor::ExtractOp::create(b, loc, sums, ValueRange{m, g}));
       for (int64_t v = 0; v < kVectorsPerBlock; ++v) {
         int64_t i = r * kVectorsPerBlock + v;
         Value a = arith::SubIOp::create(b, loc, iacc[i], colSums[v]);
@@ -585,8 +594,9 @@ struct ConvertQLinearToDotKernelPass
       return signalPassFailure();
     }
     if (rowsPerTile < 1 || rowsPerTile > 8) {
-      getOperation().emitError("convert-qlinear-to-dot-kernel: rows-per-tile must be "
-                               "1..8, got ")
+      getOperation().emitError(
+          "convert-qlinear-to-dot-kernel: rows-per-tile must be "
+          "1..8, got ")
           << static_cast<int64_t>(rowsPerTile);
       return signalPassFailure();
     }
@@ -614,8 +624,8 @@ struct ConvertQLinearToDotKernelPass
                       plan.m * plan.paddedN * plan.paddedK >= minParallelWork &&
                       plan.paddedN > kBlockCols;
       KernelBuilder kernel(b, loc, plan, rowsPerTile);
-      Value y = kernel.build(u, op.getXScale(), sums, op.getBias(), tables,
-                             parallel);
+      Value y =
+          kernel.build(u, op.getXScale(), sums, op.getBias(), tables, parallel);
       op.getResult().replaceAllUsesWith(y);
       op.erase();
     }
