@@ -629,7 +629,7 @@ int main(int argc, char **argv) {
   if (report) {
     outs() << formatv("import: {0} ops, {1:f1} ms\n", opCount, importMs);
     outs() << formatv("compile: {0:f1} ms\n", compileMs);
-    outs() << formatv("run: {0:f2} ms (min of {1})\n", bestRunMs,
+    outs() << formatv("run: {0:f3} ms (min of {1})\n", bestRunMs,
                       repeat.getValue());
   }
 
