@@ -4,7 +4,8 @@ float and int8 models of the same networks, in one interleaved run (issue 14).
 
 For each model (all-MiniLM-L6-v2 1x128 tokens, PP-OCRv4 det 1x3x256x256,
 PP-OCRv4 rec 1x3x48x320, the Llama-architecture decoder prefill of 128
-tokens) and each configuration
+tokens, and on request one decode step of it after 128 cached positions,
+with rtn-w2a16-g64 too) and each configuration
 
   lowbit:       float, rtn-w8a8 with the generic integer lowering
                 (--int8-kernel=reference), rtn-w8a8 / rtn-w6a8 with the int8
@@ -25,6 +26,7 @@ load average) and bench/results/int8_speed.png (bars, Pillow). Timings are
 recorded, never asserted; the machine may be shared.
 
     python3 bench/int8_speed.py [--rounds 2] [--repeat 10] [--models minilm,det256,rec,llama]
+    python3 bench/int8_speed.py --models llama-decode --json bench/results/int8_speed_decode.json
 """
 
 from __future__ import annotations
@@ -81,13 +83,21 @@ def build_models(work: Path, wanted: list[str]) -> list[dict]:
         np.savez(work / "rec.npz", x=x)
         out.append({"name": "PP-OCRv4 rec", "model": det.parent / "ch_PP-OCRv4_rec_infer.onnx",
                     "inputs": work / "rec.npz", "shapes": ["x=1x3x48x320"]})
-    if "llama" in wanted:
+    if "llama" in wanted or "llama-decode" in wanted:
         llama = load("build_llama", REPO / "scripts" / "build_llama.py")
         lpaths = llama.build(work / "llama")
-        feeds = llama.prefill_inputs(batch=1, seq=128, past=0)
-        np.savez(work / "llama.npz", **feeds)
-        out.append({"name": "Llama prefill 128", "model": lpaths.model, "inputs": work / "llama.npz",
-                    "shapes": [a.split("=", 1)[1] for a in llama.input_shapes(feeds)]})
+        # A prefill of 128 tokens on an empty cache, and one decode step
+        # (M = 1) after a cache of 128 positions.
+        for key, name, seq, past in (("llama", "Llama prefill 128", 128, 0),
+                                     ("llama-decode", "Llama decode step (past 128)", 1, 128)):
+            if key not in wanted:
+                continue
+            feeds = llama.prefill_inputs(batch=1, seq=seq, past=past)
+            np.savez(work / f"{key}.npz", **feeds)
+            out.append({"name": name, "model": lpaths.model, "inputs": work / f"{key}.npz",
+                        "shapes": [a.split("=", 1)[1] for a in llama.input_shapes(feeds)],
+                        "extra_configs": {"lowbit rtn-w2a16-g64": ["--recipe=rtn-w2a16-g64"]}
+                        if key == "llama-decode" else {}})
     return out
 
 
@@ -192,10 +202,11 @@ def sample(cmd, repeat: int) -> dict:
 def draw_png(results: list[dict], path: Path) -> None:
     from PIL import Image, ImageDraw
 
-    configs = list(LOWBIT_CONFIGS) + list(ORT_CONFIGS)
+    configs = list(dict.fromkeys([*LOWBIT_CONFIGS, *(c for r in results for c in r["configs"]
+                                                     if c.startswith("lowbit")), *ORT_CONFIGS]))
     colours = ["#7f7f7f", "#c7c7c7", "#1f77b4", "#2ca02c", "#9467bd", "#d62728", "#ff7f0e", "#e377c2"]
     row_h, bar_h, left, width = 16, 12, 250, 520
-    height = 30 + sum(len(configs) * row_h + 24 for _ in results)
+    height = 30 + sum((len(r["configs"]) + len(r["unavailable"])) * row_h + 24 for r in results)
     img = Image.new("RGB", (left + width + 90, height), "white")
     d = ImageDraw.Draw(img)
     d.text((10, 8), "time / onnxruntime float time (1 thread, lower is faster)", fill="black")
@@ -206,6 +217,8 @@ def draw_png(results: list[dict], path: Path) -> None:
         scale = max(c["ratio_vs_ort_float"] for c in r["configs"].values())
         for i, name in enumerate(configs):
             c = r["configs"].get(name)
+            if c is None and name not in ORT_CONFIGS:
+                continue
             if c is None:
                 d.text((20, y), f"{name}: not available", fill="black")
                 y += row_h
@@ -234,7 +247,8 @@ def main() -> int:
         work = Path(tmp)
         for m in build_models(work, args.models.split(",")):
             load_before = os.getloadavg()[0]
-            commands = {name: lowbit_cmd(args.lowbit_run, m, extra) for name, extra in LOWBIT_CONFIGS.items()}
+            configs = {**LOWBIT_CONFIGS, **m.get("extra_configs", {})}
+            commands = {name: lowbit_cmd(args.lowbit_run, m, extra) for name, extra in configs.items()}
             unavailable = {}
             for name, path in ort_models(m, work).items():
                 if isinstance(path, str):
@@ -285,7 +299,7 @@ def print_model(r: dict) -> None:
         print(f"  {name:28s} not available: {why}")
     for name, c in r["configs"].items():
         compile_s = f"{c['compile_ms'] / 1000:9.1f}" if c["compile_ms"] is not None else f"{'':9s}"
-        print(f"  {name:28s} {c['run_ms']:9.2f} {c['ratio_vs_ort_float']:10.2f} "
+        print(f"  {name:28s} {c['run_ms']:9.3f} {c['ratio_vs_ort_float']:10.2f} "
               f"{c['ratio_vs_ort_fastest_int8']:10.2f} {c['ratio_vs_lowbit_float']:9.2f} "
               f"{c['faults_per_run']:10d} {c['peak_rss_mb']:7.1f} {compile_s}")
 
