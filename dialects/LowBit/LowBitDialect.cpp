@@ -298,6 +298,28 @@ LogicalResult PackOp::verify() {
   return verifyPackPair(*this, input, packed);
 }
 
+bool lowbit::lb::getConstantBytes(ElementsAttr value,
+                                  std::vector<int8_t> &bytes) {
+  if (!value || !value.getElementType().isInteger(8))
+    return false;
+  if (auto resource = dyn_cast<DenseResourceElementsAttr>(value)) {
+    AsmResourceBlob *blob = resource.getRawHandle().getBlob();
+    if (!blob || blob->getData().size() !=
+                     static_cast<size_t>(resource.getNumElements()))
+      return false;
+    ArrayRef<char> data = blob->getData();
+    bytes.assign(data.begin(), data.end());
+    return true;
+  }
+  if (auto dense = dyn_cast<DenseIntElementsAttr>(value)) {
+    bytes.clear();
+    for (APInt v : dense.getValues<APInt>())
+      bytes.push_back(static_cast<int8_t>(v.getSExtValue()));
+    return true;
+  }
+  return false;
+}
+
 OpFoldResult PackOp::fold(FoldAdaptor adaptor) {
   // Packing a constant happens here, at compile time.
   auto value = dyn_cast_if_present<ElementsAttr>(adaptor.getInput());
@@ -306,19 +328,8 @@ OpFoldResult PackOp::fold(FoldAdaptor adaptor) {
       !isa<IntegerType>(packed.getElementType()))
     return {};
   std::vector<int8_t> q;
-  if (auto resource = dyn_cast<DenseResourceElementsAttr>(value)) {
-    AsmResourceBlob *blob = resource.getRawHandle().getBlob();
-    if (!blob || blob->getData().size() !=
-                     static_cast<size_t>(resource.getNumElements()))
-      return {};
-    ArrayRef<char> bytes = blob->getData();
-    q.assign(bytes.begin(), bytes.end());
-  } else if (auto dense = dyn_cast<DenseIntElementsAttr>(value)) {
-    for (APInt v : dense.getValues<APInt>())
-      q.push_back(static_cast<int8_t>(v.getSExtValue()));
-  } else {
+  if (!getConstantBytes(value, q))
     return {};
-  }
   int64_t k = packed.getShape().back();
   int64_t rows = static_cast<int64_t>(q.size()) / k;
   std::vector<uint8_t> bytes;

@@ -10,6 +10,8 @@
 #include "mlir/IR/OpDefinition.h"
 #include "mlir/Interfaces/SideEffectInterfaces.h"
 
+#include <vector>
+
 #include "dialects/LowBit/LowBitDialect.h.inc"
 #include "dialects/LowBit/LowBitEnums.h.inc"
 
@@ -28,6 +30,9 @@ unsigned getLayoutBits(LayoutKind kind);
 /// A row length (last dimension) must be a multiple of this to fill whole
 /// bytes in the layout.
 int64_t getLayoutRowMultiple(LayoutKind kind);
+/// The bytes of a constant tensor of i8 (a dense_resource blob whose size
+/// matches the type, or dense values), or false if `value` is neither.
+bool getConstantBytes(mlir::ElementsAttr value, std::vector<int8_t> &bytes);
 } // namespace lowbit::lb
 
 #endif // LOWBIT_DIALECTS_LOWBIT_LOWBITDIALECT_H

@@ -90,24 +90,14 @@ bool weightValues(QLinearOp op, Plan &plan) {
       isSigned = q.isSigned();
     else if (auto i = dyn_cast<IntegerType>(elem))
       isSigned = !i.isUnsigned();
-    std::vector<uint8_t> bytes;
-    auto attr = constant.getValue();
-    if (auto resource = dyn_cast<DenseResourceElementsAttr>(attr)) {
-      AsmResourceBlob *blob = resource.getRawHandle().getBlob();
-      if (!blob)
-        return false;
-      ArrayRef<char> data = blob->getData();
-      bytes.assign(data.begin(), data.end());
-    } else if (auto dense = dyn_cast<DenseIntElementsAttr>(attr)) {
-      for (APInt v : dense.getValues<APInt>())
-        bytes.push_back(static_cast<uint8_t>(v.getZExtValue()));
-    } else {
+    std::vector<int8_t> bytes;
+    if (!getConstantBytes(constant.getValue(), bytes))
       return false;
-    }
     std::string error;
     if (!numerics::unpack(static_cast<numerics::PackLayout>(
                               static_cast<int>(packed.getLayout())),
-                          packed.getBitWidth(), isSigned, bytes.data(),
+                          packed.getBitWidth(), isSigned,
+                          reinterpret_cast<const uint8_t *>(bytes.data()),
                           static_cast<int64_t>(bytes.size()), plan.n, plan.k,
                           plan.w, error))
       return false;
@@ -116,12 +106,9 @@ bool weightValues(QLinearOp op, Plan &plan) {
   }
   // i8 containers: unsigned (0..255) with an integer zero, as
   // convert-lowbit-to-linalg reads them.
-  DenseIntElementsAttr dense;
-  if (!matchPattern(w, m_Constant(&dense)) ||
-      !dense.getElementType().isInteger(8))
+  ElementsAttr dense;
+  if (!matchPattern(w, m_Constant(&dense)) || !getConstantBytes(dense, plan.w))
     return false;
-  for (APInt v : dense.getValues<APInt>())
-    plan.w.push_back(static_cast<int8_t>(v.getZExtValue()));
   plan.unsignedWeights = hasZero;
   return true;
 }
