@@ -320,6 +320,31 @@ bool lowbit::lb::getConstantBytes(ElementsAttr value,
   return false;
 }
 
+bool lowbit::lb::isSignedElement(Type elem) {
+  if (auto q = dyn_cast<quant::QuantizedType>(elem))
+    return q.isSigned();
+  if (auto i = dyn_cast<IntegerType>(elem))
+    return !i.isUnsigned();
+  return true;
+}
+
+bool lowbit::lb::getUnpackedValues(PackedConstantOp op,
+                                   std::vector<int8_t> &values) {
+  PackedType packed = op.getResult().getType();
+  std::vector<int8_t> bytes;
+  if (!getConstantBytes(op.getValue(), bytes))
+    return false;
+  int64_t k = packed.getShape().back(), rows = 1;
+  for (int64_t d : packed.getShape().drop_back())
+    rows *= d;
+  std::string error;
+  return lowbit::numerics::unpack(
+      toNumericsLayout(packed.getLayout()), packed.getBitWidth(),
+      isSignedElement(packed.getElementType()),
+      reinterpret_cast<const uint8_t *>(bytes.data()),
+      static_cast<int64_t>(bytes.size()), rows, k, values, error);
+}
+
 OpFoldResult PackOp::fold(FoldAdaptor adaptor) {
   // Packing a constant happens here, at compile time.
   auto value = dyn_cast_if_present<ElementsAttr>(adaptor.getInput());

@@ -33,6 +33,14 @@ int64_t getLayoutRowMultiple(LayoutKind kind);
 /// The bytes of a constant tensor of i8 (a dense_resource blob whose size
 /// matches the type, or dense values), or false if `value` is neither.
 bool getConstantBytes(mlir::ElementsAttr value, std::vector<int8_t> &bytes);
+/// Whether the stored values of a low-bit element type are two's complement
+/// (a quant type's signedness; signless integers, the i8-container
+/// convention, are signed).
+bool isSignedElement(mlir::Type elem);
+/// The values of a packed constant, unpacked with lib/Numerics to one int8
+/// each (sign- or zero-extended), row-major; false if its bytes cannot be
+/// read or do not fit the layout.
+bool getUnpackedValues(PackedConstantOp op, std::vector<int8_t> &values);
 } // namespace lowbit::lb
 
 #endif // LOWBIT_DIALECTS_LOWBIT_LOWBITDIALECT_H

@@ -124,16 +124,6 @@ Value convertFloat(OpBuilder &b, Location loc, Value v, Type type) {
   return arith::TruncFOp::create(b, loc, type, v);
 }
 
-/// Whether the stored values of a low-bit element type are two's complement.
-/// Signless integers (the i8-container convention) are signed.
-bool isSignedElement(Type elem) {
-  if (auto q = dyn_cast<quant::QuantizedType>(elem))
-    return q.isSigned();
-  if (auto i = dyn_cast<IntegerType>(elem))
-    return !i.isUnsigned();
-  return true;
-}
-
 /// The signless integer type that holds values of a low-bit element type:
 /// a quant type's storage type, `iB` for `uiB` / `siB`; other types as they
 /// are.

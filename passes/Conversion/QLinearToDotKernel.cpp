@@ -36,16 +36,13 @@
 #include "passes/Conversion/Passes.h"
 
 #include "dialects/LowBit/LowBitDialect.h"
-#include "lib/Numerics/Pack.h"
+#include "passes/Quantization/WeightUtils.h"
 
 #include "mlir/Dialect/SCF/IR/SCF.h"
 #include "mlir/Dialect/Vector/IR/VectorOps.h"
-#include "mlir/IR/AsmState.h"
 #include "mlir/IR/BuiltinAttributes.h"
-#include "mlir/IR/DialectResourceBlobManager.h"
 #include "mlir/IR/Matchers.h"
 
-#include <cctype>
 
 namespace lowbit {
 #define GEN_PASS_DEF_CONVERTQLINEARTODOTKERNELPASS
@@ -84,24 +81,9 @@ bool weightValues(QLinearOp op, Plan &plan) {
     auto constant = w.getDefiningOp<PackedConstantOp>();
     if (!constant)
       return false;
-    Type elem = packed.getElementType();
-    bool isSigned = true;
-    if (auto q = dyn_cast<quant::QuantizedType>(elem))
-      isSigned = q.isSigned();
-    else if (auto i = dyn_cast<IntegerType>(elem))
-      isSigned = !i.isUnsigned();
-    std::vector<int8_t> bytes;
-    if (!getConstantBytes(constant.getValue(), bytes))
+    if (!getUnpackedValues(constant, plan.w))
       return false;
-    std::string error;
-    if (!numerics::unpack(static_cast<numerics::PackLayout>(
-                              static_cast<int>(packed.getLayout())),
-                          packed.getBitWidth(), isSigned,
-                          reinterpret_cast<const uint8_t *>(bytes.data()),
-                          static_cast<int64_t>(bytes.size()), plan.n, plan.k,
-                          plan.w, error))
-      return false;
-    plan.unsignedWeights = !isSigned;
+    plan.unsignedWeights = !isSignedElement(packed.getElementType());
     return true;
   }
   // i8 containers: unsigned (0..255) with an integer zero, as
@@ -138,20 +120,6 @@ std::string planFor(QLinearOp op, Plan &plan) {
   return "";
 }
 
-/// An arith.constant of `type` holding `data` in a dense_resource blob.
-Value resourceConstant(OpBuilder &b, Location loc, RankedTensorType type,
-                       const void *data, size_t bytes, StringRef name) {
-  std::string blobName = name.str();
-  for (char &c : blobName)
-    if (!std::isalnum(static_cast<unsigned char>(c)) && c != '_')
-      c = '_';
-  size_t align = std::max<size_t>(1, type.getElementTypeBitWidth() / 8);
-  auto blob = HeapAsmResourceBlob::allocateAndCopyWithAlign(
-      ArrayRef<char>(static_cast<const char *>(data), bytes), align);
-  return arith::ConstantOp::create(
-      b, loc, DenseResourceElementsAttr::get(type, blobName, std::move(blob)));
-}
-
 /// The tables of the kernel, column-padded to paddedN and group-major.
 struct Tables {
   Value packed;  ///< [paddedN/16, paddedK/4, 64] i8 (compile time)
@@ -180,11 +148,11 @@ void buildWeightTables(OpBuilder &b, Location loc, const Plan &p, Tables &t) {
       sum = static_cast<int32_t>(static_cast<uint32_t>(sum) +
                                  static_cast<uint32_t>(128 * w));
     }
-  t.packed = resourceConstant(
+  t.packed = createResourceConstant(
       b, loc,
       RankedTensorType::get({blocks, k4, kLanes * kKPerLane}, b.getI8Type()),
       packed.data(), packed.size(), "qlinear_dot_weights");
-  t.colSums = resourceConstant(
+  t.colSums = createResourceConstant(
       b, loc, RankedTensorType::get({p.groups, p.paddedN}, b.getI32Type()),
       colSums.data(), colSums.size() * 4, "qlinear_dot_colsums");
 }
