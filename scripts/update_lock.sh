@@ -19,12 +19,10 @@ die() {
   exit 1
 }
 
-# The Debian packages whose versions are recorded (scripts/setup.sh installs them).
-debian_packages=(
-  llvm-22-dev libmlir-22-dev mlir-22-tools llvm-22-tools lld-22
-  libonnx-dev libprotobuf-dev protobuf-compiler libgtest-dev libeigen3-dev
-  cmake ninja-build g++
-)
+# The Debian packages whose versions are recorded: the names already in
+# scripts/debian-versions.txt (one list, read here and by scripts/versions.py).
+mapfile -t debian_packages < <(sed -n 's/^\([^#=][^=]*\)=.*/\1/p' scripts/debian-versions.txt)
+((${#debian_packages[@]})) || die "scripts/debian-versions.txt lists no package"
 
 work="$(mktemp -d)"
 trap 'rm -rf "$work"' EXIT
