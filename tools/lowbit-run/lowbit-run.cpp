@@ -6,6 +6,7 @@
 //
 //===----------------------------------------------------------------------===//
 #include "lowbit/Compiler.h"
+#include "lowbit/Prepare.h"
 #include "lowbit/Recipes.h"
 
 #include "lib/Import/Onnx/OnnxModel.h"
@@ -138,65 +139,6 @@ std::string shapeString(const std::vector<int64_t> &shape) {
   for (size_t i = 0; i < shape.size(); ++i)
     s += (i ? "x" : "") + std::to_string(shape[i]);
   return s + "]";
-}
-
-/// Splits the calibration file `path` into samples of `specs` (see
-/// --calibrate), appending pointers into `storage` to `samples`.
-bool readCalibrationSamples(const std::string &path,
-                            const std::vector<TensorSpec> &specs,
-                            std::vector<std::vector<NpyArray>> &storage,
-                            std::vector<std::vector<const void *>> &samples,
-                            std::string &error) {
-  storage.emplace_back();
-  std::vector<NpyArray> &arrays = storage.back();
-  if (!readNpz(path, arrays, error))
-    return false;
-  int64_t count = -1;
-  std::vector<const NpyArray *> perInput;
-  for (const TensorSpec &spec : specs) {
-    auto it = llvm::find_if(
-        arrays, [&](const NpyArray &a) { return a.name == spec.name; });
-    if (it == arrays.end()) {
-      error = "--calibrate: input '" + spec.name + "' is missing from " + path;
-      return false;
-    }
-    int64_t n = -1;
-    const std::vector<int64_t> &s = it->shape;
-    if (s == spec.shape)
-      n = 1;
-    else if (s.size() == spec.shape.size() + 1 &&
-             std::equal(spec.shape.begin(), spec.shape.end(), s.begin() + 1))
-      n = s[0];
-    else if (!s.empty() && s.size() == spec.shape.size() &&
-             spec.shape[0] > 0 && s[0] % spec.shape[0] == 0 &&
-             std::equal(spec.shape.begin() + 1, spec.shape.end(),
-                        s.begin() + 1))
-      n = s[0] / spec.shape[0];
-    if (n < 0 || it->dtype != numpyDtype(spec.type)) {
-      error = "--calibrate: input '" + spec.name + "' expects " +
-              numpyDtype(spec.type) + " " + shapeString(spec.shape) +
-              " (or a leading sample dimension), " + path + " has " +
-              it->dtype + " " + shapeString(s);
-      return false;
-    }
-    if (count >= 0 && n != count) {
-      error = "--calibrate: " + path + " holds " + std::to_string(count) +
-              " samples of one input and " + std::to_string(n) + " of '" +
-              spec.name + "'";
-      return false;
-    }
-    count = n;
-    perInput.push_back(&*it);
-  }
-  if (specs.empty())
-    count = 1;
-  for (int64_t i = 0; i < count; ++i) {
-    std::vector<const void *> sample;
-    for (size_t j = 0; j < specs.size(); ++j)
-      sample.push_back(perInput[j]->data.data() + i * specs[j].byteSize());
-    samples.push_back(std::move(sample));
-  }
-  return true;
 }
 
 /// A progress bar on stderr, redrawn per sample.
@@ -421,23 +363,6 @@ int main(int argc, char **argv) {
       outs() << r.name << "\t" << r.description << "\n";
     return kOk;
   }
-  std::optional<Recipe> chosenRecipe;
-  if (!recipe.empty()) {
-    auto r = getRecipe(recipe);
-    if (!r)
-      return fail(kError, "--recipe: " + toString(r.takeError()));
-    chosenRecipe = *r;
-  }
-  if (!statsIn.empty() && !calibrateFiles.empty())
-    return fail(kError, "--stats-in and --calibrate are mutually exclusive");
-  if (!statsOut.empty() && calibrateFiles.empty())
-    return fail(kError, "--stats-out needs --calibrate");
-  if (!statsIn.empty() && !sys::fs::exists(statsIn))
-    return fail(kError, "--stats-in: '" + statsIn + "' does not exist");
-  if (modelPath.empty())
-    return fail(kError, "no model given (usage: lowbit-run MODEL.onnx ...)");
-  if (!sys::fs::exists(modelPath))
-    return fail(kError, "model file '" + modelPath + "' does not exist");
   if (repeat < 1)
     return fail(kError, "--repeat must be at least 1");
   if (optLevel > 3)
@@ -447,77 +372,31 @@ int main(int argc, char **argv) {
                         "1..1024, got " + Twine(threads.getValue()));
   if (!inputsPath.empty() && !testDataDir.empty())
     return fail(kError, "--inputs and --test-data are mutually exclusive");
+  if (modelPath.empty())
+    return fail(kError, "no model given (usage: lowbit-run MODEL.onnx ...)");
 
-  ImportOptions importOptions;
+  PrepareOptions prepare;
   for (const std::string &flag : inputShapes) {
-    std::string err = parseInputShapeFlag(flag, importOptions);
+    std::string err = parseInputShapeFlag(flag, prepare.import);
     if (!err.empty())
       return fail(kError, err);
   }
+  prepare.recipe = recipe;
+  prepare.calibrateFiles = calibrateFiles;
+  prepare.calibrateOps = calibrateOps;
+  prepare.statsIn = statsIn;
+  prepare.statsOut = statsOut;
+  prepare.pipeline = pipeline;
+  prepare.progress = printProgress;
 
-  // Import or parse, then compile.
+  // Import or parse, calibrate and quantize, then compile.
   auto start = std::chrono::steady_clock::now();
-  Expected<Module> module =
-      StringRef(modelPath).ends_with(".mlir")
-          ? (importOptions.inputShapes.empty()
-                 ? Module::parseMlirFile(modelPath)
-                 : Expected<Module>(createStringError(
-                       inconvertibleErrorCode(),
-                       "--input-shape applies to .onnx models only")))
-          : Module::importOnnx(modelPath, importOptions);
+  Expected<Module> module = prepareModel(modelPath, prepare);
   if (!module) {
     Error err = module.takeError();
     int code = isUnsupported(err) ? kUnsupported : kError;
     return fail(code, toString(std::move(err)));
   }
-  // Calibration, before any pass changes the layers.
-  std::string statsPath = statsIn;
-  SmallString<128> tempStats;
-  auto removeTempStats = llvm::make_scope_exit([&] {
-    if (!tempStats.empty())
-      sys::fs::remove(tempStats);
-  });
-  if (!calibrateFiles.empty()) {
-    auto specs = module->inputs();
-    if (!specs)
-      return fail(kError, toString(specs.takeError()));
-    std::vector<std::vector<NpyArray>> storage;
-    std::vector<std::vector<const void *>> samples;
-    std::string error;
-    for (const std::string &file : calibrateFiles)
-      if (!readCalibrationSamples(file, *specs, storage, samples, error))
-        return fail(kError, error);
-    CalibrationOptions options;
-    options.ops = calibrateOps;
-    options.progress = printProgress;
-    if (statsOut.empty()) {
-      if (std::error_code ec =
-              sys::fs::createTemporaryFile("lowbit-stats", "npz", tempStats))
-        return fail(kError, "cannot create a temporary file: " + ec.message());
-      options.statsPath = tempStats.str().str();
-    } else {
-      options.statsPath = statsOut;
-    }
-    auto stats = module->calibrate(samples, options);
-    if (!stats)
-      return fail(kError, toString(stats.takeError()));
-    statsPath = options.statsPath;
-  }
-  std::string recipePipeline;
-  if (chosenRecipe) {
-    auto p = instantiateRecipe(
-        *chosenRecipe,
-        chosenRecipe->needsCalibration || !statsIn.empty() ? statsPath : "");
-    if (!p)
-      return fail(kError, "--recipe: " + toString(p.takeError()));
-    recipePipeline = *p;
-  } else if (!statsIn.empty()) {
-    return fail(kError, "--stats-in applies to a calibrated --recipe only");
-  }
-  for (const std::string &passes : {recipePipeline, pipeline.getValue()})
-    if (!passes.empty())
-      if (Error err = module->runPipeline(passes))
-        return fail(kError, toString(std::move(err)));
   double importMs = millisecondsSince(start);
   size_t opCount = 0;
   module->getOperation()->walk([&](mlir::Operation *) { ++opCount; });

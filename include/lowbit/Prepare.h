@@ -1,0 +1,48 @@
+//===- Prepare.h - import, calibrate and quantize in one call ---*- C++ -*-===//
+//
+// What the command-line tools do before compiling: import an .onnx (or parse
+// an .mlir) model, calibrate it on .npz samples, apply a named recipe and
+// any extra passes.
+//
+//===----------------------------------------------------------------------===//
+#ifndef LOWBIT_PREPARE_H
+#define LOWBIT_PREPARE_H
+
+#include "lowbit/Compiler.h"
+
+#include <functional>
+#include <string>
+#include <vector>
+
+namespace lowbit {
+
+struct PrepareOptions {
+  /// Fixes dynamic input dimensions (.onnx only).
+  ImportOptions import;
+  /// A recipe of getRecipes(), or empty for none.
+  std::string recipe;
+  /// .npz calibration files: per input, an array of the input's shape (one
+  /// sample), with a leading sample dimension, or a multiple of a leading
+  /// batch dimension.
+  std::vector<std::string> calibrateFiles;
+  /// Layer kinds whose inputs calibration taps.
+  std::string calibrateOps = "linear,conv2d";
+  /// Where to keep the calibration statistics (else a temporary file).
+  std::string statsOut;
+  /// Statistics of an earlier calibration, instead of calibrateFiles.
+  std::string statsIn;
+  /// Extra passes after the recipe (a textual pipeline).
+  std::string pipeline;
+  /// Called after each calibration sample with (done, total).
+  std::function<void(size_t, size_t)> progress;
+};
+
+/// Imports or parses `modelPath` and applies `options`. Errors name the
+/// flag or file at fault ("--calibrate: input 'x' is missing from a.npz");
+/// an unsupported ONNX construct keeps isUnsupported().
+llvm::Expected<Module> prepareModel(llvm::StringRef modelPath,
+                                    const PrepareOptions &options);
+
+} // namespace lowbit
+
+#endif // LOWBIT_PREPARE_H
