@@ -24,7 +24,7 @@ configure_package_config_file(cmake/lowbitConfig.cmake.in
   INSTALL_DESTINATION lib/cmake/lowbit)
 write_basic_package_version_file(
   ${CMAKE_CURRENT_BINARY_DIR}/lowbitConfigVersion.cmake
-  VERSION 0.1.0 COMPATIBILITY SameMinorVersion)
+  VERSION ${PROJECT_VERSION} COMPATIBILITY SameMinorVersion)
 install(FILES ${CMAKE_CURRENT_BINARY_DIR}/lowbitConfig.cmake
   ${CMAKE_CURRENT_BINARY_DIR}/lowbitConfigVersion.cmake
   cmake/LowbitMLIRFixups.cmake
