@@ -17,7 +17,7 @@ config.test_exec_root = os.path.join(config.lowbit_obj_root, "test")
 llvm_config.use_default_substitutions()
 llvm_config.with_environment("PATH", config.llvm_tools_dir, append_path=True)
 llvm_config.add_tool_substitutions(
-    ["lowbit-opt", "lowbit-run"], [config.lowbit_tools_dir])
+    ["lowbit", "lowbit-opt", "lowbit-run"], [config.lowbit_tools_dir])
 llvm_config.add_tool_substitutions(["lowbit-nova"], [config.lowbit_tools_dir])
 llvm_config.add_tool_substitutions(["lowbit-cuda-emit"], [config.lowbit_tools_dir])
 config.substitutions.append(("%python", config.python_executable))

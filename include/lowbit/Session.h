@@ -15,7 +15,11 @@
 #include "lowbit/lowbit_artefact.h"
 
 #include <dlfcn.h>
+#include <elf.h>
 #include <sys/stat.h>
+
+#include <cstdio>
+#include <cstring>
 
 #include <memory>
 #include <string>
@@ -109,6 +113,51 @@ private:
     const char *(*lastError)(void) = nullptr;
   };
 
+  /// Checks that `path` is a complete 64-bit little-endian ELF shared
+  /// library for this machine before dlopen maps it: a truncated file would
+  /// otherwise be mapped past its end and crash (SIGBUS) on first touch.
+  static bool checkElf(const std::string &path, uint64_t size,
+                       std::string &error) {
+    std::FILE *f = std::fopen(path.c_str(), "rb");
+    if (!f) {
+      error = "cannot read artefact '" + path + "'";
+      return false;
+    }
+    Elf64_Ehdr eh;
+    bool ok = std::fread(&eh, sizeof eh, 1, f) == 1 &&
+              std::memcmp(eh.e_ident, ELFMAG, SELFMAG) == 0 &&
+              eh.e_ident[EI_CLASS] == ELFCLASS64 &&
+              eh.e_ident[EI_DATA] == ELFDATA2LSB && eh.e_type == ET_DYN &&
+              eh.e_phentsize == sizeof(Elf64_Phdr);
+#if defined(__x86_64__)
+    ok = ok && eh.e_machine == EM_X86_64;
+#elif defined(__aarch64__)
+    ok = ok && eh.e_machine == EM_AARCH64;
+#endif
+    if (!ok) {
+      std::fclose(f);
+      error = "cannot load artefact '" + path +
+              "': not a shared library for this machine (not built by "
+              "`lowbit compile`?)";
+      return false;
+    }
+    bool complete =
+        eh.e_phoff + uint64_t(eh.e_phnum) * sizeof(Elf64_Phdr) <= size &&
+        eh.e_shoff + uint64_t(eh.e_shnum) * eh.e_shentsize <= size;
+    for (unsigned i = 0; complete && i < eh.e_phnum; ++i) {
+      Elf64_Phdr ph;
+      complete = std::fseek(f, long(eh.e_phoff + i * sizeof ph), SEEK_SET) ==
+                     0 &&
+                 std::fread(&ph, sizeof ph, 1, f) == 1 &&
+                 (ph.p_type != PT_LOAD || ph.p_offset + ph.p_filesz <= size);
+    }
+    std::fclose(f);
+    if (!complete)
+      error = "cannot load artefact '" + path + "': the file is truncated (" +
+              std::to_string(size) + " bytes; its segments need more)";
+    return complete;
+  }
+
   template <typename F> bool bind(F &slot, const char *name) {
     slot = reinterpret_cast<F>(dlsym(handle, name));
     return slot != nullptr;
@@ -120,6 +169,8 @@ private:
       error = "artefact '" + path + "' does not exist";
       return false;
     }
+    if (!checkElf(path, uint64_t(st.st_size), error))
+      return false;
     // A relative name without a slash would make dlopen search the library
     // path instead of opening this file.
     std::string file = path.find('/') == std::string::npos ? "./" + path : path;

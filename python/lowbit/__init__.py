@@ -22,18 +22,22 @@ from ._lowbit import Executable, LowbitError, Module, UnsupportedError
 from ._lowbit import recipe_pipeline as _recipe_pipeline
 from ._lowbit import recipes as _recipes
 from ._lowbit import supported_onnx_ops as _supported_onnx_ops
+from .artefact import ArtefactError, Session, load
 
 __all__ = [
+    "ArtefactError",
     "Executable",
     "LowbitError",
     "Module",
     "UnsupportedError",
     "calibrate",
     "import_onnx",
+    "load",
     "parse_mlir",
     "quantize",
     "recipes",
     "run",
+    "Session",
     "supported_onnx_ops",
 ]
 

@@ -6,6 +6,7 @@
 // carrying the diagnostic text.
 //
 //===----------------------------------------------------------------------===//
+#include "lowbit/Artefact.h"
 #include "lowbit/Compiler.h"
 #include "lowbit/Recipes.h"
 
@@ -328,6 +329,22 @@ lowbit::ImportOptions makeOptions(
 
 } // namespace
 
+/// int8_kernel's Python spelling, or ValueError.
+static lowbit::Int8Kernel parseInt8Kernel(const std::string &name) {
+  static const std::pair<const char *, lowbit::Int8Kernel> kernels[] = {
+      {"auto", lowbit::Int8Kernel::Auto},
+      {"avx512-vnni", lowbit::Int8Kernel::Avx512Vnni},
+      {"portable", lowbit::Int8Kernel::Portable},
+      {"reference", lowbit::Int8Kernel::Reference}};
+  for (const auto &[spelling, kernel] : kernels)
+    if (name == spelling)
+      return kernel;
+  throw nb::value_error(("int8_kernel must be 'auto', 'avx512-vnni', "
+                         "'portable' or 'reference', got '" +
+                         name + "'")
+                            .c_str());
+}
+
 NB_MODULE(_lowbit, m) {
   m.doc() = "lowbit's native module; use the `lowbit` package instead.";
   nb::exception<LowbitError>(m, "LowbitError", PyExc_RuntimeError);
@@ -408,24 +425,8 @@ NB_MODULE(_lowbit, m) {
                    "got " +
                    std::to_string(threads))
                       .c_str());
-            static const std::pair<const char *, lowbit::Int8Kernel>
-                kernels[] = {{"auto", lowbit::Int8Kernel::Auto},
-                             {"avx512-vnni", lowbit::Int8Kernel::Avx512Vnni},
-                             {"portable", lowbit::Int8Kernel::Portable},
-                             {"reference", lowbit::Int8Kernel::Reference}};
             lowbit::CpuCompileOptions options;
-            bool known = false;
-            for (const auto &[name, kernel] : kernels)
-              if (int8Kernel == name) {
-                options.int8Kernel = kernel;
-                known = true;
-              }
-            if (!known)
-              throw nb::value_error(
-                  ("int8_kernel must be 'auto', 'avx512-vnni', 'portable' or "
-                   "'reference', got '" +
-                   int8Kernel + "'")
-                      .c_str());
+            options.int8Kernel = parseInt8Kernel(int8Kernel);
             options.optLevel = optLevel;
             options.numThreads = static_cast<unsigned>(threads);
             auto exe = unwrap(module.compileForCpu(options));
@@ -437,7 +438,32 @@ NB_MODULE(_lowbit, m) {
           "thread), with the same results; `int8_kernel` picks how quantized "
           "products run ('auto': AVX-512 VNNI where the CPU has it, else "
           "'portable'; 'reference': the generic integer lowering), with the "
-          "same results.");
+          "same results.")
+      .def(
+          "compile_artefact",
+          [](const lowbit::Module &self, const std::string &path,
+             unsigned optLevel, const std::string &int8Kernel,
+             const std::string &targetCpu, const std::string &cc,
+             const std::map<std::string, std::string> &metadata) {
+            lowbit::ArtefactOptions options;
+            options.compile.optLevel = optLevel;
+            options.compile.int8Kernel = parseInt8Kernel(int8Kernel);
+            options.targetCpu = targetCpu;
+            options.cc = cc;
+            options.metadata.assign(metadata.begin(), metadata.end());
+            lowbit::ArtefactFiles files = unwrap(lowbit::writeCpuArtefact(
+                self.getOperation(), path, options));
+            nb::dict d;
+            d["library"] = files.library;
+            d["header"] = files.header;
+            d["manifest"] = files.manifest;
+            return d;
+          },
+          "path"_a, "opt_level"_a = 3, "int8_kernel"_a = "auto",
+          "target_cpu"_a = "host", "cc"_a = "",
+          "metadata"_a = std::map<std::string, std::string>(),
+          "Compiles ahead of time into the artefact `path` (NAME.so, NAME.h, "
+          "NAME.json); returns their paths. Load it with lowbit.load.");
 
   m.def("supported_onnx_ops", &lowbit::getSupportedOnnxOps);
   m.def("recipes", [] {

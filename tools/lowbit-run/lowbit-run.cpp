@@ -11,6 +11,7 @@
 
 #include "lib/Import/Onnx/OnnxModel.h"
 #include "lib/Support/NpyIO.h"
+#include "tools/HideLlvmOptions.h"
 
 #include "llvm/ADT/ScopeExit.h"
 #include "llvm/ADT/SmallString.h"
@@ -55,9 +56,9 @@ cl::opt<std::string> testDataDir(
     cl::desc("ONNX test-data directory: read input_N.pb, run, compare with "
              "output_N.pb"),
     cl::value_desc("dir"));
-cl::opt<double> rtol("rtol", cl::desc("Relative tolerance for --test-data"),
+cl::opt<double> relTol("rtol", cl::desc("Relative tolerance for --test-data"),
                      cl::init(1e-3));
-cl::opt<double> atol("atol", cl::desc("Absolute tolerance for --test-data"),
+cl::opt<double> absTol("atol", cl::desc("Absolute tolerance for --test-data"),
                      cl::init(1e-5));
 cl::opt<unsigned> repeat("repeat",
                          cl::desc("Run this many times and report the "
@@ -244,7 +245,7 @@ bool compareOutput(const TensorSpec &spec, const char *got,
       continue;
     if (a == e)
       continue;
-    double excess = std::fabs(a - e) - (atol + rtol * std::fabs(e));
+    double excess = std::fabs(a - e) - (absTol + relTol * std::fabs(e));
     if (std::isnan(excess) || excess > 0) {
       ++bad;
       if (std::isnan(excess) || excess > worstExcess) {
@@ -269,8 +270,8 @@ bool compareOutput(const TensorSpec &spec, const char *got,
   double e = elementAsDouble(expected, spec.type, worst);
   message = "output '" + spec.name + "': " + std::to_string(bad) + " of " +
             std::to_string(n) + " elements differ (rtol=" +
-            llvm::formatv("{0}", rtol.getValue()).str() +
-            ", atol=" + llvm::formatv("{0}", atol.getValue()).str() +
+            llvm::formatv("{0}", relTol.getValue()).str() +
+            ", atol=" + llvm::formatv("{0}", absTol.getValue()).str() +
             "); worst at [" + idx + "]: got " +
             llvm::formatv("{0:g}", a).str() + ", expected " +
             llvm::formatv("{0:g}", e).str();
@@ -349,6 +350,18 @@ int main(int argc, char **argv) {
       cl::desc("Threads that run the parallel loops of large ops (0: one per "
                "hardware thread); results do not depend on it"),
       cl::init(1));
+  // --help lists lowbit-run's options; LLVM's stay behind --help-hidden.
+  static cl::OptionCategory toolCategory("lowbit-run options");
+  cl::Option *const ownOptions[] = {
+      &modelPath,    std::addressof(inputShapes), &inputsPath,
+      &outputsPath,  &testDataDir,  &relTol,     &absTol,
+      &repeat,       &report,       &recipe,     std::addressof(calibrateFiles),
+      &statsOut,     &statsIn,      &calibrateOps, &listRecipes,
+      &importOnly,   &listOps,      &pipeline,   &optLevel,
+      &int8Kernel,   &threads};
+  for (cl::Option *option : ownOptions)
+    option->addCategory(toolCategory);
+  hideForeignOptions({&toolCategory});
   cl::ParseCommandLineOptions(
       argc, argv,
       "lowbit-run: import an ONNX (or lowbit MLIR) model, compile it for the "

@@ -17,6 +17,7 @@
 #include "lowbit/Session.h"
 
 #include "lib/Support/NpyIO.h"
+#include "tools/HideLlvmOptions.h"
 
 #include "llvm/Config/llvm-config.h"
 #include "llvm/Support/CommandLine.h"
@@ -322,9 +323,13 @@ void printDescription(const json::Object &d) {
     if (auto v = d.getString(key))
       outs() << key << ": " << *v << "\n";
   if (const json::Object *ops = d.getObject("ops")) {
-    outs() << "ops:";
+    std::vector<std::pair<std::string, int64_t>> sorted;
     for (const auto &[name, count] : *ops)
-      outs() << " " << name << "=" << count.getAsInteger().value_or(0);
+      sorted.emplace_back(name.str(), count.getAsInteger().value_or(0));
+    llvm::sort(sorted);
+    outs() << "ops:";
+    for (const auto &[name, count] : sorted)
+      outs() << " " << name << "=" << count;
     outs() << "\n";
   }
   if (const json::Array *layers = d.getArray("quantized_layers"))
@@ -401,7 +406,7 @@ int main(int argc, char **argv) {
   for (cl::SubCommand *sub :
        {&cl::SubCommand::getTopLevel(), &compileCmd, &quantizeCmd, &runCmd,
         &inspectCmd, &recipesCmd})
-    cl::HideUnrelatedOptions(mine, *sub);
+    hideForeignOptions(mine, *sub);
   cl::ParseCommandLineOptions(
       argc, argv,
       "lowbit: quantize ONNX models and compile them for the CPU\n\n"
