@@ -320,3 +320,23 @@ def test_inspect(compiled, lowbit_tool):
     r = lowbit_tool("inspect", d / "small.onnx")
     assert r.returncode == 0, r.stderr
     assert "input 'x' f4 [2x64]" in r.stdout and "nn.linear=1" in r.stdout
+
+
+def test_empty_input(lowbit_tool, tmp_path):
+    """A tensor with no elements (a KV cache of length 0) may arrive without
+    a data pointer: lowbit run feeds it from an empty .npz array."""
+    graph = helper.make_graph(
+        [helper.make_node("Concat", ["past", "x"], ["y"], axis=0, name="cat")], "cat",
+        [helper.make_tensor_value_info("past", TensorProto.FLOAT, [0, 3]),
+         helper.make_tensor_value_info("x", TensorProto.FLOAT, [2, 3])],
+        [helper.make_tensor_value_info("y", TensorProto.FLOAT, [2, 3])])
+    onnx.save(helper.make_model(graph, opset_imports=[helper.make_opsetid("", 17)]),
+              str(tmp_path / "cat.onnx"))
+    x = np.arange(6, dtype=np.float32).reshape(2, 3)
+    np.savez(tmp_path / "in.npz", past=np.zeros((0, 3), np.float32), x=x)
+    r = lowbit_tool("compile", tmp_path / "cat.onnx", "-o", tmp_path / "cat")
+    assert r.returncode == 0, r.stderr
+    r = lowbit_tool("run", tmp_path / "cat.so", "--inputs", tmp_path / "in.npz", "--outputs",
+                    tmp_path / "out.npz")
+    assert r.returncode == 0, r.stderr
+    assert np.array_equal(np.load(tmp_path / "out.npz")["y"], x)

@@ -13,7 +13,8 @@
  *
  * The entry takes, through MLIR's C interface, one strided memref
  * descriptor {allocated, aligned, offset, sizes[rank], strides[rank]} per
- * input, weight and output, in that order. Only the lowbit_* functions of
+ * input, weight and output, in that order. A tensor with no elements may
+ * come with a NULL pointer (the code never reads it). Only the lowbit_* functions of
  * lowbit_artefact.h are exported (a version script hides the rest).
  *===----------------------------------------------------------------------===*/
 #include <stdarg.h>
@@ -134,7 +135,7 @@ static int lowbit_check_tensor_(const char *kind, int32_t index,
                                 const lowbit_tensor *given,
                                 const lowbit_tensor_info *info) {
   char want[256], got[256];
-  if (!given->data) {
+  if (!given->data && info->bytes != 0) {
     lowbit_set_error_("%s %d ('%s'): the data pointer is NULL", kind, index,
                       info->name);
     return 1;
