@@ -131,6 +131,8 @@ private:
   std::vector<TensorSpec> inputSpecs, outputSpecs;
   /// Externalized weights: data pointer and spec, appended after the inputs.
   std::vector<std::pair<const void *, TensorSpec>> weights;
+  /// Whether this executable holds lowbit's buffer pool (released last).
+  bool holdsPool = false;
 };
 
 } // namespace lowbit

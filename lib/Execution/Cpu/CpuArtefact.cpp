@@ -234,7 +234,7 @@ std::string modelSource(const LoweredCpuModule &lowered,
      << "  _mlir_ciface_" << lowered.entrySymbol << "(";
   for (size_t i = 0; i < numArgs; ++i)
     os << (i ? ", " : "") << "args[" << i << "]";
-  os << ");\n}\n\n" << kArtefactRuntimeSource;
+  os << ");\n}\n\n" << kArtefactPoolSource << kArtefactRuntimeSource;
   return text;
 }
 
@@ -395,7 +395,11 @@ lowbit::writeCpuArtefact(ModuleOp module, llvm::StringRef base,
        "  .hidden lowbit_weights_blob_\nlowbit_weights_blob_:\n"
        "  .incbin \"" + weightsBin + "\"\n"
        "  .byte 0\n  .section .note.GNU-stack,\"\",@progbits\n"},
-      {"exports.map", "{\n  global: lowbit_*;\n  local: *;\n};\n"},
+      {"exports.map",
+       "{\n  global:\n    lowbit_abi_version; lowbit_manifest; lowbit_num_inputs;\n"
+       "    lowbit_num_outputs; lowbit_input_info; lowbit_output_info;\n"
+       "    lowbit_session_create; lowbit_session_run;\n"
+       "    lowbit_session_destroy; lowbit_last_error;\n  local: *;\n};\n"},
       {"model.h", headerSource(*lowered)},
       {"model.json", manifest},
   };

@@ -1,4 +1,5 @@
 //===- CpuExecutable.cpp - lower to LLVM and run with ExecutionEngine -----===//
+#include "BufferPool.h"
 #include "CpuLowering.h"
 #include "lowbit/Dialects.h"
 
@@ -24,9 +25,6 @@
 
 #include <mutex>
 #include <thread>
-#if defined(__GLIBC__)
-#include <malloc.h>
-#endif
 
 using namespace mlir;
 using namespace lowbit;
@@ -92,22 +90,13 @@ static llvm::Expected<const llvm::StringMap<void *> &> asyncRuntimeSymbols() {
   return symbols;
 }
 
-/// The compiled code mallocs and frees its intermediate buffers on every
-/// run. With glibc's defaults, blocks of a few MB are mmap'ed and unmapped
-/// again (or the heap top is trimmed), so every run page-faults on fresh
-/// zeroed pages: about 2.7 us per 4 KiB page on the 2-core benchmark VM,
-/// 1000+ faults per run for a Winograd conv of 64 channels at 56x56 (12 ms
-/// of a 1.7 ms computation). Keep freed memory in the process instead:
-/// blocks up to 32 MiB (glibc's maximum) come from the heap, and the heap is
-/// not trimmed below 1 GiB of free space.
-static void keepFreedHeapMemory() {
-#if defined(__GLIBC__)
-  mallopt(M_MMAP_THRESHOLD, 32 << 20);
-  mallopt(M_TRIM_THRESHOLD, 1 << 30);
-#endif
+CpuExecutable::~CpuExecutable() {
+  // The engine (and its code) goes first, then this executable's hold on
+  // the buffer pool.
+  engine.reset();
+  if (holdsPool)
+    lowbit_jit_pool_release();
 }
-
-CpuExecutable::~CpuExecutable() = default;
 
 llvm::Expected<std::unique_ptr<CpuExecutable>>
 CpuExecutable::compile(ModuleOp module, const CpuCompileOptions &options) {
@@ -115,7 +104,6 @@ CpuExecutable::compile(ModuleOp module, const CpuCompileOptions &options) {
   std::call_once(initTargets, [] {
     llvm::InitializeNativeTarget();
     llvm::InitializeNativeTargetAsmPrinter();
-    keepFreedHeapMemory();
   });
   MLIRContext *ctx = module.getContext();
   registerAllPasses();
@@ -167,15 +155,27 @@ CpuExecutable::compile(ModuleOp module, const CpuCompileOptions &options) {
                      llvm::toString(engine.takeError()) +
                      (diagnostics.empty() ? "" : ": " + diagnostics));
   exe->engine = std::move(*engine);
-  if (runtimeSymbols)
-    exe->engine->registerSymbols([&](llvm::orc::MangleAndInterner interner) {
-      llvm::orc::SymbolMap map;
+  // The compiled code allocates from lowbit's buffer pool (and, with
+  // threads, calls MLIR's async runtime).
+  exe->engine->registerSymbols([&](llvm::orc::MangleAndInterner interner) {
+    llvm::orc::SymbolMap map;
+    auto add = [&](llvm::StringRef name, void *address) {
+      map[interner(name)] = {llvm::orc::ExecutorAddr::fromPtr(address),
+                             llvm::JITSymbolFlags::Exported};
+    };
+    add("_mlir_memref_to_llvm_alloc",
+        reinterpret_cast<void *>(&lowbit_jit_pool_alloc));
+    add("_mlir_memref_to_llvm_aligned_alloc",
+        reinterpret_cast<void *>(&lowbit_jit_pool_aligned_alloc));
+    add("_mlir_memref_to_llvm_free",
+        reinterpret_cast<void *>(&lowbit_jit_pool_free));
+    if (runtimeSymbols)
       for (const auto &entry : *runtimeSymbols)
-        map[interner(entry.getKey())] = {
-            llvm::orc::ExecutorAddr::fromPtr(entry.getValue()),
-            llvm::JITSymbolFlags::Exported};
-      return map;
-    });
+        add(entry.getKey(), entry.getValue());
+    return map;
+  });
+  lowbit_jit_pool_acquire();
+  exe->holdsPool = true;
   // The JIT generates machine code lazily, at the first lookup; do it here so
   // that compile() does all the compiling and run() only runs.
   auto entryFn = exe->engine->lookupPacked(exe->entryName);

@@ -107,7 +107,10 @@ std::string lowbit::getCpuLoweringPipeline(unsigned numThreads,
          "target-type=f32}), arith-expand{include-bf16=true},"
          "convert-vector-to-llvm{vector-contract-lowering=outerproduct "
          "vector-transpose-lowering=shuffle1d},"
-         "finalize-memref-to-llvm, convert-arith-to-llvm,"
+         // Buffers come from lowbit's pool (ArtefactRuntime/BufferPool.c):
+         // reused across runs instead of fresh pages every run.
+         "finalize-memref-to-llvm{use-generic-functions=true},"
+         "convert-arith-to-llvm,"
          "convert-index-to-llvm, convert-func-to-llvm, convert-cf-to-llvm,"
          "convert-ub-to-llvm, reconcile-unrealized-casts";
 }

@@ -11,6 +11,9 @@
  *   lowbit_missing_cpu_feature_()            first required feature missing
  *   lowbit_call_(void **descriptors)         calls the compiled entry
  *
+ * and BufferPool.c (the pool the compiled code allocates from), both placed
+ * before this file in one translation unit.
+ *
  * The entry takes, through MLIR's C interface, one strided memref
  * descriptor {allocated, aligned, offset, sizes[rank], strides[rank]} per
  * input, weight and output, in that order. A tensor with no elements may
@@ -126,6 +129,7 @@ lowbit_session *lowbit_session_create(void) {
     session->args[arg++] = d;
     d += 3 + 2 * lowbit_outputs_[i].rank;
   }
+  lowbit_pool_acquire_();
   lowbit_error_[0] = '\0';
   return session;
 }
@@ -198,4 +202,17 @@ void lowbit_session_destroy(lowbit_session *session) {
     return;
   free(session->storage);
   free(session);
+  lowbit_pool_release_();
 }
+
+/* The compiled code's allocation functions (finalize-memref-to-llvm with
+ * generic functions); not exported. */
+void *_mlir_memref_to_llvm_alloc(size_t size) {
+  return lowbit_pool_allocate_(size, 0);
+}
+
+void *_mlir_memref_to_llvm_aligned_alloc(size_t alignment, size_t size) {
+  return lowbit_pool_allocate_(size, alignment);
+}
+
+void _mlir_memref_to_llvm_free(void *ptr) { lowbit_pool_free_block_(ptr); }
