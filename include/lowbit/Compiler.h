@@ -74,12 +74,14 @@ public:
   /// Imports a serialized ONNX ModelProto held in memory.
   static llvm::Expected<Module>
   importOnnxBytes(llvm::StringRef bytes, const ImportOptions &options = {});
-  /// Parses MLIR text (any lowbit or upstream dialect).
+  /// Parses MLIR text or bytecode (any lowbit or upstream dialect).
   static llvm::Expected<Module> parseMlir(llvm::StringRef text,
                                           llvm::StringRef bufferName = "<text>");
-  /// Reads an .mlir file.
+  /// Reads an MLIR text or bytecode file, whatever its name.
   static llvm::Expected<Module> parseMlirFile(llvm::StringRef path);
 
+  /// An independent copy (its own context and blobs).
+  llvm::Expected<Module> clone() const;
   /// Runs a textual pass pipeline anchored on builtin.module, e.g.
   /// "canonicalize,cse" or "func.func(convert-nn-to-linalg)" or a named
   /// pipeline such as "lowbit-cpu-lowering". On failure the module may be
@@ -88,7 +90,9 @@ public:
 
   /// The module as MLIR text (resource blobs included unless `elideBlobs`).
   std::string toString(bool elideBlobs = false) const;
-  /// Writes the MLIR text to `path` through a temporary file and a rename.
+  /// Writes the module to `path` through a temporary file and a rename: MLIR
+  /// bytecode when `path` ends in .mlirbc (blobs as raw bytes; parseMlir and
+  /// parseMlirFile read either form), else MLIR text.
   llvm::Error writeFile(llvm::StringRef path) const;
 
   /// Name, type and shape of the entry function's arguments and results.

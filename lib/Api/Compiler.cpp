@@ -2,6 +2,7 @@
 #include "lowbit/Compiler.h"
 #include "lowbit/Dialects.h"
 
+#include "mlir/Bytecode/BytecodeWriter.h"
 #include "mlir/IR/BuiltinOps.h"
 #include "mlir/IR/Diagnostics.h"
 #include "mlir/IR/MLIRContext.h"
@@ -178,10 +179,29 @@ std::string Module::toString(bool elideBlobs) const {
 llvm::Error Module::writeFile(llvm::StringRef path) const {
   // writeToOutput writes a temporary file and renames it into place, so a
   // failure never leaves a half-written file at `path`.
-  return llvm::writeToOutput(path, [&](llvm::raw_ostream &os) {
-    state->module->print(os);
+  bool bytecode = path.ends_with(".mlirbc");
+  return llvm::writeToOutput(path, [&](llvm::raw_ostream &os) -> llvm::Error {
+    if (!bytecode) {
+      state->module->print(os);
+      return llvm::Error::success();
+    }
+    if (failed(mlir::writeBytecodeToFile(*state->module, os)))
+      return llvm::createStringError(
+          std::make_error_code(std::errc::io_error),
+          "cannot write the module as bytecode to '" + path.str() + "'");
     return llvm::Error::success();
   });
+}
+
+llvm::Expected<Module> Module::clone() const {
+  // A module lives in its context with its blobs; a copy with its own
+  // context goes through bytecode (blobs are copied as bytes, not printed).
+  std::string bytes;
+  llvm::raw_string_ostream os(bytes);
+  if (failed(mlir::writeBytecodeToFile(*state->module, os)))
+    return llvm::createStringError(std::make_error_code(std::errc::io_error),
+                                   "cannot copy the module");
+  return parseMlir(bytes, "<copy>");
 }
 
 llvm::Expected<std::vector<TensorSpec>> Module::inputs() const {

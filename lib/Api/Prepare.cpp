@@ -9,6 +9,10 @@
 #include "llvm/ADT/StringExtras.h"
 #include "llvm/Support/FileSystem.h"
 
+#include "mlir/IR/BuiltinOps.h"
+
+#include <cstdio>
+
 #include <optional>
 
 using namespace llvm;
@@ -86,6 +90,34 @@ bool readCalibrationSamples(const std::string &path,
   return true;
 }
 
+/// Whether `path` holds MLIR (text by extension, bytecode by its magic
+/// number, whatever the name) rather than ONNX.
+bool isMlirFile(StringRef path) {
+  if (path.ends_with(".mlir") || path.ends_with(".mlirbc"))
+    return true;
+  char magic[4] = {};
+  std::FILE *f = std::fopen(path.str().c_str(), "rb");
+  if (!f)
+    return false;
+  size_t n = std::fread(magic, 1, sizeof magic, f);
+  std::fclose(f);
+  return n == 4 && StringRef(magic, 4) == StringRef("ML\xefR", 4);
+}
+
+/// The first op of the lowbit dialect in `module` (a quantized module), or
+/// "".
+std::string firstLowbitOp(const Module &module) {
+  std::string found;
+  module.getOperation()->walk([&](mlir::Operation *op) {
+    if (op->getName().getDialectNamespace() == "lowbit") {
+      found = op->getName().getStringRef().str();
+      return mlir::WalkResult::interrupt();
+    }
+    return mlir::WalkResult::advance();
+  });
+  return found;
+}
+
 } // namespace
 
 Expected<Module> lowbit::prepareModel(StringRef modelPath,
@@ -110,7 +142,7 @@ Expected<Module> lowbit::prepareModel(StringRef modelPath,
 
   // Import or parse.
   Expected<Module> module =
-      modelPath.ends_with(".mlir")
+      isMlirFile(modelPath)
           ? (prepare.import.inputShapes.empty()
                  ? Module::parseMlirFile(modelPath)
                  : Expected<Module>(makeError(
@@ -118,6 +150,11 @@ Expected<Module> lowbit::prepareModel(StringRef modelPath,
           : Module::importOnnx(modelPath, prepare.import);
   if (!module)
     return module.takeError();
+  if (chosenRecipe)
+    if (std::string op = firstLowbitOp(*module); !op.empty())
+      return makeError("--recipe: '" + modelPath +
+                       "' is already quantized (it holds " + op +
+                       "); apply a recipe to the float model");
   // Calibration, before any pass changes the layers.
   std::string statsPath = prepare.statsIn;
   SmallString<128> tempStats;

@@ -31,8 +31,10 @@ __all__ = [
     "Module",
     "UnsupportedError",
     "calibrate",
+    "describe",
     "import_onnx",
     "load",
+    "load_mlir",
     "parse_mlir",
     "quantize",
     "recipes",
@@ -61,6 +63,18 @@ def import_onnx(model, input_shapes: Mapping[str, Sequence[int]] | None = None) 
 def parse_mlir(text: str) -> Module:
     """Parses MLIR text in any lowbit or upstream dialect."""
     return Module.parse_mlir(text)
+
+
+def load_mlir(path) -> Module:
+    """Reads an MLIR text or bytecode file (Module.write("x.mlirbc") writes
+    bytecode), whatever its name."""
+    return Module.parse_mlir_file(os.fspath(path))
+
+
+def describe(module: Module) -> dict:
+    """{'ops': {op name: count}, 'quantized_layers': [{'op', 'name', 'w_bits',
+    'a_bits', 'bits', 'group_size'}, ...]} of a module."""
+    return json.loads(module.describe())
 
 
 def run(module: Module, feeds, opt_level: int = 3, threads: int = 1,
@@ -94,11 +108,11 @@ def _calibration_samples(module: Module, calibration) -> list[dict[str, np.ndarr
         if len(counts) != 1:
             raise ValueError(f"calibration: inputs hold different sample counts {sorted(counts)}")
         n = counts.pop()
-        return [{name: np.ascontiguousarray(calibration[name][i]) for name in specs} for i in range(n)]
+        return [{name: np.asarray(calibration[name][i], order="C") for name in specs} for i in range(n)]
     samples = list(calibration)
     if not samples:
         raise ValueError("calibration: no samples given")
-    return [{k: np.ascontiguousarray(v) for k, v in s.items()} if isinstance(s, Mapping) else s
+    return [{k: np.asarray(v, order="C") for k, v in s.items()} if isinstance(s, Mapping) else s
             for s in samples]
 
 
@@ -138,7 +152,9 @@ def quantize(model, recipe: str, calibration=None,
              stats_path: str | os.PathLike | None = None,
              progress: bool = False) -> tuple[Module, dict]:
     """Quantizes `model` (a Module, or anything import_onnx takes) with a named
-    recipe and returns (module, report). The report is the weight memory
+    recipe and returns (module, report): a new module; a Module given as
+    `model` is left unchanged. A module that is already quantized is refused
+    (ValueError). The report is the weight memory
     report: {'layers': [{'layer', 'shape', 'storage', 'f32_bytes',
     'stored_bytes'}, ...], 'total_f32_bytes', 'total_stored_bytes'}, plus
     'calibration': {'samples', 'layers'} for calibrated recipes.
@@ -158,7 +174,12 @@ def quantize(model, recipe: str, calibration=None,
     if needs and calibration is None and stats_path is None:
         raise ValueError(f"recipe '{recipe}' needs calibration data: "
                          "quantize(model, recipe, calibration=[{input: array}, ...])")
-    module = model if isinstance(model, Module) else import_onnx(model, input_shapes)
+    # A Module argument is left as it is: the recipe runs on a copy.
+    module = model.clone() if isinstance(model, Module) else import_onnx(model, input_shapes)
+    quantized = sorted(op for op in describe(module)["ops"] if op.startswith("lowbit."))
+    if quantized:
+        raise ValueError(f"the module is already quantized (it holds {', '.join(quantized)}); "
+                         "apply a recipe to the float model")
     with tempfile.TemporaryDirectory() as tmp:
         calibration_report = None
         stats = ""
@@ -198,5 +219,21 @@ def _module_str(self: Module) -> str:
     return self.to_mlir(elide_blobs=True)
 
 
+if not hasattr(Executable, "_native_run"):  # once, even if this file runs again
+    Executable._native_run = Executable.run
+
+
+def _executable_run(self: Executable, feeds) -> dict[str, np.ndarray]:
+    """Runs once. `feeds` maps input names to arrays (or lists them in
+    order); numpy scalars and other array-likes are converted (a 0-d input
+    stays 0-d); returns a dict of output name -> numpy array."""
+    if isinstance(feeds, Mapping):
+        feeds = {k: np.asarray(v, order="C") for k, v in feeds.items()}
+    else:
+        feeds = [np.asarray(v, order="C") for v in feeds]
+    return self._native_run(feeds)
+
+
+Executable.run = _executable_run
 Module.run = _module_run
 Module.__str__ = _module_str

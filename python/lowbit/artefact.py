@@ -149,7 +149,7 @@ class Session:
             if a.dtype != want or list(a.shape) != spec["shape"]:
                 raise ArtefactError(f"input '{spec['name']}' expects {want} {spec['shape']}, "
                                     f"got {a.dtype} {list(a.shape)}")
-            arrays.append(np.ascontiguousarray(a))
+            arrays.append(np.asarray(a, order="C"))  # keeps 0-d (ascontiguousarray makes 1-d)
         outputs = [np.empty(s["shape"], _numpy_dtype(s["dtype"])) for s in self.outputs]
 
         def tensors(items):

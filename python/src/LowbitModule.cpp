@@ -381,6 +381,26 @@ NB_MODULE(_lowbit, m) {
             return unwrap(lowbit::Module::parseMlir(text));
           },
           "text"_a)
+      .def_static(
+          "parse_mlir_file",
+          [](const std::string &path) {
+            return unwrap(lowbit::Module::parseMlirFile(path));
+          },
+          "path"_a, "Reads an MLIR text or bytecode file, whatever its name.")
+      .def(
+          "clone",
+          [](const lowbit::Module &self) { return unwrap(self.clone()); },
+          "An independent copy of the module (its own context and weights).")
+      .def(
+          "describe",
+          [](const lowbit::Module &self) {
+            std::string text;
+            llvm::raw_string_ostream os(text);
+            os << llvm::json::Value(
+                lowbit::describeModule(self.getOperation()));
+            return text;
+          },
+          "JSON: {'ops': {op: count}, 'quantized_layers': [...]}.")
       .def(
           "run_pipeline",
           [](lowbit::Module &self, const std::string &pipeline) {

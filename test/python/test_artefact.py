@@ -340,3 +340,21 @@ def test_empty_input(lowbit_tool, tmp_path):
                     tmp_path / "out.npz")
     assert r.returncode == 0, r.stderr
     assert np.array_equal(np.load(tmp_path / "out.npz")["y"], x)
+
+
+def test_quantize_then_compile_bytecode(compiled, lowbit_tool, tmp_path):
+    """lowbit quantize writes bytecode for .mlirbc; lowbit compile reads it
+    whatever its name (by its magic number) and matches the one-step
+    compile; a quantized module refuses a second recipe."""
+    d, _, _, out = compiled
+    r = lowbit_tool("quantize", d / "small.onnx", "--recipe", "rtn-w8a8", "-o", tmp_path / "q.mlirbc")
+    assert r.returncode == 0, r.stderr
+    (tmp_path / "q.model").write_bytes((tmp_path / "q.mlirbc").read_bytes())
+    r = lowbit_tool("compile", tmp_path / "q.model", "-o", tmp_path / "q")
+    assert r.returncode == 0, r.stderr
+    r = lowbit_tool("run", tmp_path / "q.so", "--inputs", d / "in.npz", "--outputs", tmp_path / "o.npz")
+    assert r.returncode == 0, r.stderr
+    assert np.array_equal(np.load(tmp_path / "o.npz")["y"], out["rtn-w8a8"][1])
+    assert "is already quantized (it holds lowbit." in error_line(
+        lowbit_tool("quantize", tmp_path / "q.model", "--recipe", "rtn-w4a16-g128", "-o", tmp_path / "z.mlir"))
+    assert not (tmp_path / "z.mlir").exists()

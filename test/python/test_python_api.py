@@ -139,3 +139,65 @@ def test_quantize_errors(lowbit_module):
         lowbit_module.quantize(model, recipe="rtn-w4a16-g128", calibration={"x": np.zeros((2, 5, 16), np.float32)})
     with pytest.raises(ValueError, match="recipe 'gptq-w4a16-g128' needs calibration data"):
         lowbit_module.quantize(model, recipe="gptq-w4a16-g128")
+
+
+def test_quantize_leaves_its_argument_and_refuses_twice(lowbit_module):
+    """quantize(module, ...) returns a new module and leaves the one it was
+    given float (it used to rewrite it in place); a quantized module refuses
+    a second recipe."""
+    rng = np.random.default_rng(3)
+    model = mlp_model(rng)
+    x = rng.standard_normal((2, 5, 16)).astype(np.float32)
+    module = lowbit_module.import_onnx(model)
+    before = module.to_mlir(elide_blobs=True)
+    quantized, _ = lowbit_module.quantize(module, "rtn-w8a8")
+    assert quantized is not module
+    assert module.to_mlir(elide_blobs=True) == before
+    assert "lowbit.qlinear" not in lowbit_module.describe(module)["ops"]
+    assert lowbit_module.describe(quantized)["ops"]["lowbit.qlinear"] == 2
+    # The float module still runs as float: onnxruntime's result.
+    ref = reference(model, {"x": x})["probs"]
+    assert relative_error(module.run({"x": x})["probs"], ref) < MAX_RELATIVE_ERROR
+    with pytest.raises(ValueError, match=r"already quantized \(it holds lowbit\."):
+        lowbit_module.quantize(quantized, "rtn-w4a16-g128")
+
+
+def test_bytecode_files_of_any_name(lowbit_module, tmp_path):
+    """Module.write("x.mlirbc") writes bytecode (no hex-printed blobs);
+    load_mlir reads text or bytecode whatever the file is called, and the
+    CLI recognises bytecode by its magic number."""
+    rng = np.random.default_rng(4)
+    model = mlp_model(rng)
+    quantized, _ = lowbit_module.quantize(model, "rtn-w8a8")
+    quantized.write(str(tmp_path / "q.mlirbc"))
+    quantized.write(str(tmp_path / "q.mlir"))
+    data = (tmp_path / "q.mlirbc").read_bytes()
+    assert data[:4] == b"ML\xefR"
+    assert len(data) < (tmp_path / "q.mlir").stat().st_size
+    (tmp_path / "model.bin").write_bytes(data)
+    x = rng.standard_normal((2, 5, 16)).astype(np.float32)
+    want = quantized.run({"x": x})["probs"]
+    for name in ("q.mlirbc", "model.bin", "q.mlir"):
+        loaded = lowbit_module.load_mlir(tmp_path / name)
+        assert np.array_equal(loaded.run({"x": x})["probs"], want), name
+
+
+def test_scalar_inputs_in_calibration(lowbit_module):
+    """A 0-d input (a scalar) in calibration samples keeps its shape ()."""
+    w = np.random.default_rng(5).standard_normal((8, 4)).astype(np.float32)
+    graph = helper.make_graph(
+        [helper.make_node("MatMul", ["x", "w"], ["h"], name="fc"),
+         helper.make_node("Mul", ["h", "s"], ["y"], name="scale")], "g",
+        [helper.make_tensor_value_info("x", TensorProto.FLOAT, [2, 8]),
+         helper.make_tensor_value_info("s", TensorProto.FLOAT, [])],
+        [helper.make_tensor_value_info("y", TensorProto.FLOAT, [2, 4])], [numpy_helper.from_array(w, "w")])
+    model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", 17)])
+    x = np.ones((2, 8), np.float32)
+    samples = [{"x": x, "s": np.float32(2.0)}, {"x": 2 * x, "s": np.array(0.5, np.float32)}]
+    module, report = lowbit_module.quantize(model, "rtn-w8a8-static", calibration=samples)
+    assert report["calibration"] == {"samples": 2, "layers": ["fc"]}
+    as_dict = {"x": np.stack([x, 2 * x]), "s": np.array([2.0, 0.5], np.float32)}
+    _, report = lowbit_module.quantize(model, "rtn-w8a8-static", calibration=as_dict)
+    assert report["calibration"]["samples"] == 2
+    got = module.run({"x": x, "s": np.float32(3.0)})["y"]
+    np.testing.assert_allclose(got, 3.0 * (x @ w), rtol=0.05, atol=0.05)
