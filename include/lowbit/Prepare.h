@@ -16,6 +16,11 @@
 
 namespace lowbit {
 
+/// Where prepareModel's time went (milliseconds).
+struct PrepareTimings {
+  double importMs = 0, calibrateMs = 0, quantizeMs = 0;
+};
+
 struct PrepareOptions {
   /// Fixes dynamic input dimensions (.onnx only).
   ImportOptions import;
@@ -35,6 +40,11 @@ struct PrepareOptions {
   std::string pipeline;
   /// Called after each calibration sample with (done, total).
   std::function<void(size_t, size_t)> progress;
+  /// Called when a step starts ("import", "calibrate", "quantize") with a
+  /// one-line detail (file, sample count, pipeline); for progress output.
+  std::function<void(llvm::StringRef step, llvm::StringRef detail)> onStep;
+  /// Filled with the time of each step when not null.
+  PrepareTimings *timings = nullptr;
 };
 
 /// Imports or parses `modelPath` and applies `options`. Errors name the

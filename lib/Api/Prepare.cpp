@@ -13,6 +13,7 @@
 
 #include <cstdio>
 
+#include <chrono>
 #include <optional>
 
 using namespace llvm;
@@ -140,7 +141,21 @@ Expected<Module> lowbit::prepareModel(StringRef modelPath,
   if (!sys::fs::exists(modelPath))
     return makeError("model file '" + modelPath + "' does not exist");
 
+  PrepareTimings local;
+  PrepareTimings &timings = prepare.timings ? *prepare.timings : local;
+  auto step = [&](StringRef name, const Twine &detail) {
+    if (prepare.onStep)
+      prepare.onStep(name, detail.str());
+  };
+  using Clock = std::chrono::steady_clock;
+  auto msSince = [](Clock::time_point start) {
+    return std::chrono::duration<double, std::milli>(Clock::now() - start)
+        .count();
+  };
+
   // Import or parse.
+  step("import", modelPath);
+  auto start = Clock::now();
   Expected<Module> module =
       isMlirFile(modelPath)
           ? (prepare.import.inputShapes.empty()
@@ -150,6 +165,7 @@ Expected<Module> lowbit::prepareModel(StringRef modelPath,
           : Module::importOnnx(modelPath, prepare.import);
   if (!module)
     return module.takeError();
+  timings.importMs = msSince(start);
   if (chosenRecipe)
     if (std::string op = firstLowbitOp(*module); !op.empty())
       return makeError("--recipe: '" + modelPath +
@@ -166,12 +182,14 @@ Expected<Module> lowbit::prepareModel(StringRef modelPath,
     auto specs = module->inputs();
     if (!specs)
       return specs.takeError();
+    start = Clock::now();
     std::vector<std::vector<NpyArray>> storage;
     std::vector<std::vector<const void *>> samples;
     std::string error;
     for (const std::string &file : prepare.calibrateFiles)
       if (!readCalibrationSamples(file, *specs, storage, samples, error))
         return makeError(error);
+    step("calibrate", Twine(samples.size()) + " sample(s)");
     CalibrationOptions options;
     options.ops = prepare.calibrateOps;
     options.progress = prepare.progress;
@@ -187,6 +205,7 @@ Expected<Module> lowbit::prepareModel(StringRef modelPath,
     if (!stats)
       return stats.takeError();
     statsPath = options.statsPath;
+    timings.calibrateMs = msSince(start);
   }
   std::string recipePipeline;
   if (chosenRecipe) {
@@ -201,9 +220,16 @@ Expected<Module> lowbit::prepareModel(StringRef modelPath,
   } else if (!prepare.statsIn.empty()) {
     return makeError("--stats-in applies to a calibrated --recipe only");
   }
-  for (const std::string &passes : {recipePipeline, prepare.pipeline})
-    if (!passes.empty())
+  start = Clock::now();
+  const std::pair<std::string, std::string> stages[] = {
+      {recipePipeline, "recipe " + prepare.recipe},
+      {prepare.pipeline, "passes " + prepare.pipeline}};
+  for (const auto &[passes, detail] : stages)
+    if (!passes.empty()) {
+      step("quantize", detail);
       if (Error err = module->runPipeline(passes))
         return std::move(err);
+    }
+  timings.quantizeMs = msSince(start);
   return module;
 }

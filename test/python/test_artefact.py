@@ -358,3 +358,25 @@ def test_quantize_then_compile_bytecode(compiled, lowbit_tool, tmp_path):
     assert "is already quantized (it holds lowbit." in error_line(
         lowbit_tool("quantize", tmp_path / "q.model", "--recipe", "rtn-w4a16-g128", "-o", tmp_path / "z.mlir"))
     assert not (tmp_path / "z.mlir").exists()
+
+
+def test_progress_and_split_times(compiled, lowbit_tool, tmp_path):
+    """--progress prints each step on stderr (plain lines, not a terminal
+    here; off by default then), and --report splits the time into import,
+    calibrate, quantize and compile (import no longer includes the rest)."""
+    d = compiled[0]
+    np.savez(tmp_path / "calib.npz", ids=np.array([[1, 2], [3, 4]], np.int64),
+             x=RNG.standard_normal((2, 2, 64)).astype(np.float32))
+    r = lowbit_tool("compile", d / "small.onnx", "--recipe", "rtn-w8a8-static", "--calibrate",
+                    tmp_path / "calib.npz", "-o", tmp_path / "p", "--report", "--progress")
+    assert r.returncode == 0, r.stderr
+    steps = [line.split()[1] for line in r.stderr.splitlines() if line.startswith("lowbit: ")]
+    assert steps == ["import", "calibrate", "quantize", "compile"], r.stderr
+    assert "calibrate [##############################] 2/2" in r.stderr
+    times = [line.split(":")[0] for line in r.stdout.splitlines() if line.endswith(" ms")]
+    assert times == ["import", "calibrate", "quantize", "compile"], r.stdout
+    r = lowbit_tool("compile", d / "small.onnx", "-o", tmp_path / "q")
+    assert r.returncode == 0 and r.stderr == "", r.stderr
+    r = Tool("lowbit-run")(d / "small.onnx", "--recipe", "rtn-w8a8", "--inputs", d / "in.npz", "--report")
+    assert r.returncode == 0, r.stderr
+    assert [line.split(":")[0] for line in r.stdout.splitlines()] == ["import", "quantize", "compile", "run"]

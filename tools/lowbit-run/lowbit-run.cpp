@@ -64,7 +64,9 @@ cl::opt<unsigned> repeat("repeat",
                          cl::desc("Run this many times and report the "
                                   "fastest (for timing)"),
                          cl::init(1));
-cl::opt<bool> report("report", cl::desc("Print import/compile/run times"));
+cl::opt<bool> report("report",
+                     cl::desc("Print the times of import, calibrate, quantize "
+                              "(recipe and --pipeline), compile and run"));
 cl::opt<std::string> recipe(
     "recipe",
     cl::desc("Quantize with a named recipe before --pipeline (see "
@@ -403,14 +405,14 @@ int main(int argc, char **argv) {
   prepare.progress = printProgress;
 
   // Import or parse, calibrate and quantize, then compile.
-  auto start = std::chrono::steady_clock::now();
+  PrepareTimings timings;
+  prepare.timings = &timings;
   Expected<Module> module = prepareModel(modelPath, prepare);
   if (!module) {
     Error err = module.takeError();
     int code = isUnsupported(err) ? kUnsupported : kError;
     return fail(code, toString(std::move(err)));
   }
-  double importMs = millisecondsSince(start);
   size_t opCount = 0;
   module->getOperation()->walk([&](mlir::Operation *) { ++opCount; });
 
@@ -419,12 +421,21 @@ int main(int argc, char **argv) {
       !report)
     return kOk;
 
+  // import (alone), then calibrate and quantize where they ran.
+  auto printPrepareTimes = [&] {
+    outs() << formatv("import: {0} ops, {1:f1} ms\n", opCount,
+                      timings.importMs);
+    if (!calibrateFiles.empty())
+      outs() << formatv("calibrate: {0:f1} ms\n", timings.calibrateMs);
+    if (!recipe.empty() || !pipeline.empty())
+      outs() << formatv("quantize: {0:f1} ms\n", timings.quantizeMs);
+  };
   if (importOnly) {
-    outs() << formatv("import: {0} ops, {1:f1} ms\n", opCount, importMs);
+    printPrepareTimes();
     return kOk;
   }
 
-  start = std::chrono::steady_clock::now();
+  auto start = std::chrono::steady_clock::now();
   CpuCompileOptions compileOptions;
   compileOptions.optLevel = optLevel;
   compileOptions.numThreads = static_cast<unsigned>(threads.getValue());
@@ -519,7 +530,7 @@ int main(int argc, char **argv) {
   }
 
   if (report) {
-    outs() << formatv("import: {0} ops, {1:f1} ms\n", opCount, importMs);
+    printPrepareTimes();
     outs() << formatv("compile: {0:f1} ms\n", compileMs);
     outs() << formatv("run: {0:f3} ms (min of {1})\n", bestRunMs,
                       repeat.getValue());

@@ -119,6 +119,11 @@ cl::opt<unsigned> repeat("repeat", cl::desc("Run N times, report the best"),
                          cl::init(1), cl::sub(runCmd), cl::cat(runCat));
 cl::opt<bool> report("report", cl::desc("Print the time of each step"),
                      cl::sub(compileCmd), cl::sub(runCmd), cl::cat(runCat));
+cl::opt<cl::boolOrDefault>
+    progress("progress",
+             cl::desc("Print each step and calibration progress on stderr "
+                      "(default: when stderr is a terminal)"),
+             cl::sub(compileCmd), cl::sub(quantizeCmd), cl::cat(modelCat));
 
 /// Prints exactly one "error: ..." line (newlines folded).
 int fail(int code, const Twine &message) {
@@ -148,6 +153,12 @@ std::string shapeString(const int64_t *shape, int64_t rank) {
   return s + "]";
 }
 
+bool showProgress() {
+  if (progress == cl::BOU_UNSET)
+    return sys::Process::StandardErrIsDisplayed();
+  return progress == cl::BOU_TRUE;
+}
+
 /// A progress line per calibration sample: redrawn on a terminal, one line
 /// per tenth otherwise.
 void printProgress(size_t done, size_t total) {
@@ -162,8 +173,13 @@ void printProgress(size_t done, size_t total) {
     errs() << "\n";
 }
 
-Expected<Module> prepare() {
+void printStep(StringRef step, StringRef detail) {
+  errs() << "lowbit: " << step << " " << detail << "\n";
+}
+
+Expected<Module> prepare(PrepareTimings *timings = nullptr) {
   PrepareOptions options;
+  options.timings = timings;
   for (const std::string &flag : inputShapes) {
     std::string err = parseInputShapeFlag(flag, options.import);
     if (!err.empty())
@@ -171,7 +187,10 @@ Expected<Module> prepare() {
   }
   options.recipe = recipe;
   options.calibrateFiles = calibrateFiles;
-  options.progress = printProgress;
+  if (showProgress()) {
+    options.progress = printProgress;
+    options.onStep = printStep;
+  }
   return prepareModel(modelPath, options);
 }
 
@@ -180,25 +199,30 @@ int compileMain() {
     return fail(kError, "compile: no output given (-o NAME)");
   if (optLevel > 3)
     return fail(kError, "-O must be 0..3");
-  auto start = std::chrono::steady_clock::now();
-  Expected<Module> module = prepare();
+  PrepareTimings timings;
+  Expected<Module> module = prepare(&timings);
   if (!module)
     return failWith(module.takeError());
-  double prepareMs = msSince(start);
   ArtefactOptions options;
   options.compile.optLevel = optLevel;
   options.compile.int8Kernel = int8Kernel;
   options.targetCpu = targetCpu;
   options.cc = ccPath;
   options.metadata = {{"source", modelPath}, {"recipe", recipe}};
-  start = std::chrono::steady_clock::now();
+  if (showProgress())
+    printStep("compile", "for CPU '" + targetCpu + "' into " + outPath);
+  auto start = std::chrono::steady_clock::now();
   auto files = writeCpuArtefact(module->getOperation(), outPath, options);
   if (!files)
     return failWith(files.takeError());
-  if (report)
-    outs() << formatv("import+calibrate+quantize: {0:f1} ms\ncompile: {1:f1} "
-                      "ms\n",
-                      prepareMs, msSince(start));
+  if (report) {
+    outs() << formatv("import: {0:f1} ms\n", timings.importMs);
+    if (!calibrateFiles.empty())
+      outs() << formatv("calibrate: {0:f1} ms\n", timings.calibrateMs);
+    if (!recipe.empty())
+      outs() << formatv("quantize: {0:f1} ms\n", timings.quantizeMs);
+    outs() << formatv("compile: {0:f1} ms\n", msSince(start));
+  }
   outs() << "wrote " << files->library << ", " << files->header << ", "
          << files->manifest << "\n";
   return kOk;
