@@ -72,8 +72,8 @@ cl::list<std::string> calibrateFiles(
     cl::value_desc("file.npz"), cl::sub(compileCmd), cl::sub(quantizeCmd),
     cl::cat(modelCat));
 cl::list<std::string> inputShapes(
-    "input-shape", cl::desc("Fix an input's dynamic dims, e.g. x=1,3,64,64"),
-    cl::value_desc("name=d0,d1,..."), cl::sub(compileCmd),
+    "input-shape", cl::desc("Fix an input's dynamic dims, e.g. x=1x3x64x64"),
+    cl::value_desc("name=dims"), cl::sub(compileCmd),
     cl::sub(quantizeCmd), cl::sub(inspectCmd), cl::cat(modelCat));
 cl::opt<unsigned> optLevel("O", cl::desc("Optimisation level (0-3)"),
                            cl::init(3), cl::Prefix, cl::sub(compileCmd),
