@@ -82,6 +82,15 @@ void registerCpuLoweringPipeline();
 /// vectorised inner kernel.
 void registerCpuVectorizationPasses();
 
+/// Registers lowbit-cpu-vectorize-elementwise (static element-wise
+/// linalg.generic ops tiled along their contiguous innermost dimension and
+/// vectorised).
+void registerCpuElementwisePasses();
+
+/// Registers lowbit-cpu-approximate-math (f32 erf/exp/tanh/log... as
+/// polynomials the LLVM loop vectoriser can vectorise).
+void registerCpuMathPasses();
+
 /// Registers lowbit-cpu-async-parallel (scf.parallel -> at most N async
 /// tasks), the multi-threading step of the CPU pipeline.
 void registerCpuParallelPasses();

@@ -105,12 +105,13 @@ bool isMlirFile(StringRef path) {
   return n == 4 && StringRef(magic, 4) == StringRef("ML\xefR", 4);
 }
 
-/// The first op of the lowbit dialect in `module` (a quantized module), or
-/// "".
+/// The first op of the lowbit dialect in `module` other than lowbit.observe
+/// (a calibration tap): a quantized module. "" if none.
 std::string firstLowbitOp(const Module &module) {
   std::string found;
   module.getOperation()->walk([&](mlir::Operation *op) {
-    if (op->getName().getDialectNamespace() == "lowbit") {
+    if (op->getName().getDialectNamespace() == "lowbit" &&
+        op->getName().getStringRef() != "lowbit.observe") {
       found = op->getName().getStringRef().str();
       return mlir::WalkResult::interrupt();
     }

@@ -86,8 +86,9 @@ std::string lowbit::getCpuLoweringPipeline(unsigned numThreads,
          "tosa-to-linalg-named, "
          "tosa-to-linalg, tosa-to-arith, tosa-to-tensor),"
          "canonicalize, cse,"
+         // Contractions get register tiles; element-wise ops vector tiles.
          "func.func(lowbit-cpu-fuse-elementwise, " +
-         tileVectorize +
+         tileVectorize + ", lowbit-cpu-vectorize-elementwise" +
          "),"
          "canonicalize, cse,"
          "one-shot-bufferize{bufferize-function-boundaries "
@@ -100,6 +101,8 @@ std::string lowbit::getCpuLoweringPipeline(unsigned numThreads,
          " convert-linalg-to-loops)," +
          async +
          "expand-strided-metadata, lower-affine, convert-scf-to-cf,"
+         // erf/exp/tanh/log as polynomials (vector code, no libm call).
+         "func.func(lowbit-cpu-approximate-math),"
          "convert-math-to-funcs, convert-math-to-llvm, convert-math-to-libm,"
          // bf16 arithmetic in f32 and bf16 <-> f32 as integer ops: LLVM's
          // own lowering calls __truncsfbf2, which the JIT does not have.

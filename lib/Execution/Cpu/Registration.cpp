@@ -37,6 +37,8 @@ void lowbit::registerAllPasses() {
     lowbit::registerLowbitSensitivityPasses();
     lowbit::registerCpuVectorizationPasses();
     lowbit::registerCpuParallelPasses();
+    lowbit::registerCpuMathPasses();
+    lowbit::registerCpuElementwisePasses();
     lowbit::registerCpuLoweringPipeline();
   });
 }
