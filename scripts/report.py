@@ -4,6 +4,8 @@ layer and for the whole model, as JSON, Markdown and a PNG plot.
 
     python3 scripts/report.py [--model det|minilm|llama|PATH.onnx] [--recipe NAME]
         [--input-shape NAME=DIMS ...] [--calibration-samples N] [--out DIR]
+    python3 scripts/report.py --model PATH.onnx --recipe NAME --inputs EVAL.npz
+        [--calibrate CAL.npz]
 
 Models (all from packages or the repository, nothing downloaded):
   det     PP-OCRv4 det from rapidocr-onnxruntime at 1x3x256x256 on a synthetic
@@ -19,7 +21,9 @@ Models (all from packages or the repository, nothing downloaded):
           training split (scripts/perplexity.py).
   PATH    any ONNX model; inputs from scripts/main.py's generator (seed 0),
           calibration from other seeds; metric: max relative error and cosine
-          of each output against onnxruntime.
+          of each output against onnxruntime. With --inputs EVAL.npz the
+          user's own evaluation data instead (its shapes fix the input
+          shapes), and --calibrate CAL.npz the calibration samples.
 
 What is measured, through the lowbit Python package (build/python_packages):
 the model is imported twice with `insert-observers` taps on the inputs of its
@@ -163,6 +167,61 @@ class GenericProfile(Profile):
     def headline(self, metric: dict) -> str:
         worst = min(v["cosine"] for v in metric["outputs"].values())
         return f"min output cosine {worst:.4f}"
+
+
+class UserDataProfile(GenericProfile):
+    """Any ONNX model on the user's own data: evaluation feeds from an .npz
+    (one array per input, by name; their shapes fix the input shapes) and,
+    for calibrated recipes, calibration samples from another .npz (per
+    input [S, *shape], or one sample of exactly the input's shape)."""
+
+    def __init__(self, model: Path, inputs: Path, calibrate: Path | None):
+        import onnx
+
+        self.name = model.stem
+        self.model = model
+        self.description = f"{model} (inputs: {inputs})"
+        graph = onnx.load(str(model), load_external_data=False)
+        initializers = {i.name for i in graph.graph.initializer}
+        names = [i.name for i in graph.graph.input if i.name not in initializers]
+        self.feeds = self._read(inputs, names, "--inputs")
+        self.shapes = {k: tuple(v.shape) for k, v in self.feeds.items()}
+        self.calibrate_path = calibrate
+        self.names = names
+
+    @staticmethod
+    def _read(path: Path, names: list[str], flag: str) -> dict[str, np.ndarray]:
+        if not path.is_file():
+            raise ReportError(f"{flag}: '{path}' does not exist")
+        try:
+            with np.load(path) as data:
+                arrays = {k: data[k] for k in data.files}
+        except Exception as err:  # noqa: BLE001 - any unreadable file: one line
+            raise ReportError(f"{flag}: cannot read '{path}' as .npz: {err}") from None
+        missing = [n for n in names if n not in arrays]
+        if missing:
+            raise ReportError(f"{flag}: '{path}' has no array for input(s) {missing}")
+        return {n: arrays[n] for n in names}
+
+    def calibration(self, count: int) -> list[dict[str, np.ndarray]]:
+        if self.calibrate_path is None:
+            raise ReportError("the recipe needs calibration data: give --calibrate CAL.npz")
+        arrays = self._read(self.calibrate_path, self.names, "--calibrate")
+        counts = set()
+        for name, a in arrays.items():
+            shape = self.shapes[name]
+            if a.shape == shape:
+                arrays[name] = a[None]
+            elif a.shape[1:] != shape:
+                raise ReportError(f"--calibrate: input '{name}' expects [S, {', '.join(map(str, shape))}] "
+                                  f"or {list(shape)}, got {list(a.shape)}")
+            counts.add(arrays[name].shape[0])
+        if len(counts) != 1:
+            raise ReportError(f"--calibrate: inputs hold different sample counts {sorted(counts)}")
+        n = counts.pop()
+        if count:
+            n = min(n, count)
+        return [{k: np.ascontiguousarray(v[i]) for k, v in arrays.items()} for i in range(n)]
 
 
 class DetProfile(GenericProfile):
@@ -444,8 +503,18 @@ def write(report: dict, out_dir: Path) -> None:
     plot(report, out_dir / "per_layer.png")
 
 
-def make_profile(model: str, shape_flags: list[str], tmp: Path) -> Profile:
+def make_profile(model: str, shape_flags: list[str], tmp: Path, inputs: Path | None = None,
+                 calibrate: Path | None = None) -> Profile:
     main_module = _load("lowbit_main", REPO_ROOT / "scripts" / "main.py")
+    if inputs is not None or calibrate is not None:
+        path = Path(model)
+        if inputs is None:
+            raise ReportError("--calibrate needs --inputs (the evaluation data)")
+        if not path.is_file():
+            raise ReportError(f"--inputs applies to an .onnx file; '{model}' is not one")
+        if shape_flags:
+            raise ReportError("--input-shape and --inputs exclude each other (the arrays fix the shapes)")
+        return UserDataProfile(path, inputs, calibrate)
     try:
         if model == "det":
             return DetProfile(main_module, shape_flags=shape_flags)
@@ -473,6 +542,12 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--calibration-samples", type=int, default=0,
                         help="calibration samples for recipes that need them (default: det and PATH 4, "
                              "minilm its 8 sentences in 4 batches, llama 64 windows)")
+    parser.add_argument("--inputs", type=Path, metavar="EVAL.npz",
+                        help="evaluate a PATH.onnx model on these inputs (one array per input) instead of "
+                             "generated ones; the error is measured against onnxruntime's float output")
+    parser.add_argument("--calibrate", type=Path, metavar="CAL.npz",
+                        help="calibration samples for calibrated recipes with --inputs "
+                             "(per input [S, *shape])")
     parser.add_argument("--out", type=Path, help="output folder (default build/report/<model>-<recipe>)")
     args = parser.parse_args(argv)
     if args.calibration_samples < 0:
@@ -480,8 +555,9 @@ def main(argv: list[str] | None = None) -> int:
         return 1
     try:
         with tempfile.TemporaryDirectory(prefix="lowbit-report-") as tmp:
-            profile = make_profile(args.model, args.input_shape, Path(tmp))
-            samples = args.calibration_samples or (4 if isinstance(profile, GenericProfile) else 0)
+            profile = make_profile(args.model, args.input_shape, Path(tmp), args.inputs, args.calibrate)
+            samples = args.calibration_samples or (
+                4 if isinstance(profile, GenericProfile) and not isinstance(profile, UserDataProfile) else 0)
             report = measure(profile, args.recipe, samples, Path(tmp))
         out = args.out or REPO_ROOT / "build" / "report" / f"{profile.name}-{args.recipe}"
         write(report, out)
