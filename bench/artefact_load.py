@@ -41,14 +41,9 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 from machine import machine  # noqa: E402  (bench/machine.py)
 
 
-def load(name: str, path: Path):
-    spec = importlib.util.spec_from_file_location(name, path)
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
-
-
-speed = load("int8_speed", REPO / "bench" / "int8_speed.py")
+_spec = importlib.util.spec_from_file_location("int8_speed", REPO / "bench" / "int8_speed.py")
+speed = importlib.util.module_from_spec(_spec)  # model builders and onnxruntime helpers
+_spec.loader.exec_module(speed)
 
 RECIPES = {"float": [], "rtn-w8a8": ["--recipe=rtn-w8a8"]}
 
@@ -65,26 +60,6 @@ for _ in range(repeat):
     t = time.perf_counter(); s.run(None, feeds); best = min(best, (time.perf_counter() - t) * 1000)
 print(f"ready: {ready:.2f} ms\nrun: {best:.3f} ms")
 """
-
-
-def fixed_shapes(m: dict, work: Path) -> Path:
-    """The model with the input shapes lowbit is given (onnxruntime runs it
-    with static shapes too)."""
-    if not m["shapes"]:
-        return Path(m["model"])
-    import onnx
-
-    model = onnx.load(str(m["model"]))
-    for spec in m["shapes"]:
-        name, dims = spec.split("=", 1)
-        for value in model.graph.input:
-            if value.name == name:
-                for d, size in zip(value.type.tensor_type.shape.dim, dims.split("x")):
-                    d.ClearField("dim_param")
-                    d.dim_value = int(size)
-    path = work / f"{Path(m['model']).stem}-fixed.onnx"
-    onnx.save(model, str(path))
-    return path
 
 
 def measure(cmd: list[str]) -> dict:
@@ -124,7 +99,7 @@ def main() -> int:
             onnx_mb = Path(m["model"]).stat().st_size / 2**20
             row = {"model": m["name"], "onnx_mb": round(onnx_mb, 1), "recipes": {}}
             commands = {}
-            ort_src = fixed_shapes(m, work)
+            ort_src = speed.fixed_shapes(m, work)
             commands["onnxruntime float"] = [sys.executable, "-c", ORT_CHILD, ort_src, m["inputs"],
                                              args.repeat]
             for recipe, flags in RECIPES.items():

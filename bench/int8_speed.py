@@ -101,6 +101,27 @@ def build_models(work: Path, wanted: list[str]) -> list[dict]:
     return out
 
 
+def fixed_shapes(m: dict, work: Path) -> Path:
+    """The model with the static input shapes lowbit is given (m["shapes"]),
+    for onnxruntime; the model itself when there are none."""
+    src = Path(m["model"])
+    if not m["shapes"]:
+        return src
+    import onnx
+
+    model = onnx.load(str(src))
+    for spec in m["shapes"]:
+        name, dims = spec.split("=", 1)
+        for value in model.graph.input:
+            if value.name == name:
+                for d, size in zip(value.type.tensor_type.shape.dim, dims.split("x")):
+                    d.ClearField("dim_param")
+                    d.dim_value = int(size)
+    path = work / f"{src.stem}-fixed.onnx"
+    onnx.save(model, str(path))
+    return path
+
+
 def ort_models(m: dict, work: Path) -> dict:
     """The onnxruntime float, dynamic and QDQ models of one network."""
     import logging
@@ -111,18 +132,8 @@ def ort_models(m: dict, work: Path) -> dict:
     logging.getLogger().setLevel(logging.ERROR)  # the quantizers' pre-processing advice
 
     bench = load("ort_quantizers", REPO / "bench" / "ort_quantizers.py")
-    src = Path(m["model"])
-    if m["shapes"]:  # onnxruntime's static quantizer needs the shapes lowbit is given
-        model = onnx.load(str(src))
-        for spec in m["shapes"]:
-            name, dims = spec.split("=", 1)
-            for value in model.graph.input:
-                if value.name == name:
-                    for d, size in zip(value.type.tensor_type.shape.dim, dims.split("x")):
-                        d.ClearField("dim_param")
-                        d.dim_value = int(size)
-        src = work / f"{src.stem}-fixed.onnx"
-        onnx.save(model, str(src))
+    # onnxruntime's static quantizer needs the shapes lowbit is given.
+    src = fixed_shapes(m, work)
     with np.load(m["inputs"]) as data:
         feeds = {k: data[k] for k in data.files}
     rng = np.random.default_rng(1)

@@ -11,7 +11,7 @@
 
 #include "lib/Import/Onnx/OnnxModel.h"
 #include "lib/Support/NpyIO.h"
-#include "tools/HideLlvmOptions.h"
+#include "tools/ToolSupport.h"
 
 #include "llvm/ADT/ScopeExit.h"
 #include "llvm/ADT/SmallString.h"
@@ -121,21 +121,10 @@ cl::opt<Int8Kernel> int8Kernel(
                clEnumValN(Int8Kernel::Reference, "reference",
                           "the generic linalg lowering")));
 
-/// Prints exactly one "error: ..." line (newlines in the message folded).
 int fail(int code, const Twine &message) {
-  std::string text = message.str();
-  for (char &c : text)
-    if (c == '\n')
-      c = ' ';
-  errs() << "error: " << text << "\n";
-  return code;
+  return failWithOneLine(code, message);
 }
 
-double millisecondsSince(std::chrono::steady_clock::time_point start) {
-  return std::chrono::duration<double, std::milli>(
-             std::chrono::steady_clock::now() - start)
-      .count();
-}
 
 std::string shapeString(const std::vector<int64_t> &shape) {
   std::string s = "[";

@@ -17,7 +17,7 @@
 #include "lowbit/Session.h"
 
 #include "lib/Support/NpyIO.h"
-#include "tools/HideLlvmOptions.h"
+#include "tools/ToolSupport.h"
 
 #include "llvm/Config/llvm-config.h"
 #include "llvm/Support/CommandLine.h"
@@ -125,14 +125,8 @@ cl::opt<cl::boolOrDefault>
                       "(default: when stderr is a terminal)"),
              cl::sub(compileCmd), cl::sub(quantizeCmd), cl::cat(modelCat));
 
-/// Prints exactly one "error: ..." line (newlines folded).
 int fail(int code, const Twine &message) {
-  std::string text = message.str();
-  for (char &c : text)
-    if (c == '\n')
-      c = ' ';
-  errs() << "error: " << text << "\n";
-  return code;
+  return failWithOneLine(code, message);
 }
 
 int failWith(Error err) {
@@ -140,11 +134,6 @@ int failWith(Error err) {
   return fail(code, toString(std::move(err)));
 }
 
-double msSince(std::chrono::steady_clock::time_point start) {
-  return std::chrono::duration<double, std::milli>(
-             std::chrono::steady_clock::now() - start)
-      .count();
-}
 
 std::string shapeString(const int64_t *shape, int64_t rank) {
   std::string s = "[";
@@ -221,7 +210,7 @@ int compileMain() {
       outs() << formatv("calibrate: {0:f1} ms\n", timings.calibrateMs);
     if (!recipe.empty())
       outs() << formatv("quantize: {0:f1} ms\n", timings.quantizeMs);
-    outs() << formatv("compile: {0:f1} ms\n", msSince(start));
+    outs() << formatv("compile: {0:f1} ms\n", millisecondsSince(start));
   }
   outs() << "wrote " << files->library << ", " << files->header << ", "
          << files->manifest << "\n";
@@ -252,7 +241,7 @@ int runMain() {
   auto session = Session::load(artefactPath, error);
   if (!session)
     return fail(kError, error);
-  double loadMs = msSince(start);
+  double loadMs = millisecondsSince(start);
   std::vector<lowbit_tensor_info> ins = session->inputs(),
                                   outs_ = session->outputs();
   std::vector<NpyArray> arrays;
@@ -304,7 +293,7 @@ int runMain() {
     start = std::chrono::steady_clock::now();
     if (!session->run(inPtrs, outPtrs, error))
       return fail(kError, error);
-    best = std::min(best, msSince(start));
+    best = std::min(best, millisecondsSince(start));
   }
   if (report)
     outs() << formatv("load: {0:f2} ms\nrun: {1:f3} ms (min of {2})\n", loadMs,

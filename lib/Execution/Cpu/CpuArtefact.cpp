@@ -319,20 +319,9 @@ lowbit::writeCpuArtefact(ModuleOp module, llvm::StringRef base,
                      "target CPU '" +
                      target->cpu + "' has no AVX-512 VNNI");
 
-  MLIRContext *ctx = module.getContext();
-  registerAllPasses();
-  DialectRegistry registry;
-  registerAllDialects(registry);
-  ctx->appendDialectRegistry(registry);
-  std::string diagnostics;
-  ScopedDiagnosticHandler handler(ctx, [&](Diagnostic &diag) {
-    if (diag.getSeverity() == DiagnosticSeverity::Error) {
-      if (!diagnostics.empty())
-        diagnostics += "; ";
-      diagnostics += diag.str();
-    }
-    return success();
-  });
+  // Errors emitted while lowering reach the caller as text.
+  LoweringDiagnostics collected(module.getContext());
+  const std::string &diagnostics = collected.text;
   auto lowered =
       lowerModuleForCpu(module, options.compile, 1, kernel, diagnostics);
   if (!lowered)

@@ -105,22 +105,9 @@ CpuExecutable::compile(ModuleOp module, const CpuCompileOptions &options) {
     llvm::InitializeNativeTarget();
     llvm::InitializeNativeTargetAsmPrinter();
   });
-  MLIRContext *ctx = module.getContext();
-  registerAllPasses();
-  DialectRegistry registry;
-  registerAllDialects(registry);
-  ctx->appendDialectRegistry(registry);
-
-  // Collect diagnostics so that errors reach the caller as text.
-  std::string diagnostics;
-  ScopedDiagnosticHandler handler(ctx, [&](Diagnostic &diag) {
-    if (diag.getSeverity() == DiagnosticSeverity::Error) {
-      if (!diagnostics.empty())
-        diagnostics += "; ";
-      diagnostics += diag.str();
-    }
-    return success();
-  });
+  // Errors emitted while lowering reach the caller as text.
+  LoweringDiagnostics collected(module.getContext());
+  const std::string &diagnostics = collected.text;
 
   unsigned numThreads = resolveThreads(options.numThreads);
   const llvm::StringMap<void *> *runtimeSymbols = nullptr;

@@ -152,6 +152,24 @@ void lowbit::registerCpuLoweringPipeline() {
       });
 }
 
+static mlir::MLIRContext *registerEverything(mlir::MLIRContext *ctx) {
+  registerAllPasses();
+  DialectRegistry registry;
+  registerAllDialects(registry);
+  ctx->appendDialectRegistry(registry);
+  return ctx;
+}
+
+LoweringDiagnostics::LoweringDiagnostics(MLIRContext *ctx)
+    : handler(registerEverything(ctx), [this](Diagnostic &diag) {
+        if (diag.getSeverity() == DiagnosticSeverity::Error) {
+          if (!text.empty())
+            text += "; ";
+          text += diag.str();
+        }
+        return success();
+      }) {}
+
 llvm::Expected<LoweredCpuModule>
 lowbit::detail::lowerModuleForCpu(ModuleOp module,
                                   const CpuCompileOptions &options,

@@ -13,6 +13,7 @@
 
 #include "mlir/Dialect/Func/IR/FuncOps.h"
 #include "mlir/IR/BuiltinOps.h"
+#include "mlir/IR/Diagnostics.h"
 #include "mlir/IR/OwningOpRef.h"
 #include "llvm/Support/Error.h"
 
@@ -38,6 +39,18 @@ mlir::FailureOr<ElementType> toElementType(mlir::Type type);
 mlir::FailureOr<TensorSpec> specFor(mlir::Type type, llvm::StringRef name,
                                     std::string &error,
                                     mlir::IntegerAttr onnxType = {});
+
+/// Prepares `ctx` for lowering (every dialect and pass registered) and,
+/// while alive, collects the error diagnostics emitted in it into `text`
+/// ("; "-separated), so that they can travel inside an llvm::Error.
+class LoweringDiagnostics {
+public:
+  explicit LoweringDiagnostics(mlir::MLIRContext *ctx);
+  std::string text;
+
+private:
+  mlir::ScopedDiagnosticHandler handler;
+};
 
 /// A module lowered to the LLVM dialect. Its entry function takes, as
 /// strided memref descriptors through the C interface

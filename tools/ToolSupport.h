@@ -1,4 +1,6 @@
-//===- HideLlvmOptions.h - keep LLVM's own flags out of --help --*- C++ -*-===//
+//===- ToolSupport.h - what lowbit's command-line tools share ---*- C++ -*-===//
+//
+// failWithOneLine: the tools' error contract, one "error: ..." line.
 //
 // The lowbit tools link LLVM's code generators, which register ~260 flags of
 // their own (--amdgpu-*, --x86-*, ...). hideForeignOptions marks every
@@ -8,11 +10,16 @@
 // --help-hidden would list them.)
 //
 //===----------------------------------------------------------------------===//
-#ifndef LOWBIT_TOOLS_HIDELLVMOPTIONS_H
-#define LOWBIT_TOOLS_HIDELLVMOPTIONS_H
+#ifndef LOWBIT_TOOLS_TOOLSUPPORT_H
+#define LOWBIT_TOOLS_TOOLSUPPORT_H
 
 #include "llvm/ADT/ArrayRef.h"
+#include "llvm/ADT/Twine.h"
 #include "llvm/Support/CommandLine.h"
+#include "llvm/Support/raw_ostream.h"
+
+#include <chrono>
+#include <string>
 
 namespace lowbit {
 
@@ -30,6 +37,24 @@ inline void hideForeignOptions(
   }
 }
 
+/// Prints exactly one "error: ..." line on stderr (newlines in the message
+/// folded) and returns `code`, the exit status.
+inline int failWithOneLine(int code, const llvm::Twine &message) {
+  std::string text = message.str();
+  for (char &c : text)
+    if (c == '\n')
+      c = ' ';
+  llvm::errs() << "error: " << text << "\n";
+  return code;
+}
+
+/// Milliseconds since `start`.
+inline double millisecondsSince(std::chrono::steady_clock::time_point start) {
+  return std::chrono::duration<double, std::milli>(
+             std::chrono::steady_clock::now() - start)
+      .count();
+}
+
 } // namespace lowbit
 
-#endif // LOWBIT_TOOLS_HIDELLVMOPTIONS_H
+#endif // LOWBIT_TOOLS_TOOLSUPPORT_H
