@@ -15,7 +15,10 @@ text-mask agreement of the probability map at the detector's threshold (0.3),
 and the weight bytes before and after; the per-layer report of
 scripts/report.py (bits, bytes, input error per layer, PNG) goes to
 build/report/<model>-<recipe>/. The quantized numbers are reported, not
-thresholded.
+thresholded. Last, for recipes that need no calibration data, the quantized
+model is compiled ahead of time (`lowbit compile`) into
+build/artefacts/<model>-<recipe>.so/.h/.json, loaded in a fresh process
+(`lowbit run`, no JIT), and its outputs must equal the JIT's bit for bit.
 
     python3 scripts/main.py
     python3 scripts/main.py --recipe rtn-w4a16-g128
@@ -28,6 +31,7 @@ from __future__ import annotations
 import argparse
 import collections
 import importlib.util
+import re
 import subprocess
 import sys
 import tempfile
@@ -325,6 +329,62 @@ def report_recipe(args, model_path: Path, shape_flags: list[str], recipe: str) -
     print(f"  report: {out}/report.md, report.json, per_layer.png")
 
 
+def lowbit_recipe_needs_data(args, recipe: str) -> bool:
+    """Whether the recipe needs calibration data (the artefact step is then
+    skipped: the job calibrates through the Python package only). Asks the
+    Python package of the build that holds --lowbit-run."""
+    package = Path(args.lowbit_run).resolve().parent.parent / "python_packages"
+    if str(package) not in sys.path:
+        sys.path.insert(0, str(package))
+    import lowbit
+
+    return bool(lowbit.recipes()[recipe]["needs_calibration"])
+
+
+def deploy_artefact(args, model_path: Path, shape_flags: list[str], recipe: str, feeds: dict) -> None:
+    """Compiles the quantized model ahead of time (`lowbit compile`) into
+    build/artefacts/<model>-<recipe>.so/.h/.json, loads it in a fresh
+    process (`lowbit run`: no JIT) and checks its outputs bit for bit against
+    the JIT's (lowbit-run) on the same input; a difference fails the job."""
+    lowbit = Path(args.lowbit_run).parent / "lowbit"
+    out_dir = args.artefact_dir or REPO_ROOT / "build" / "artefacts"
+    out_dir.mkdir(parents=True, exist_ok=True)
+    name = out_dir / f"{model_path.stem}-{recipe}"
+    shapes = [f"--input-shape={flag}" for flag in shape_flags]
+    with tempfile.TemporaryDirectory(prefix="lowbit-artefact-") as tmp:
+        inputs = Path(tmp) / "inputs.npz"
+        np.savez(inputs, **feeds)
+        start = time.perf_counter()
+        compiled = subprocess.run([str(lowbit), "compile", str(model_path), "--recipe", recipe, "-o", str(name),
+                                   *shapes], capture_output=True, text=True, timeout=args.timeout)
+        compile_s = time.perf_counter() - start
+        if compiled.returncode != 0:
+            raise JobError(f"lowbit compile failed: {compiled.stderr.strip()}")
+        jit_npz, aot_npz = Path(tmp) / "jit.npz", Path(tmp) / "aot.npz"
+        jit = subprocess.run([str(args.lowbit_run), str(model_path), "--recipe", recipe, *shapes,
+                              f"--inputs={inputs}", f"--outputs={jit_npz}"],
+                             capture_output=True, text=True, timeout=args.timeout)
+        if jit.returncode != 0:
+            raise JobError(f"lowbit-run --recipe {recipe} failed: {jit.stderr.strip()}")
+        run = subprocess.run([str(lowbit), "run", f"{name}.so", f"--inputs={inputs}", f"--outputs={aot_npz}",
+                              "--report", f"--repeat={args.repeat}"],
+                             capture_output=True, text=True, timeout=args.timeout)
+        if run.returncode != 0:
+            raise JobError(f"lowbit run failed: {run.stderr.strip()}")
+        with np.load(jit_npz) as a, np.load(aot_npz) as b:
+            same = sorted(a.files) == sorted(b.files) and all(np.array_equal(a[k], b[k]) for k in a.files)
+    load = re.search(r"load: ([0-9.]+) ms", run.stdout)
+    ran = re.search(r"run: ([0-9.]+) ms", run.stdout)
+    size_mb = Path(f"{name}.so").stat().st_size / 1e6
+    print(f"deployable artefact ({recipe}): {name}.so, .h, .json ({size_mb:.1f} MB; "
+          f"lowbit compile {compile_s:.1f} s)")
+    print(f"  fresh process (lowbit run, no JIT): load {load.group(1) if load else '?'} ms, "
+          f"run {ran.group(1) if ran else '?'} ms (min of {args.repeat})")
+    print(f"  outputs bit-identical to the JIT: {'yes' if same else 'NO'}")
+    if not same:
+        raise JobError("the artefact's outputs differ from the JIT's")
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--model", type=Path, help=f"ONNX model (default: {DET_MODEL_FILE} from rapidocr_onnxruntime)")
@@ -348,6 +408,8 @@ def main(argv: list[str] | None = None) -> int:
                         help="generated inputs to calibrate on, for recipes that need data (default 4)")
     parser.add_argument("--report-dir", type=Path,
                         help="where the recipe's report goes (default build/report/<model>-<recipe>)")
+    parser.add_argument("--artefact-dir", type=Path,
+                        help="where the compiled artefact of the quantized model goes (default build/artefacts)")
     args = parser.parse_args(argv)
 
     try:
@@ -428,6 +490,8 @@ def main(argv: list[str] | None = None) -> int:
         print(f"parity: {verdict} (worst max relative error {worst_rel:.3g}, threshold {MAX_RELATIVE_ERROR:g})")
         if recipe != "none":
             report_recipe(args, model_path, shape_flags, recipe)
+            if not lowbit_recipe_needs_data(args, recipe):
+                deploy_artefact(args, model_path, shape_flags, recipe, feeds)
         return 0 if passed else 1
     except JobError as err:
         print(f"main.py: error: {err}", file=sys.stderr)

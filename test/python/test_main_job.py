@@ -48,6 +48,11 @@ def test_default_model_matches_onnxruntime():
     mem = re.search(r"weights: ([0-9.]+) MB as f32 -> ([0-9.]+) MB stored", output)
     assert mem, output
     assert 3.5 <= float(mem.group(1)) / float(mem.group(2)) <= 4.0
+    # Then the same quantized model as an ahead-of-time artefact, loaded in
+    # a fresh process without JIT, equal to the JIT's outputs bit for bit.
+    assert re.search(r"deployable artefact \(rtn-w8a8\): .*\.so, \.h, \.json", output), output
+    assert re.search(r"fresh process \(lowbit run, no JIT\): load [0-9.]+ ms", output), output
+    assert "outputs bit-identical to the JIT: yes" in output
 
 
 def test_main_job_recipe_none_skips_quantization():
