@@ -380,3 +380,37 @@ def test_progress_and_split_times(compiled, lowbit_tool, tmp_path):
     r = Tool("lowbit-run")(d / "small.onnx", "--recipe", "rtn-w8a8", "--inputs", d / "in.npz", "--report")
     assert r.returncode == 0, r.stderr
     assert [line.split(":")[0] for line in r.stdout.splitlines()] == ["import", "quantize", "compile", "run"]
+
+
+def host_lacks(features: list[str], tmp_path) -> list[str]:
+    """The features this CPU lacks, asked exactly as the artefact asks
+    (__builtin_cpu_supports in a compiled C program)."""
+    src = tmp_path / "probe.c"
+    src.write_text("#include <stdio.h>\nint main(void) {\n  __builtin_cpu_init();\n" + "".join(
+        f'  if (!__builtin_cpu_supports("{f}")) puts("{f}");\n' for f in features) + "  return 0;\n}\n")
+    subprocess.run(["cc", str(src), "-o", str(tmp_path / "probe")], check=True)
+    return subprocess.run([str(tmp_path / "probe")], capture_output=True, text=True,
+                          check=True).stdout.split()
+
+
+def test_cpu_without_a_required_feature(compiled, lowbit_tool, lowbit_module, tmp_path):
+    """An artefact for Tiger Lake needs AVX512-VP2INTERSECT, which few CPUs
+    have (not the Sapphire-Rapids-class machines this runs on): on a CPU
+    without a required feature, loading fails with an error naming it and
+    the target CPU, before any compiled code runs (no SIGILL). On a CPU
+    that has them all, the artefact must run and match the host build."""
+    d, _, _, out = compiled
+    r = lowbit_tool("compile", d / "small.onnx", "--target-cpu", "tigerlake", "-o", tmp_path / "tl")
+    assert r.returncode == 0, r.stderr
+    required = json.loads((tmp_path / "tl.json").read_text())["target"]["required_features"]
+    assert "avx512vp2intersect" in required
+    missing = host_lacks(required, tmp_path)
+    r = lowbit_tool("run", tmp_path / "tl.so", "--inputs", d / "in.npz", "--outputs", tmp_path / "o.npz")
+    if missing:
+        line = error_line(r)
+        assert f"this CPU lacks '{missing[0]}'" in line and "target CPU 'tigerlake'" in line
+        with pytest.raises(lowbit_module.ArtefactError, match=f"lacks '{missing[0]}'"):
+            lowbit_module.load(str(tmp_path / "tl.so"))
+    else:
+        assert r.returncode == 0, r.stderr
+        np.testing.assert_allclose(np.load(tmp_path / "o.npz")["y"], out["float"][1], rtol=1e-6, atol=1e-6)

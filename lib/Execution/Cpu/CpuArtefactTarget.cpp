@@ -23,11 +23,18 @@ using namespace lowbit::detail;
 
 /// Features the generated code may use that the artefact checks at load
 /// with __builtin_cpu_supports (GCC and Clang spell them as LLVM does).
+/// Features the generated code may use that the artefact checks at load
+/// with __builtin_cpu_supports (GCC 12 and Clang 14 spell them as LLVM
+/// does; names only one of them knows, like vaes or amx-*, would break the
+/// link with the other).
 static const char *const kCheckedFeatures[] = {
-    "sse3",     "ssse3",    "sse4.1",   "sse4.2",     "popcnt",
-    "avx",      "avx2",     "fma",      "bmi",        "bmi2",
-    "f16c",     "avx512f",  "avx512bw", "avx512dq",   "avx512vl",
-    "avx512cd", "avx512vnni", "avx512vbmi", "avx512bf16", "avx512fp16",
+    "sse3",       "ssse3",       "sse4.1",          "sse4.2",
+    "popcnt",     "avx",         "avx2",            "fma",
+    "bmi",        "bmi2",        "f16c",            "avx512f",
+    "avx512bw",   "avx512dq",    "avx512vl",        "avx512cd",
+    "avx512vnni", "avx512vbmi",  "avx512vbmi2",     "avx512bf16",
+    "avx512fp16", "avx512ifma",  "avx512bitalg",    "avx512vpopcntdq",
+    "avx512vp2intersect",        "gfni",            "vpclmulqdq",
     "avxvnni"};
 
 llvm::Expected<ArtefactTarget>
