@@ -57,19 +57,48 @@ func.func @round_to_i8(%x: tensor<4x128xf32>) -> tensor<4x128xi8> {
   return %r : tensor<4x128xi8>
 }
 
-// Left alone: a reduction, a read that transposes along the innermost loop,
+// A max reduction along rows of 128 (softmax's row max, dynamic
+// quantization's absmax): split into 16 lane-wise partial maxima, reduced
+// 4 x 16 at a time as vectors, then the 16 lanes once per row. Max does not
+// depend on the order, so the value is the scalar loop's.
+// CHECK-LABEL: func.func @row_absmax
+// CHECK: linalg.fill ins(%{{.*}} : f32) outs(%{{.*}} : tensor<8x16xf32>)
+// CHECK: scf.for
+// CHECK: math.absf {{.*}} : vector<1x4x16xf32>
+// CHECK: vector.multi_reduction <maximumf>, {{.*}} [1] : vector<1x4x16xf32> to vector<1x16xf32>
+// CHECK: scf.for
+// CHECK: vector.multi_reduction <maximumf>, {{.*}} [1] : vector<1x16xf32> to vector<1xf32>
+// CHECK-NOT: linalg.generic
+// CHECK: return
+func.func @row_absmax(%x: tensor<8x128xf32>) -> tensor<8xf32> {
+  %zero = arith.constant 0.0 : f32
+  %e = tensor.empty() : tensor<8xf32>
+  %acc = linalg.fill ins(%zero : f32) outs(%e : tensor<8xf32>) -> tensor<8xf32>
+  %r = linalg.generic {indexing_maps = [#id, #red], iterator_types = ["parallel", "reduction"]}
+      ins(%x : tensor<8x128xf32>) outs(%acc : tensor<8xf32>) {
+  ^bb0(%a: f32, %o: f32):
+    %abs = math.absf %a : f32
+    %m = arith.maximumf %o, %abs : f32
+    linalg.yield %m : f32
+  } -> tensor<8xf32>
+  return %r : tensor<8xf32>
+}
+
+// Left alone: a sum reduction (order-dependent), a max reduction over 40
+// (not a multiple of 16), a read that transposes along the innermost loop,
 // a dynamic shape, an op below min-elements, a prime innermost bound, and
 // booleans (i1: a byte each in memory; ONNX And/Or/Xor went wrong as
 // vectors).
 // CHECK-LABEL: func.func @leave_alone
 // CHECK-NOT: vector.
-// CHECK-COUNT-6: linalg.generic
+// CHECK-COUNT-7: linalg.generic
 // CHECK-NOT: vector.
 // CHECK: return
 func.func @leave_alone(%x: tensor<8x96xf32>, %t: tensor<96x8xf32>, %d: tensor<?x96xf32>,
-                       %s: tensor<2x4xf32>, %p: tensor<4x97xf32>, %b: tensor<8x96xi1>)
+                       %s: tensor<2x4xf32>, %p: tensor<4x97xf32>, %b: tensor<8x96xi1>,
+                       %m: tensor<8x40xf32>)
     -> (tensor<8xf32>, tensor<8x96xf32>, tensor<?x96xf32>, tensor<2x4xf32>, tensor<4x97xf32>,
-        tensor<8x96xi1>) {
+        tensor<8x96xi1>, tensor<8xf32>) {
   %c0 = arith.constant 0 : index
   %zero = arith.constant 0.0 : f32
   %e8 = tensor.empty() : tensor<8xf32>
@@ -116,7 +145,13 @@ func.func @leave_alone(%x: tensor<8x96xf32>, %t: tensor<96x8xf32>, %d: tensor<?x
     %v = arith.xori %a, %c : i1
     linalg.yield %v : i1
   } -> tensor<8x96xi1>
-  return %sum, %tr, %dyn, %small, %prime, %bool
+  %max40 = linalg.generic {indexing_maps = [#id, #red], iterator_types = ["parallel", "reduction"]}
+      ins(%m : tensor<8x40xf32>) outs(%acc : tensor<8xf32>) {
+  ^bb0(%a: f32, %o: f32):
+    %v = arith.maximumf %o, %a : f32
+    linalg.yield %v : f32
+  } -> tensor<8xf32>
+  return %sum, %tr, %dyn, %small, %prime, %bool, %max40
       : tensor<8xf32>, tensor<8x96xf32>, tensor<?x96xf32>, tensor<2x4xf32>, tensor<4x97xf32>,
-        tensor<8x96xi1>
+        tensor<8x96xi1>, tensor<8xf32>
 }

@@ -12,14 +12,25 @@
 //   GELU, the exp of softmax, bias + activation chains, the quantize /
 //   dequantize steps ran as scalar loops, many with one libm call per element
 //   (MiniLM GELU: 1.5 ms per layer vs 0.15 in onnxruntime).
-//   Left alone: reductions, ops with dynamic shapes, transposing reads along
-//   the innermost loop, ops of fewer than `min-elements` elements, ops on
-//   i1 or other sub-byte element types (a byte per element in memory, packed
-//   bits in a vector), and ops the vectoriser does not take (gathers).
+//   Max/min reductions over an innermost reduction loop whose bound is a
+//   multiple of 16 (softmax's row max, the per-token absmax of dynamic
+//   quantization) are split into 16 lane-wise partial results
+//   (linalg::splitReduction), reduced 4 x 16 elements per step as vectors,
+//   then the 16 lanes once per row. Max and min do not depend on the order
+//   of their operands, so the value is the scalar loop's, bit for bit
+//   (one horizontal reduction per 64-element tile instead was slower than
+//   the scalar loop: LLVM expands the IEEE maximum reduction).
+//   Left alone: sums and other order-dependent reductions (a vector sum
+//   would change the result), ops with dynamic shapes, transposing reads
+//   along the innermost loop, ops of fewer than `min-elements` elements,
+//   ops on i1 or other sub-byte element types (a byte per element in
+//   memory, packed bits in a vector), and ops the vectoriser does not take
+//   (gathers).
 //
 //===----------------------------------------------------------------------===//
 #include "lowbit/Runtime.h"
 
+#include "mlir/Dialect/Arith/IR/Arith.h"
 #include "mlir/Dialect/Func/IR/FuncOps.h"
 #include "mlir/Dialect/Linalg/IR/Linalg.h"
 #include "mlir/Dialect/Linalg/Transforms/Transforms.h"
@@ -41,6 +52,8 @@ int64_t largestDivisorAtMost(int64_t bound, int64_t want) {
       return t;
   return 1;
 }
+
+bool inputsContiguous(linalg::GenericOp op, unsigned d);
 
 /// Whether every operand reads and the result writes contiguously along the
 /// innermost loop `d`: `d` is the last result of the map, or absent from it
@@ -66,6 +79,53 @@ bool innermostIsContiguous(linalg::GenericOp op, unsigned d) {
     auto last = dyn_cast<AffineDimExpr>(map.getResults().back());
     if (!last || last.getPosition() != d)
       return false;
+  }
+  return true;
+}
+
+/// Whether `op` reads or writes i1 or another sub-byte type: a byte per
+/// element in memory, packed bits in a vector.
+bool hasSubByteOperand(linalg::GenericOp op) {
+  return llvm::any_of(op->getOperandTypes(), [](Type t) {
+    Type elem = getElementTypeOrSelf(t);
+    return elem.isIntOrFloat() && elem.getIntOrFloatBitWidth() < 8;
+  });
+}
+
+/// Whether `op` is a max/min reduction over one innermost reduction loop:
+/// the order of its elements cannot change its value.
+bool isOrderFreeInnerReduction(linalg::GenericOp op) {
+  if (op.getNumReductionLoops() != 1 || op.getNumDpsInits() != 1 ||
+      op.getIteratorTypesArray().back() != utils::IteratorType::reduction)
+    return false;
+  auto yield = cast<linalg::YieldOp>(op.getBody()->getTerminator());
+  Operation *combiner = yield.getValues()[0].getDefiningOp();
+  if (!combiner ||
+      !isa<arith::MaximumFOp, arith::MinimumFOp, arith::MaxSIOp,
+           arith::MinSIOp, arith::MaxUIOp, arith::MinUIOp>(combiner))
+    return false;
+  BlockArgument acc = op.getRegionOutputArgs()[0];
+  return acc.hasOneUse() && acc.getOwner() == op.getBody() &&
+         (combiner->getOperand(0) == acc || combiner->getOperand(1) == acc);
+}
+
+/// Tiles `op` with `sizes` and vectorises the tiles; false if tiling failed.
+bool tileAndVectorizeOp(IRRewriter &rewriter, linalg::LinalgOp op,
+                        ArrayRef<int64_t> sizes) {
+  scf::SCFTilingOptions options;
+  options.setTileSizes(getAsIndexOpFoldResult(op->getContext(), sizes));
+  rewriter.setInsertionPoint(op);
+  FailureOr<scf::SCFTilingResult> tiled = scf::tileUsingSCF(
+      rewriter, cast<TilingInterface>(op.getOperation()), options);
+  if (failed(tiled))
+    return false;
+  rewriter.replaceOp(op, tiled->replacements);
+  for (Operation *tiledOp : tiled->tiledOps) {
+    rewriter.setInsertionPoint(tiledOp);
+    FailureOr<linalg::VectorizationResult> vectorized =
+        linalg::vectorize(rewriter, tiledOp);
+    if (succeeded(vectorized))
+      rewriter.replaceOp(tiledOp, vectorized->replacements);
   }
   return true;
 }
@@ -120,12 +180,7 @@ struct VectorizeElementwisePass
         elements *= b;
       if (elements < minElements)
         return;
-      // i1 (and other sub-byte) memory is one byte per element, a vector
-      // of them is packed bits: vector loads and stores would mix them up.
-      if (llvm::any_of(op->getOperandTypes(), [](Type t) {
-            Type elem = getElementTypeOrSelf(t);
-            return elem.isIntOrFloat() && elem.getIntOrFloatBitWidth() < 8;
-          }))
+      if (hasSubByteOperand(op))
         return;
       if (!innermostIsContiguous(op, op.getNumLoops() - 1) ||
           failed(linalg::vectorizeOpPrecondition(op)))
@@ -133,6 +188,47 @@ struct VectorizeElementwisePass
       ops.push_back(op);
     });
     IRRewriter rewriter(&getContext());
+    // Max/min reductions along the innermost dim: split into 16 lane-wise
+    // partial results (linalg::splitReduction, inner dim parallel), reduced
+    // vector by vector, then the 16 lanes once per row.
+    SmallVector<linalg::GenericOp> reductions;
+    func.walk([&](linalg::GenericOp op) {
+      if (!op.hasPureTensorSemantics() || hasSubByteOperand(op) ||
+          !isOrderFreeInnerReduction(op))
+        return;
+      SmallVector<int64_t> bounds = op.getStaticLoopRanges();
+      if (llvm::any_of(bounds, ShapedType::isDynamic) ||
+          bounds.back() % 16 != 0 || bounds.back() < 64 ||
+          !inputsContiguous(op, op.getNumLoops() - 1))
+        return;
+      reductions.push_back(op);
+    });
+    for (linalg::GenericOp op : reductions) {
+      rewriter.setInsertionPoint(op);
+      unsigned outRank =
+          cast<ShapedType>(op.getDpsInits()[0].getType()).getRank();
+      FailureOr<linalg::SplitReductionResult> split = linalg::splitReduction(
+          rewriter, cast<linalg::LinalgOp>(op.getOperation()),
+          [&](linalg::LinalgOp) {
+            return linalg::SplitReductionOptions{16, outRank, true};
+          });
+      if (failed(split))
+        continue;
+      linalg::LinalgOp partial = split->splitLinalgOp;
+      SmallVector<int64_t> bounds = partial.getStaticLoopRanges();
+      // [rows..., K/16 (reduction), 16 (parallel)]: tiles of 4 x 16.
+      SmallVector<int64_t> sizes(bounds.size(), 1);
+      sizes[bounds.size() - 2] = largestDivisorAtMost(bounds[bounds.size() - 2], 4);
+      sizes.back() = 16;
+      if (failed(linalg::vectorizeOpPrecondition(partial)) ||
+          !tileAndVectorizeOp(rewriter, partial, sizes))
+        continue;
+      linalg::LinalgOp combine = split->resultCombiningLinalgOp;
+      SmallVector<int64_t> combineSizes(combine.getNumLoops(), 1);
+      combineSizes.back() = 16;
+      if (succeeded(linalg::vectorizeOpPrecondition(combine)))
+        (void)tileAndVectorizeOp(rewriter, combine, combineSizes);
+    }
     for (linalg::GenericOp op : ops) {
       SmallVector<int64_t> bounds = op.getStaticLoopRanges();
       SmallVector<int64_t> sizes(bounds.size(), 1);
@@ -158,6 +254,23 @@ struct VectorizeElementwisePass
     }
   }
 };
+
+/// Whether every input reads contiguously along the innermost loop `d` (or
+/// not at all), for a reduction whose output does not have `d`.
+bool inputsContiguous(linalg::GenericOp op, unsigned d) {
+  for (OpOperand *input : op.getDpsInputOperands()) {
+    AffineMap map = op.getMatchingIndexingMap(input);
+    bool uses = false;
+    for (AffineExpr e : map.getResults())
+      uses |= e.isFunctionOfDim(d);
+    if (!uses)
+      continue;
+    auto last = dyn_cast<AffineDimExpr>(map.getResults().back());
+    if (!last || last.getPosition() != d)
+      return false;
+  }
+  return true;
+}
 
 } // namespace
 
