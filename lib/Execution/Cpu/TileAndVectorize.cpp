@@ -35,6 +35,7 @@
 //
 //===----------------------------------------------------------------------===//
 
+#include "CpuTiling.h"
 #include "lowbit/Runtime.h"
 
 #include "mlir/Dialect/Func/IR/FuncOps.h"
@@ -56,16 +57,9 @@
 #include "mlir/Pass/Pass.h"
 
 using namespace mlir;
+using lowbit::detail::largestDivisorAtMost;
 
 namespace {
-
-/// Largest divisor of `bound` that is <= `want` (at least 1).
-int64_t largestDivisorAtMost(int64_t bound, int64_t want) {
-  for (int64_t t = std::min(bound, want); t > 1; --t)
-    if (bound % t == 0)
-      return t;
-  return 1;
-}
 
 struct TileAndVectorizePass
     : PassWrapper<TileAndVectorizePass, OperationPass<func::FuncOp>> {
@@ -194,29 +188,8 @@ LogicalResult TileAndVectorizePass::tileAndVectorize(IRRewriter &rewriter,
     }
   }
 
-  scf::SCFTilingOptions options;
-  options.setTileSizes(getAsIndexOpFoldResult(op->getContext(), sizes));
-  rewriter.setInsertionPoint(op);
-  FailureOr<scf::SCFTilingResult> tiled = scf::tileUsingSCF(
-      rewriter, cast<TilingInterface>(op.getOperation()), options);
-  if (failed(tiled))
-    return failure();
-  rewriter.replaceOp(op, tiled->replacements);
-
-  for (Operation *tiledOp : tiled->tiledOps) {
-    rewriter.setInsertionPoint(tiledOp);
-    FailureOr<linalg::VectorizationResult> vectorized =
-        linalg::vectorize(rewriter, tiledOp, /*inputVectorSizes=*/{},
-                          /*inputScalableVecDims=*/{},
-                          /*vectorizeNDExtract=*/false,
-                          /*flatten1DDepthwiseConv=*/false,
-                          /*assumeDynamicDimsMatchVecSizes=*/false,
-                          /*createNamedContraction=*/true);
-    // A tile that does not vectorise stays a (correct) linalg op on loops.
-    if (succeeded(vectorized))
-      rewriter.replaceOp(tiledOp, vectorized->replacements);
-  }
-  return success();
+  return lowbit::detail::tileAndVectorizeTiles(rewriter, op, sizes,
+                                               /*createNamedContraction=*/true);
 }
 
 void TileAndVectorizePass::runOnOperation() {

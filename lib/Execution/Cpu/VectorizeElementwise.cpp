@@ -28,6 +28,7 @@
 //   (gathers).
 //
 //===----------------------------------------------------------------------===//
+#include "CpuTiling.h"
 #include "lowbit/Runtime.h"
 
 #include "mlir/Dialect/Arith/IR/Arith.h"
@@ -43,35 +44,36 @@
 #include "mlir/Pass/Pass.h"
 
 using namespace mlir;
+using lowbit::detail::largestDivisorAtMost;
+using lowbit::detail::tileAndVectorizeTiles;
 
 namespace {
 
-int64_t largestDivisorAtMost(int64_t bound, int64_t want) {
-  for (int64_t t = std::min(bound, want); t > 1; --t)
-    if (bound % t == 0)
-      return t;
-  return 1;
+/// Whether `d` runs along the innermost dimension of `map`'s operand: it is
+/// the map's last result, or absent from the map (a value broadcast along
+/// the vector).
+bool contiguousAlong(AffineMap map, unsigned d) {
+  bool uses = false;
+  for (AffineExpr e : map.getResults())
+    uses |= e.isFunctionOfDim(d);
+  if (!uses)
+    return true;
+  auto last = dyn_cast<AffineDimExpr>(map.getResults().back());
+  return last && last.getPosition() == d;
 }
 
-bool inputsContiguous(linalg::GenericOp op, unsigned d);
+/// Whether every input reads contiguously along the innermost loop `d`.
+bool inputsContiguous(linalg::GenericOp op, unsigned d) {
+  return llvm::all_of(op.getDpsInputOperands(), [&](OpOperand *input) {
+    return contiguousAlong(op.getMatchingIndexingMap(input), d);
+  });
+}
 
-/// Whether every operand reads and the result writes contiguously along the
-/// innermost loop `d`: `d` is the last result of the map, or absent from it
-/// (a value broadcast along the vector).
+/// Whether, in addition, every output is written along `d` (not broadcast
+/// into it): an element-wise op whose tiles along `d` are vectors.
 bool innermostIsContiguous(linalg::GenericOp op, unsigned d) {
-  for (AffineMap map : op.getIndexingMapsArray()) {
-    bool uses = false;
-    for (AffineExpr e : map.getResults())
-      uses |= e.isFunctionOfDim(d);
-    if (!uses)
-      continue;
-    if (map.getNumResults() == 0)
-      return false;
-    auto last = dyn_cast<AffineDimExpr>(map.getResults().back());
-    if (!last || last.getPosition() != d)
-      return false;
-  }
-  // The output must be written along d (not broadcast into it).
+  if (!inputsContiguous(op, d))
+    return false;
   for (OpOperand &init : op.getDpsInitsMutable()) {
     AffineMap map = op.getMatchingIndexingMap(&init);
     if (map.getNumResults() == 0)
@@ -109,27 +111,6 @@ bool isOrderFreeInnerReduction(linalg::GenericOp op) {
          (combiner->getOperand(0) == acc || combiner->getOperand(1) == acc);
 }
 
-/// Tiles `op` with `sizes` and vectorises the tiles; false if tiling failed.
-bool tileAndVectorizeOp(IRRewriter &rewriter, linalg::LinalgOp op,
-                        ArrayRef<int64_t> sizes) {
-  scf::SCFTilingOptions options;
-  options.setTileSizes(getAsIndexOpFoldResult(op->getContext(), sizes));
-  rewriter.setInsertionPoint(op);
-  FailureOr<scf::SCFTilingResult> tiled = scf::tileUsingSCF(
-      rewriter, cast<TilingInterface>(op.getOperation()), options);
-  if (failed(tiled))
-    return false;
-  rewriter.replaceOp(op, tiled->replacements);
-  for (Operation *tiledOp : tiled->tiledOps) {
-    rewriter.setInsertionPoint(tiledOp);
-    FailureOr<linalg::VectorizationResult> vectorized =
-        linalg::vectorize(rewriter, tiledOp);
-    if (succeeded(vectorized))
-      rewriter.replaceOp(tiledOp, vectorized->replacements);
-  }
-  return true;
-}
-
 struct VectorizeElementwisePass
     : PassWrapper<VectorizeElementwisePass, OperationPass<func::FuncOp>> {
   MLIR_DEFINE_EXPLICIT_INTERNAL_INLINE_TYPE_ID(VectorizeElementwisePass)
@@ -142,8 +123,9 @@ struct VectorizeElementwisePass
     return "lowbit-cpu-vectorize-elementwise";
   }
   StringRef getDescription() const override {
-    return "Tile static element-wise linalg.generic ops along their "
-           "contiguous innermost dimension and vectorise the tiles";
+    return "Tile static element-wise linalg.generic ops (and max/min "
+           "reductions) along their contiguous innermost dimension and "
+           "vectorise the tiles";
   }
   void getDependentDialects(DialectRegistry &registry) const override {
     registry.insert<scf::SCFDialect, tensor::TensorDialect,
@@ -221,13 +203,13 @@ struct VectorizeElementwisePass
       sizes[bounds.size() - 2] = largestDivisorAtMost(bounds[bounds.size() - 2], 4);
       sizes.back() = 16;
       if (failed(linalg::vectorizeOpPrecondition(partial)) ||
-          !tileAndVectorizeOp(rewriter, partial, sizes))
+          failed(tileAndVectorizeTiles(rewriter, partial, sizes)))
         continue;
       linalg::LinalgOp combine = split->resultCombiningLinalgOp;
       SmallVector<int64_t> combineSizes(combine.getNumLoops(), 1);
       combineSizes.back() = 16;
       if (succeeded(linalg::vectorizeOpPrecondition(combine)))
-        (void)tileAndVectorizeOp(rewriter, combine, combineSizes);
+        (void)tileAndVectorizeTiles(rewriter, combine, combineSizes);
     }
     for (linalg::GenericOp op : ops) {
       SmallVector<int64_t> bounds = op.getStaticLoopRanges();
@@ -235,42 +217,11 @@ struct VectorizeElementwisePass
       sizes.back() = largestDivisorAtMost(bounds.back(), vectorSize);
       if (sizes.back() < 2)
         continue;
-      scf::SCFTilingOptions options;
-      options.setTileSizes(getAsIndexOpFoldResult(&getContext(), sizes));
-      rewriter.setInsertionPoint(op);
-      FailureOr<scf::SCFTilingResult> tiled = scf::tileUsingSCF(
-          rewriter, cast<TilingInterface>(op.getOperation()), options);
-      if (failed(tiled))
-        continue;
-      rewriter.replaceOp(op, tiled->replacements);
-      for (Operation *tiledOp : tiled->tiledOps) {
-        rewriter.setInsertionPoint(tiledOp);
-        FailureOr<linalg::VectorizationResult> vectorized =
-            linalg::vectorize(rewriter, tiledOp);
-        // A tile that does not vectorise stays a (correct) loop nest.
-        if (succeeded(vectorized))
-          rewriter.replaceOp(tiledOp, vectorized->replacements);
-      }
+      // A tile that does not vectorise stays a (correct) loop nest.
+      (void)tileAndVectorizeTiles(rewriter, op, sizes);
     }
   }
 };
-
-/// Whether every input reads contiguously along the innermost loop `d` (or
-/// not at all), for a reduction whose output does not have `d`.
-bool inputsContiguous(linalg::GenericOp op, unsigned d) {
-  for (OpOperand *input : op.getDpsInputOperands()) {
-    AffineMap map = op.getMatchingIndexingMap(input);
-    bool uses = false;
-    for (AffineExpr e : map.getResults())
-      uses |= e.isFunctionOfDim(d);
-    if (!uses)
-      continue;
-    auto last = dyn_cast<AffineDimExpr>(map.getResults().back());
-    if (!last || last.getPosition() != d)
-      return false;
-  }
-  return true;
-}
 
 } // namespace
 
