@@ -95,6 +95,10 @@ public:
   /// parseMlirFile read either form), else MLIR text.
   llvm::Error writeFile(llvm::StringRef path) const;
 
+  /// The first op that makes the module quantized (any op of the lowbit
+  /// dialect except lowbit.observe, a calibration tap), or "" for a float
+  /// module. A recipe applies to float modules only.
+  std::string quantizedOp() const;
   /// Name, type and shape of the entry function's arguments and results.
   llvm::Expected<std::vector<TensorSpec>> inputs() const;
   llvm::Expected<std::vector<TensorSpec>> outputs() const;

@@ -204,6 +204,19 @@ llvm::Expected<Module> Module::clone() const {
   return parseMlir(bytes, "<copy>");
 }
 
+std::string Module::quantizedOp() const {
+  std::string found;
+  state->module->walk([&](mlir::Operation *op) {
+    if (op->getName().getDialectNamespace() == "lowbit" &&
+        op->getName().getStringRef() != "lowbit.observe") {
+      found = op->getName().getStringRef().str();
+      return mlir::WalkResult::interrupt();
+    }
+    return mlir::WalkResult::advance();
+  });
+  return found;
+}
+
 llvm::Expected<std::vector<TensorSpec>> Module::inputs() const {
   std::vector<TensorSpec> in, out;
   if (llvm::Error err = getEntrySignature(*state->module, in, out))

@@ -9,8 +9,6 @@
 #include "llvm/ADT/StringExtras.h"
 #include "llvm/Support/FileSystem.h"
 
-#include "mlir/IR/BuiltinOps.h"
-
 #include <cstdio>
 
 #include <chrono>
@@ -105,21 +103,6 @@ bool isMlirFile(StringRef path) {
   return n == 4 && StringRef(magic, 4) == StringRef("ML\xefR", 4);
 }
 
-/// The first op of the lowbit dialect in `module` other than lowbit.observe
-/// (a calibration tap): a quantized module. "" if none.
-std::string firstLowbitOp(const Module &module) {
-  std::string found;
-  module.getOperation()->walk([&](mlir::Operation *op) {
-    if (op->getName().getDialectNamespace() == "lowbit" &&
-        op->getName().getStringRef() != "lowbit.observe") {
-      found = op->getName().getStringRef().str();
-      return mlir::WalkResult::interrupt();
-    }
-    return mlir::WalkResult::advance();
-  });
-  return found;
-}
-
 } // namespace
 
 Expected<Module> lowbit::prepareModel(StringRef modelPath,
@@ -168,7 +151,7 @@ Expected<Module> lowbit::prepareModel(StringRef modelPath,
     return module.takeError();
   timings.importMs = msSince(start);
   if (chosenRecipe)
-    if (std::string op = firstLowbitOp(*module); !op.empty())
+    if (std::string op = module->quantizedOp(); !op.empty())
       return makeError("--recipe: '" + modelPath +
                        "' is already quantized (it holds " + op +
                        "); apply a recipe to the float model");

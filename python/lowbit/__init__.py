@@ -176,11 +176,8 @@ def quantize(model, recipe: str, calibration=None,
                          "quantize(model, recipe, calibration=[{input: array}, ...])")
     # A Module argument is left as it is: the recipe runs on a copy.
     module = model.clone() if isinstance(model, Module) else import_onnx(model, input_shapes)
-    # lowbit.observe is a calibration tap, not quantization.
-    quantized = sorted(op for op in describe(module)["ops"]
-                       if op.startswith("lowbit.") and op != "lowbit.observe")
-    if quantized:
-        raise ValueError(f"the module is already quantized (it holds {', '.join(quantized)}); "
+    if module.quantized_op:
+        raise ValueError(f"the module is already quantized (it holds {module.quantized_op}); "
                          "apply a recipe to the float model")
     with tempfile.TemporaryDirectory() as tmp:
         calibration_report = None

@@ -391,6 +391,9 @@ NB_MODULE(_lowbit, m) {
           "clone",
           [](const lowbit::Module &self) { return unwrap(self.clone()); },
           "An independent copy of the module (its own context and weights).")
+      .def_prop_ro("quantized_op", &lowbit::Module::quantizedOp,
+                   "The first op that makes the module quantized (a lowbit op "
+                   "other than the lowbit.observe tap), or '' if float.")
       .def(
           "describe",
           [](const lowbit::Module &self) {
