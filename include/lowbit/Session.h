@@ -66,8 +66,8 @@ public:
   Session(const Session &) = delete;
   Session &operator=(const Session &) = delete;
 
-  std::vector<lowbit_tensor_info> inputs() const { return infos(true); }
-  std::vector<lowbit_tensor_info> outputs() const { return infos(false); }
+  const std::vector<lowbit_tensor_info> &inputs() const { return ins; }
+  const std::vector<lowbit_tensor_info> &outputs() const { return outs; }
   std::string manifest() const { return fn.manifest(); }
 
   /// Runs once on dense buffers of the declared shapes (inputs()/outputs()
@@ -75,7 +75,6 @@ public:
   bool run(const std::vector<const void *> &in,
            const std::vector<void *> &out, std::string &error) {
     std::vector<lowbit_tensor> a, b;
-    std::vector<lowbit_tensor_info> ins = inputs(), outs = outputs();
     for (size_t i = 0; i < in.size(); ++i)
       a.push_back({const_cast<void *>(in[i]), i < ins.size() ? ins[i].rank : 0,
                    i < ins.size() ? ins[i].shape : nullptr});
@@ -209,20 +208,18 @@ private:
               std::to_string(version) + " (damaged?)";
       return false;
     }
+    // The declarations never change: read them once, not at every run.
+    for (int32_t i = 0, n = fn.numInputs(); i < n; ++i)
+      ins.push_back(*fn.inputInfo(i));
+    for (int32_t i = 0, n = fn.numOutputs(); i < n; ++i)
+      outs.push_back(*fn.outputInfo(i));
     return true;
-  }
-
-  std::vector<lowbit_tensor_info> infos(bool in) const {
-    std::vector<lowbit_tensor_info> out;
-    int32_t n = in ? fn.numInputs() : fn.numOutputs();
-    for (int32_t i = 0; i < n; ++i)
-      out.push_back(*(in ? fn.inputInfo(i) : fn.outputInfo(i)));
-    return out;
   }
 
   void *handle = nullptr;
   lowbit_session *session = nullptr;
   Functions fn;
+  std::vector<lowbit_tensor_info> ins, outs;
 };
 
 } // namespace lowbit

@@ -242,8 +242,8 @@ int runMain() {
   if (!session)
     return fail(kError, error);
   double loadMs = millisecondsSince(start);
-  std::vector<lowbit_tensor_info> ins = session->inputs(),
-                                  outs_ = session->outputs();
+  const std::vector<lowbit_tensor_info> &ins = session->inputs();
+  const std::vector<lowbit_tensor_info> &outs_ = session->outputs();
   std::vector<NpyArray> arrays;
   if (!ins.empty()) {
     if (inputsPath.empty())
