@@ -115,15 +115,20 @@ class Session:
         self._lib = lib
         self.path = path
         self.manifest = json.loads(lib.lowbit_manifest().decode())
-        self.inputs = [self._info(lib.lowbit_input_info(i)) for i in range(lib.lowbit_num_inputs())]
-        self.outputs = [self._info(lib.lowbit_output_info(i)) for i in range(lib.lowbit_num_outputs())]
+        # The declarations (the library's own shape arrays among them) are
+        # read once; every run passes them back after checking the arrays.
+        self._in_infos = [lib.lowbit_input_info(i).contents for i in range(lib.lowbit_num_inputs())]
+        self._out_infos = [lib.lowbit_output_info(i).contents for i in range(lib.lowbit_num_outputs())]
+        self.inputs = [self._info(i) for i in self._in_infos]
+        self.outputs = [self._info(i) for i in self._out_infos]
+        self._in_dtypes = [np.dtype(_numpy_dtype(s["dtype"])) for s in self.inputs]
+        self._out_dtypes = [np.dtype(_numpy_dtype(s["dtype"])) for s in self.outputs]
         self._session = lib.lowbit_session_create()
         if not self._session:
             raise ArtefactError(f"'{path}': {lib.lowbit_last_error().decode()}")
 
     @staticmethod
-    def _info(p) -> dict:
-        info = p.contents
+    def _info(info: _TensorInfo) -> dict:
         return {"name": info.name.decode(), "dtype": info.dtype.decode(),
                 "shape": [info.shape[d] for d in range(info.rank)]}
 
@@ -140,28 +145,26 @@ class Session:
         if unknown:
             raise ArtefactError(f"unknown input(s) {sorted(unknown)}; the artefact takes "
                                 f"{[s['name'] for s in self.inputs]}")
-        arrays, shapes = [], []
-        for spec in self.inputs:
+        arrays = []
+        for spec, want in zip(self.inputs, self._in_dtypes):
             if spec["name"] not in feeds:
                 raise ArtefactError(f"input '{spec['name']}' is missing")
             a = np.asarray(feeds[spec["name"]])
-            want = np.dtype(_numpy_dtype(spec["dtype"]))
             if a.dtype != want or list(a.shape) != spec["shape"]:
                 raise ArtefactError(f"input '{spec['name']}' expects {want} {spec['shape']}, "
                                     f"got {a.dtype} {list(a.shape)}")
             arrays.append(np.asarray(a, order="C"))  # keeps 0-d (ascontiguousarray makes 1-d)
-        outputs = [np.empty(s["shape"], _numpy_dtype(s["dtype"])) for s in self.outputs]
+        outputs = [np.empty(s["shape"], dt) for s, dt in zip(self.outputs, self._out_dtypes)]
 
-        def tensors(items):
+        def tensors(items, infos):
+            # The arrays have the declared shapes (checked above or made so).
             ts = (_Tensor * max(len(items), 1))()
-            for i, a in enumerate(items):
-                shape = (ctypes.c_int64 * max(a.ndim, 1))(*a.shape)
-                shapes.append(shape)
-                ts[i] = _Tensor(a.ctypes.data, a.ndim, shape)
+            for i, (a, info) in enumerate(zip(items, infos)):
+                ts[i] = _Tensor(a.ctypes.data, info.rank, info.shape)
             return ts
 
-        rc = self._lib.lowbit_session_run(self._session, tensors(arrays), len(arrays),
-                                          tensors(outputs), len(outputs))
+        rc = self._lib.lowbit_session_run(self._session, tensors(arrays, self._in_infos), len(arrays),
+                                          tensors(outputs, self._out_infos), len(outputs))
         if rc != 0:
             raise ArtefactError(self._lib.lowbit_last_error().decode())
         return {s["name"]: o for s, o in zip(self.outputs, outputs)}
