@@ -70,8 +70,16 @@ bool hostHasAvx512Vnni();
 /// `kernel` with Auto resolved for this machine.
 Int8Kernel resolveInt8Kernel(Int8Kernel kernel);
 
+/// The CPU lowering as a textual pipeline: the kernel stage (constant
+/// weights packed at compile time for the f32 GEMM and int8 dot kernels),
+/// then code generation (the rest, down to the LLVM dialect). The JIT and
+/// the artefact writer run the two with the weights externalized between.
 std::string getCpuLoweringPipeline(unsigned numThreads = 1,
                                    Int8Kernel int8Kernel = Int8Kernel::Auto);
+std::string getCpuKernelPipeline(unsigned numThreads = 1,
+                                 Int8Kernel int8Kernel = Int8Kernel::Auto);
+std::string getCpuCodegenPipeline(unsigned numThreads = 1,
+                                  Int8Kernel int8Kernel = Int8Kernel::Auto);
 
 /// Registers `lowbit-cpu-lowering` as a named pipeline for lowbit-opt.
 void registerCpuLoweringPipeline();

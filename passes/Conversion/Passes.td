@@ -108,6 +108,38 @@ def ConvertQLinearToDotKernelPass : Pass<"convert-qlinear-to-dot-kernel", "::mli
   ];
 }
 
+def ConvertLinearToGemmKernelPass : Pass<"convert-linear-to-gemm-kernel", "::mlir::func::FuncOp"> {
+  let summary = "Run f32 nn.linear with a constant weight as a packed, register-blocked GEMM kernel";
+  let description = [{
+    Replaces every f32 `nn.linear` whose weight is a compile-time constant by
+    a register-blocked kernel of scf loops and vector ops, on the weight
+    packed at compile time into panels of 32 columns
+    (`packed[nb, k, j] = w[32 nb + j, k]`, N padded with zeros) held in a
+    dense_resource constant. Per panel and tile of `rows-per-tile` rows the
+    kernel keeps rows x 32 accumulators in registers, starting from the bias;
+    each k step loads the panel's row k once and adds the broadcast
+    `x[m, k]` times it with one `vector.fma` per vector, in increasing k.
+    Any other nn.linear is left to `convert-nn-to-linalg` (or,
+    with `require-kernel`, is an error naming the reason).
+  }];
+  let options = [
+    Option<"rowsPerTile", "rows-per-tile", "int64_t", /*default=*/"8",
+           "rows of the register tile (1..12); the tile is 32 columns wide">,
+    Option<"requireKernel", "require-kernel", "bool", /*default=*/"false",
+           "fail on an nn.linear the kernel cannot take instead of leaving it">,
+    Option<"numThreads", "num-threads", "int64_t", /*default=*/"1",
+           "above 1: the panels of large products become an scf.forall "
+           "(run as async tasks by lowbit-cpu-async-parallel)">,
+    Option<"minParallelWork", "min-parallel-work", "int64_t",
+           /*default=*/"262144",
+           "products with fewer multiply-adds (M x N x K) stay sequential">,
+  ];
+  let dependentDialects = [
+    "::mlir::tensor::TensorDialect", "::mlir::arith::ArithDialect",
+    "::mlir::scf::SCFDialect", "::mlir::vector::VectorDialect"
+  ];
+}
+
 def ConvertI8DotToVnniPass : Pass<"convert-i8-dot-to-vnni", "::mlir::func::FuncOp"> {
   let summary = "Turn four-wide u8 x s8 dot products into AVX-512 VNNI vpdpbusd";
   let description = [{

@@ -50,18 +50,31 @@ Int8Kernel lowbit::resolveInt8Kernel(Int8Kernel kernel) {
   return hostHasAvx512Vnni() ? Int8Kernel::Avx512Vnni : Int8Kernel::Portable;
 }
 
-std::string lowbit::getCpuLoweringPipeline(unsigned numThreads,
-                                           Int8Kernel int8Kernel) {
+std::string lowbit::getCpuKernelPipeline(unsigned numThreads,
+                                         Int8Kernel int8Kernel) {
   numThreads = resolveThreads(numThreads);
+  std::string threads = "num-threads=" + std::to_string(numThreads);
+  // f32 nn.linear with a constant weight: the packed GEMM kernel.
   // lowbit.qlinear with constant weights: the int8 dot-product kernel
   // (bit-identical to the generic lowering that follows for the rest); on
   // AVX-512 VNNI its dot products become vpdpbusd after bufferization.
-  std::string qlinear, vnni;
-  Int8Kernel kernel = resolveInt8Kernel(int8Kernel);
-  if (kernel != Int8Kernel::Reference)
-    qlinear = "convert-qlinear-to-dot-kernel{num-threads=" +
-              std::to_string(numThreads) + "}, ";
-  if (kernel == Int8Kernel::Avx512Vnni)
+  std::string passes = "convert-linear-to-gemm-kernel{" + threads + "}";
+  if (resolveInt8Kernel(int8Kernel) != Int8Kernel::Reference)
+    passes += ", convert-qlinear-to-dot-kernel{" + threads + "}";
+  return "func.func(" + passes + ")";
+}
+
+std::string lowbit::getCpuLoweringPipeline(unsigned numThreads,
+                                           Int8Kernel int8Kernel) {
+  return getCpuKernelPipeline(numThreads, int8Kernel) + "," +
+         getCpuCodegenPipeline(numThreads, int8Kernel);
+}
+
+std::string lowbit::getCpuCodegenPipeline(unsigned numThreads,
+                                          Int8Kernel int8Kernel) {
+  numThreads = resolveThreads(numThreads);
+  std::string vnni;
+  if (resolveInt8Kernel(int8Kernel) == Int8Kernel::Avx512Vnni)
     vnni = "convert-i8-dot-to-vnni, ";
   // Threads: lowbit-cpu-tile-vectorize puts the parallel loops of large ops
   // into scf.forall; on buffers they become scf.parallel and then async
@@ -81,7 +94,7 @@ std::string lowbit::getCpuLoweringPipeline(unsigned numThreads,
   }
   // nn -> linalg/tosa, tosa -> linalg, fuse element-wise chains, bufferize
   // with results turned into caller-provided out-params, then loops -> LLVM.
-  return "func.func(" + qlinear +
+  return "func.func("
          "convert-nn-to-linalg, convert-lowbit-to-linalg, "
          "tosa-to-linalg-named, "
          "tosa-to-linalg, tosa-to-arith, tosa-to-tensor),"
@@ -188,6 +201,18 @@ lowbit::detail::lowerModuleForCpu(ModuleOp module,
           getEntrySignature(copy, result.inputs, result.outputs))
     return std::move(err);
   std::string error;
+  // The kernels that pack constant weights at compile time run first, so
+  // that their packed weights are externalized below like any other.
+  {
+    PassManager kernels(ctx);
+    if (failed(parsePassPipeline(getCpuKernelPipeline(numThreads, int8Kernel),
+                                 kernels)))
+      return makeError("invalid CPU kernel pipeline");
+    if (failed(kernels.run(copy)))
+      return makeError("lowering to LLVM failed: " +
+                       (diagnostics.empty() ? std::string("unknown reason")
+                                            : diagnostics));
+  }
   // Large resource constants become trailing arguments that point into their
   // blobs: the weights are neither copied nor compiled into object code.
   SmallVector<arith::ConstantOp> externalize;
@@ -242,7 +267,7 @@ lowbit::detail::lowerModuleForCpu(ModuleOp module,
   func->setAttr("llvm.emit_c_interface", b.getUnitAttr());
 
   PassManager pm(ctx);
-  if (failed(parsePassPipeline(getCpuLoweringPipeline(numThreads, int8Kernel),
+  if (failed(parsePassPipeline(getCpuCodegenPipeline(numThreads, int8Kernel),
                                pm)))
     return makeError("invalid CPU lowering pipeline");
   if (failed(pm.run(copy)))

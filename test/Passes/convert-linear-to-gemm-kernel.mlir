@@ -1,0 +1,90 @@
+// convert-linear-to-gemm-kernel: an f32 nn.linear with a constant weight
+// becomes the packed GEMM kernel: the weight packed at compile time into
+// [N/32, K, 32] panels (packed[nb, k, j] = w[32 nb + j, k], zeros past N) in
+// a dense_resource constant, accumulators that start from the bias, one
+// vector.fma per row and vector at each k step, the rows in tiles of
+// rows-per-tile and one tile of the rest, into a column-padded result sliced
+// back to N and reshaped to the op's shape. With num-threads above 1 the
+// panels of a large product are an scf.forall. An nn.linear whose weight is
+// not a constant, or that is not f32, is left to convert-nn-to-linalg.
+
+// RUN: lowbit-opt %s --split-input-file \
+// RUN:   --pass-pipeline='builtin.module(func.func(convert-linear-to-gemm-kernel{rows-per-tile=4}))' \
+// RUN:   | FileCheck %s
+// RUN: lowbit-opt %s --split-input-file \
+// RUN:   --pass-pipeline='builtin.module(func.func(convert-linear-to-gemm-kernel{num-threads=2 min-parallel-work=0}))' \
+// RUN:   | FileCheck %s --check-prefix=PAR
+
+// Six rows (a tile of 4, then one tile of the 2 left), K = 2, N = 2.
+// Panel 0: k = 0 holds w[0][0], w[1][0] = 1, 3 (0x3F800000, 0x40400000),
+// k = 1 holds 2, 4 (0x40000000, 0x40800000), the other 30 columns 0.
+// CHECK-LABEL: func.func @linear_bias
+// CHECK-DAG: %[[B:.*]] = arith.constant dense<[5.000000e-01, -5.000000e-01]> : tensor<2xf32>
+// CHECK-DAG: %[[W:.*]] = arith.constant dense_resource<{{.*}}packed> : tensor<1x2x32xf32>
+// CHECK: %[[X:.*]] = tensor.collapse_shape %arg0 {{\[\[}}0, 1], [2]] : tensor<2x3x2xf32> into tensor<6x2xf32>
+// CHECK: scf.for {{.*}} step %c32
+// CHECK: scf.for %[[M:.*]] = %{{.*}} to %c4{{.*}} step %c4
+// CHECK: %[[B0:.*]] = vector.transfer_read %[[B]]{{.*}} : tensor<2xf32>, vector<16xf32>
+// CHECK: %[[B1:.*]] = vector.transfer_read %[[B]]{{.*}} : tensor<2xf32>, vector<16xf32>
+// CHECK: scf.for {{.*}} iter_args(%{{.*}} = %[[B0]], %{{.*}} = %[[B1]], %{{.*}} = %[[B0]], %{{.*}} = %[[B1]], %{{.*}} = %[[B0]], %{{.*}} = %[[B1]], %{{.*}} = %[[B0]], %{{.*}} = %[[B1]])
+// CHECK: %[[W0:.*]] = vector.transfer_read %[[W]]{{.*}} {in_bounds = [true]} : tensor<1x2x32xf32>, vector<16xf32>
+// CHECK: %[[W1:.*]] = vector.transfer_read %[[W]]{{.*}} {in_bounds = [true]} : tensor<1x2x32xf32>, vector<16xf32>
+// CHECK: %[[A:.*]] = tensor.extract %[[X]]
+// CHECK: %[[AV:.*]] = vector.broadcast %[[A]] : f32 to vector<16xf32>
+// CHECK: vector.fma %[[AV]], %[[W0]]
+// CHECK: vector.fma %[[AV]], %[[W1]]
+// CHECK-COUNT-6: vector.fma
+// CHECK: scf.yield
+// CHECK-COUNT-8: vector.transfer_write {{.*}} {in_bounds = [true]} : vector<16xf32>, tensor<6x32xf32>
+// The two rows left: one tile of 2.
+// CHECK: scf.for {{.*}} = %c4{{.*}} to %c6{{.*}} step %c2
+// CHECK-COUNT-4: vector.fma
+// CHECK: tensor.extract_slice {{.*}}[0, 0] [6, 2] [1, 1] : tensor<6x32xf32> to tensor<6x2xf32>
+// CHECK: tensor.expand_shape {{.*}} output_shape [2, 3, 2] : tensor<6x2xf32> into tensor<2x3x2xf32>
+// CHECK-NOT: nn.linear %
+// One panel: nothing to split over threads.
+// PAR-LABEL: func.func @linear_bias
+// PAR-NOT: scf.forall
+// PAR: return
+// CHECK: packed: "0x040000000000803F00004040{{(00)+}}0000004000008040{{(00)+}}"
+func.func @linear_bias(%x: tensor<2x3x2xf32>) -> tensor<2x3x2xf32> {
+  %w = arith.constant dense<[[1.0, 2.0], [3.0, 4.0]]> : tensor<2x2xf32>
+  %b = arith.constant dense<[0.5, -0.5]> : tensor<2xf32>
+  %y = nn.linear %x, %w, %b : (tensor<2x3x2xf32>, tensor<2x2xf32>, tensor<2xf32>) -> tensor<2x3x2xf32>
+  return %y : tensor<2x3x2xf32>
+}
+
+// -----
+
+// No bias: the accumulators start from zero. N = 40 needs two panels (64
+// columns, 24 of them padding), which the threads split.
+// CHECK-LABEL: func.func @linear_two_panels
+// CHECK: %[[Z:.*]] = arith.constant dense<0.000000e+00> : vector<16xf32>
+// CHECK: scf.for {{.*}} iter_args(%{{.*}} = %[[Z]], %{{.*}} = %[[Z]])
+// CHECK: tensor.extract_slice {{.*}}[0, 0] [1, 40] [1, 1] : tensor<1x64xf32> to tensor<1x40xf32>
+// CHECK: tensor.collapse_shape {{.*}} {{\[\[}}0, 1]] : tensor<1x40xf32> into tensor<40xf32>
+// PAR-LABEL: func.func @linear_two_panels
+// PAR: scf.forall (%{{.*}}) in (2) shared_outs(%{{.*}} = %{{.*}}) -> (tensor<1x64xf32>)
+// PAR: tensor.parallel_insert_slice
+func.func @linear_two_panels(%x: tensor<3xf32>) -> tensor<40xf32> {
+  %w = arith.constant dense<0.25> : tensor<40x3xf32>
+  %y = nn.linear %x, %w : (tensor<3xf32>, tensor<40x3xf32>) -> tensor<40xf32>
+  return %y : tensor<40xf32>
+}
+
+// -----
+
+// Left alone: the weight is an argument, or the layer is not f32.
+// CHECK-LABEL: func.func @weight_argument
+// CHECK: nn.linear
+// CHECK-LABEL: func.func @f16_layer
+// CHECK: nn.linear
+func.func @weight_argument(%x: tensor<2x4xf32>, %w: tensor<3x4xf32>) -> tensor<2x3xf32> {
+  %y = nn.linear %x, %w : (tensor<2x4xf32>, tensor<3x4xf32>) -> tensor<2x3xf32>
+  return %y : tensor<2x3xf32>
+}
+func.func @f16_layer(%x: tensor<2x4xf16>) -> tensor<2x3xf16> {
+  %w = arith.constant dense<1.0> : tensor<3x4xf16>
+  %y = nn.linear %x, %w : (tensor<2x4xf16>, tensor<3x4xf16>) -> tensor<2x3xf16>
+  return %y : tensor<2x3xf16>
+}
