@@ -140,6 +140,40 @@ def ConvertLinearToGemmKernelPass : Pass<"convert-linear-to-gemm-kernel", "::mli
   ];
 }
 
+def ConvertConvToDirectKernelPass : Pass<"convert-conv-to-direct-kernel", "::mlir::func::FuncOp"> {
+  let summary = "Run f32 stride-1 nn.conv2d with a constant filter as a direct, register-blocked convolution (no im2col)";
+  let description = [{
+    Replaces every f32 `nn.conv2d` with groups = 1, strides and dilations 1
+    and a compile-time constant filter by a direct convolution of scf loops
+    and vector ops: the filter transposed at compile time to
+    `[C * KH * KW, F]` in a dense_resource constant, the input zero-padded
+    once (only if the op pads), and per image, output row and tile of
+    `filters-per-tile` filters x 32 output columns (the row's last tile 16
+    or 32 wide, masked at its end) accumulators that start from the bias and
+    take one `vector.fma` per filter and vector at each (c, kh, kw) step, in
+    the order of `linalg.conv_2d_nchw_fchw`'s loops. No im2col buffer.
+    Any other nn.conv2d is left to `convert-nn-to-linalg` (or, with
+    `require-kernel`, is an error naming the reason).
+  }];
+  let options = [
+    Option<"filtersPerTile", "filters-per-tile", "int64_t", /*default=*/"8",
+           "filters of the register tile (1..12); the tile is 32 output "
+           "columns wide">,
+    Option<"requireKernel", "require-kernel", "bool", /*default=*/"false",
+           "fail on an nn.conv2d the kernel cannot take instead of leaving it">,
+    Option<"numThreads", "num-threads", "int64_t", /*default=*/"1",
+           "above 1: the output rows of large convolutions become an "
+           "scf.forall (run as async tasks by lowbit-cpu-async-parallel)">,
+    Option<"minParallelWork", "min-parallel-work", "int64_t",
+           /*default=*/"262144",
+           "convolutions with fewer multiply-adds stay sequential">,
+  ];
+  let dependentDialects = [
+    "::mlir::tensor::TensorDialect", "::mlir::arith::ArithDialect",
+    "::mlir::scf::SCFDialect", "::mlir::vector::VectorDialect"
+  ];
+}
+
 def ConvertI8DotToVnniPass : Pass<"convert-i8-dot-to-vnni", "::mlir::func::FuncOp"> {
   let summary = "Turn four-wide u8 x s8 dot products into AVX-512 VNNI vpdpbusd";
   let description = [{

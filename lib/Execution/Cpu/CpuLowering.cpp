@@ -54,11 +54,13 @@ std::string lowbit::getCpuKernelPipeline(unsigned numThreads,
                                          Int8Kernel int8Kernel) {
   numThreads = resolveThreads(numThreads);
   std::string threads = "num-threads=" + std::to_string(numThreads);
-  // f32 nn.linear with a constant weight: the packed GEMM kernel.
+  // f32 nn.linear with a constant weight: the packed GEMM kernel; f32
+  // stride-1 nn.conv2d with a constant filter: the direct convolution.
   // lowbit.qlinear with constant weights: the int8 dot-product kernel
   // (bit-identical to the generic lowering that follows for the rest); on
   // AVX-512 VNNI its dot products become vpdpbusd after bufferization.
-  std::string passes = "convert-linear-to-gemm-kernel{" + threads + "}";
+  std::string passes = "convert-linear-to-gemm-kernel{" + threads +
+                       "}, convert-conv-to-direct-kernel{" + threads + "}";
   if (resolveInt8Kernel(int8Kernel) != Int8Kernel::Reference)
     passes += ", convert-qlinear-to-dot-kernel{" + threads + "}";
   return "func.func(" + passes + ")";

@@ -1,0 +1,30 @@
+// convert-conv-to-direct-kernel diagnoses bad options, and with
+// require-kernel an nn.conv2d it cannot take, naming the reason.
+
+// RUN: not lowbit-opt %s \
+// RUN:   --pass-pipeline='builtin.module(func.func(convert-conv-to-direct-kernel{filters-per-tile=0}))' 2>&1 \
+// RUN:   | FileCheck %s --check-prefix=TILE
+// TILE: error: convert-conv-to-direct-kernel: filters-per-tile must be 1..12, got 0
+
+// RUN: not lowbit-opt %s \
+// RUN:   --pass-pipeline='builtin.module(func.func(convert-conv-to-direct-kernel{num-threads=0}))' 2>&1 \
+// RUN:   | FileCheck %s --check-prefix=THREADS
+// THREADS: error: convert-conv-to-direct-kernel: num-threads must be positive and min-parallel-work not negative
+
+// RUN: lowbit-opt %s --verify-diagnostics --split-input-file \
+// RUN:   --pass-pipeline='builtin.module(func.func(convert-conv-to-direct-kernel{require-kernel=true}))'
+
+func.func @strided(%x: tensor<1x2x8x8xf32>) -> tensor<1x2x3x3xf32> {
+  %w = arith.constant dense<1.0> : tensor<2x2x3x3xf32>
+  // expected-error @+1 {{cannot use the direct convolution kernel: its strides or dilations are not 1}}
+  %y = nn.conv2d %x, %w {strides = array<i64: 2, 2>, pads = array<i64: 0, 0, 0, 0>, dilations = array<i64: 1, 1>, groups = 1 : i64} : (tensor<1x2x8x8xf32>, tensor<2x2x3x3xf32>) -> tensor<1x2x3x3xf32>
+  return %y : tensor<1x2x3x3xf32>
+}
+
+// -----
+
+func.func @filter_argument(%x: tensor<1x2x8x8xf32>, %w: tensor<2x2x3x3xf32>) -> tensor<1x2x6x6xf32> {
+  // expected-error @+1 {{cannot use the direct convolution kernel: the filter is not a compile-time constant}}
+  %y = nn.conv2d %x, %w {strides = array<i64: 1, 1>, pads = array<i64: 0, 0, 0, 0>, dilations = array<i64: 1, 1>, groups = 1 : i64} : (tensor<1x2x8x8xf32>, tensor<2x2x3x3xf32>) -> tensor<1x2x6x6xf32>
+  return %y : tensor<1x2x6x6xf32>
+}

@@ -1,0 +1,102 @@
+"""The direct f32 convolution kernel (convert-conv-to-direct-kernel: stride-1
+dense nn.conv2d with a constant filter, no im2col) through `lowbit-run`,
+against a float64 numpy convolution: 1x1, 3x3 and 5x5 filters, 1x3
+filters, asymmetric padding, output widths below, at and past the 32-column
+tile (masked tails), filter counts not a multiple of the 8-filter tile, a
+batch of 2, with and without a bias. The error of a length-K f32 sum is
+bounded by gamma_K * sum |x||w| (plus the bias), so a wrong filter layout, a
+lost tail filter or column, an off-by-one in the padding or a skipped
+(c, kh, kw) fails. With two threads the output rows are split between them
+and the result must not change by a bit."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import onnx
+import pytest
+from onnx import TensorProto, helper, numpy_helper
+
+
+def conv_model(x_shape, f: int, kernel: tuple[int, int], pads: list[int], bias: bool, seed: int):
+    rng = np.random.default_rng(seed)
+    n, c, h, w = x_shape
+    kh, kw = kernel
+    wt = rng.standard_normal((f, c, kh, kw)).astype(np.float32)
+    b = rng.standard_normal(f).astype(np.float32)
+    x = rng.standard_normal(x_shape).astype(np.float32)
+    oh = h + pads[0] + pads[2] - kh + 1
+    ow = w + pads[1] + pads[3] - kw + 1
+    inputs = ["x", "w"] + (["b"] if bias else [])
+    node = helper.make_node("Conv", inputs, ["y"], name="conv", kernel_shape=[kh, kw], pads=pads)
+    inits = [numpy_helper.from_array(wt, "w")] + ([numpy_helper.from_array(b, "b")] if bias else [])
+    graph = helper.make_graph(
+        [node], "g", [helper.make_tensor_value_info("x", TensorProto.FLOAT, list(x_shape))],
+        [helper.make_tensor_value_info("y", TensorProto.FLOAT, [n, f, oh, ow])], inits)
+    model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", 17)])
+    model.ir_version = 8
+    return model, x, wt, (b if bias else None)
+
+
+def reference(x, wt, b, pads):
+    """float64 convolution and sum |x||w| (+|b|), NCHW, stride 1."""
+    x64 = np.pad(x.astype(np.float64), ((0, 0), (0, 0), (pads[0], pads[2]), (pads[1], pads[3])))
+    w64 = wt.astype(np.float64)
+    f, c, kh, kw = wt.shape
+    n, _, hp, wp = x64.shape
+    oh, ow = hp - kh + 1, wp - kw + 1
+    y = np.zeros((n, f, oh, ow))
+    mag = np.zeros((n, f, oh, ow))
+    for i in range(kh):
+        for j in range(kw):
+            patch = x64[:, :, i:i + oh, j:j + ow]
+            y += np.einsum("nchw,fc->nfhw", patch, w64[:, :, i, j])
+            mag += np.einsum("nchw,fc->nfhw", np.abs(patch), np.abs(w64[:, :, i, j]))
+    if b is not None:
+        y += b[None, :, None, None]
+        mag += np.abs(b)[None, :, None, None]
+    return y, mag
+
+
+CASES = [
+    # (name, x shape, filters, kernel, pads [top, left, bottom, right], bias)
+    ("3x3-pad1-w64", (1, 5, 6, 64), 11, (3, 3), [1, 1, 1, 1], True),
+    ("3x3-pad1-w20-masked", (1, 3, 4, 20), 8, (3, 3), [1, 1, 1, 1], False),
+    ("1x1-w40-tail", (2, 7, 3, 40), 9, (1, 1), [0, 0, 0, 0], True),
+    ("1x1-w16", (1, 16, 2, 16), 3, (1, 1), [0, 0, 0, 0], False),
+    ("5x5-pad2-w37", (1, 4, 7, 37), 17, (5, 5), [2, 2, 2, 2], True),
+    ("1x3-asym-pad", (1, 6, 5, 33), 4, (1, 3), [0, 2, 1, 0], True),
+    ("3x3-nopad-w3", (1, 2, 5, 5), 1, (3, 3), [0, 0, 0, 0], True),
+]
+
+
+def run(lowbit_run, tmp_path: Path, model, x, *flags) -> np.ndarray:
+    model_path, inputs, out = tmp_path / "m.onnx", tmp_path / "in.npz", tmp_path / "out.npz"
+    onnx.save(model, model_path)
+    np.savez(inputs, x=x)
+    proc = lowbit_run(model_path, "--inputs", inputs, "--outputs", out, *flags)
+    assert proc.returncode == 0, proc.stderr
+    with np.load(out) as data:
+        return data["y"]
+
+
+@pytest.mark.parametrize("name,x_shape,f,kernel,pads,bias", CASES, ids=[c[0] for c in CASES])
+def test_direct_conv_matches_float64(lowbit_run, tmp_path, name, x_shape, f, kernel, pads, bias):
+    model, x, wt, b = conv_model(x_shape, f, kernel, pads, bias, seed=len(name))
+    y = run(lowbit_run, tmp_path, model, x)
+    exact, magnitude = reference(x, wt, b, pads)
+    k = x_shape[1] * kernel[0] * kernel[1]
+    u = np.finfo(np.float32).eps / 2
+    bound = (k + 1) * u / (1 - (k + 1) * u) * magnitude + 1e-30
+    assert y.shape == exact.shape
+    excess = np.abs(y - exact) - bound
+    assert excess.max() <= 0, f"{name}: error above the f32 bound at {np.unravel_index(excess.argmax(), y.shape)}"
+    assert np.abs(y).max() > 0.1
+
+
+def test_direct_conv_threads_do_not_change_bits(lowbit_run, tmp_path):
+    model, x, _, _ = conv_model((1, 24, 32, 64), 40, (3, 3), [1, 1, 1, 1], True, seed=3)
+    one = run(lowbit_run, tmp_path, model, x, "--threads=1")
+    two = run(lowbit_run, tmp_path, model, x, "--threads=2")
+    np.testing.assert_array_equal(one, two)
