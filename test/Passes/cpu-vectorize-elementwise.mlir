@@ -84,8 +84,28 @@ func.func @row_absmax(%x: tensor<8x128xf32>) -> tensor<8xf32> {
   return %r : tensor<8xf32>
 }
 
+// A max reduction along rows of 72 (a multiple of 8, not of 16): 8 lanes.
+// CHECK-LABEL: func.func @row_max_8_lanes
+// CHECK: linalg.fill ins(%{{.*}} : f32) outs(%{{.*}} : tensor<2x8xf32>)
+// CHECK: vector.multi_reduction <maximumf>, {{.*}} [1] : vector<1x3x8xf32> to vector<1x8xf32>
+// CHECK: vector.multi_reduction <maximumf>, {{.*}} [1] : vector<1x8xf32> to vector<1xf32>
+// CHECK-NOT: linalg.generic
+// CHECK: return
+func.func @row_max_8_lanes(%x: tensor<2x72xf32>) -> tensor<2xf32> {
+  %zero = arith.constant 0.0 : f32
+  %e = tensor.empty() : tensor<2xf32>
+  %acc = linalg.fill ins(%zero : f32) outs(%e : tensor<2xf32>) -> tensor<2xf32>
+  %r = linalg.generic {indexing_maps = [#id, #red], iterator_types = ["parallel", "reduction"]}
+      ins(%x : tensor<2x72xf32>) outs(%acc : tensor<2xf32>) {
+  ^bb0(%a: f32, %o: f32):
+    %m = arith.maximumf %o, %a : f32
+    linalg.yield %m : f32
+  } -> tensor<2xf32>
+  return %r : tensor<2xf32>
+}
+
 // Left alone: a sum reduction (order-dependent), a max reduction over 40
-// (not a multiple of 16), a read that transposes along the innermost loop,
+// (shorter than 64), a read that transposes along the innermost loop,
 // a dynamic shape, an op below min-elements, a prime innermost bound, and
 // booleans (i1: a byte each in memory; ONNX And/Or/Xor went wrong as
 // vectors).

@@ -12,11 +12,12 @@
 //   GELU, the exp of softmax, bias + activation chains, the quantize /
 //   dequantize steps ran as scalar loops, many with one libm call per element
 //   (MiniLM GELU: 1.5 ms per layer vs 0.15 in onnxruntime).
-//   Max/min reductions over an innermost reduction loop whose bound is a
-//   multiple of 16 (softmax's row max, the per-token absmax of dynamic
-//   quantization) are split into 16 lane-wise partial results
-//   (linalg::splitReduction), reduced 4 x 16 elements per step as vectors,
-//   then the 16 lanes once per row. Max and min do not depend on the order
+//   Max/min reductions over an innermost reduction loop of at least 64
+//   whose bound is a multiple of 16, 8 or 4 (softmax's row max, the
+//   per-token and per-tensor absmax of dynamic quantization) are split into
+//   that many lane-wise partial results (linalg::splitReduction), reduced
+//   up to 4 x lanes elements per step as vectors, then the lanes once per
+//   row. Max and min do not depend on the order
 //   of their operands, so the value is the scalar loop's, bit for bit
 //   (one horizontal reduction per 64-element tile instead was slower than
 //   the scalar loop: LLVM expands the IEEE maximum reduction).
@@ -111,6 +112,17 @@ bool isOrderFreeInnerReduction(linalg::GenericOp op) {
          (combiner->getOperand(0) == acc || combiner->getOperand(1) == acc);
 }
 
+/// Lanes of the split max/min reduction of an innermost dim of `size`: 16,
+/// 8 or 4 (the most that divide it), 0 when it is too short or none does.
+int64_t reductionLanes(int64_t size) {
+  if (size < 64)
+    return 0;
+  for (int64_t lanes : {16, 8, 4})
+    if (size % lanes == 0)
+      return lanes;
+  return 0;
+}
+
 struct VectorizeElementwisePass
     : PassWrapper<VectorizeElementwisePass, OperationPass<func::FuncOp>> {
   MLIR_DEFINE_EXPLICIT_INTERNAL_INLINE_TYPE_ID(VectorizeElementwisePass)
@@ -170,9 +182,10 @@ struct VectorizeElementwisePass
       ops.push_back(op);
     });
     IRRewriter rewriter(&getContext());
-    // Max/min reductions along the innermost dim: split into 16 lane-wise
-    // partial results (linalg::splitReduction, inner dim parallel), reduced
-    // vector by vector, then the 16 lanes once per row.
+    // Max/min reductions along the innermost dim: split into 16 (else 8,
+    // else 4: the most that divide the dim) lane-wise partial results
+    // (linalg::splitReduction, inner dim parallel), reduced vector by
+    // vector, then the lanes once per row.
     SmallVector<linalg::GenericOp> reductions;
     func.walk([&](linalg::GenericOp op) {
       if (!op.hasPureTensorSemantics() || hasSubByteOperand(op) ||
@@ -180,19 +193,20 @@ struct VectorizeElementwisePass
         return;
       SmallVector<int64_t> bounds = op.getStaticLoopRanges();
       if (llvm::any_of(bounds, ShapedType::isDynamic) ||
-          bounds.back() % 16 != 0 || bounds.back() < 64 ||
+          reductionLanes(bounds.back()) == 0 ||
           !inputsContiguous(op, op.getNumLoops() - 1))
         return;
       reductions.push_back(op);
     });
     for (linalg::GenericOp op : reductions) {
+      int64_t lanes = reductionLanes(op.getStaticLoopRanges().back());
       rewriter.setInsertionPoint(op);
       unsigned outRank =
           cast<ShapedType>(op.getDpsInits()[0].getType()).getRank();
       FailureOr<linalg::SplitReductionResult> split = linalg::splitReduction(
           rewriter, cast<linalg::LinalgOp>(op.getOperation()),
           [&](linalg::LinalgOp) {
-            return linalg::SplitReductionOptions{16, outRank, true};
+            return linalg::SplitReductionOptions{lanes, outRank, true};
           });
       if (failed(split))
         continue;
@@ -201,13 +215,13 @@ struct VectorizeElementwisePass
       // [rows..., K/16 (reduction), 16 (parallel)]: tiles of 4 x 16.
       SmallVector<int64_t> sizes(bounds.size(), 1);
       sizes[bounds.size() - 2] = largestDivisorAtMost(bounds[bounds.size() - 2], 4);
-      sizes.back() = 16;
+      sizes.back() = lanes;
       if (failed(linalg::vectorizeOpPrecondition(partial)) ||
           failed(tileAndVectorizeTiles(rewriter, partial, sizes)))
         continue;
       linalg::LinalgOp combine = split->resultCombiningLinalgOp;
       SmallVector<int64_t> combineSizes(combine.getNumLoops(), 1);
-      combineSizes.back() = 16;
+      combineSizes.back() = lanes;
       if (succeeded(linalg::vectorizeOpPrecondition(combine)))
         (void)tileAndVectorizeTiles(rewriter, combine, combineSizes);
     }
