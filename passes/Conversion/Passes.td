@@ -174,6 +174,43 @@ def ConvertConvToDirectKernelPass : Pass<"convert-conv-to-direct-kernel", "::mli
   ];
 }
 
+def ConvertQConvToDirectKernelPass : Pass<"convert-qconv-to-direct-kernel", "::mlir::func::FuncOp"> {
+  let summary = "Run quantized stride-1 convolutions (im2col + lowbit.qlinear + transpose) as a direct int8 kernel";
+  let description = [{
+    Recognises the form lower-to-lowbit gives a quantized convolution (an
+    int8 im2col gather, a `lowbit.qlinear` on the patches, a reshape and a
+    transpose to NCHW) for stride 1 and dilation 1 (the gather's map is
+    rebuilt and compared), one weight group per filter, symmetric signed
+    weights of at most 8 bits, at most 8-bit activations with a per-tensor
+    scale, and a compile-time constant weight. It is replaced by a direct
+    convolution with no im2col that writes NCHW: the padded int8 input
+    interleaved once (four channels per pixel, shifted to unsigned bytes),
+    the weights packed at compile time as one i32 of four bytes per
+    (c4, kh, kw) and filter with their column sums, and per output row and
+    tile of `filters-per-tile` filters x 32 columns the four-byte u8 x s8 dot
+    products of `convert-qlinear-to-dot-kernel` (which
+    `convert-i8-dot-to-vnni` turns into vpdpbusd), then the reference's
+    dequantization in its order: bit for bit the reference's result.
+    Anything else is left as it is.
+  }];
+  let options = [
+    Option<"filtersPerTile", "filters-per-tile", "int64_t", /*default=*/"8",
+           "filters of the register tile (1..8); the tile is 32 output "
+           "columns wide">,
+    Option<"numThreads", "num-threads", "int64_t", /*default=*/"1",
+           "above 1: the output rows of large convolutions become an "
+           "scf.forall (run as async tasks by lowbit-cpu-async-parallel)">,
+    Option<"minParallelWork", "min-parallel-work", "int64_t",
+           /*default=*/"262144",
+           "convolutions with fewer multiply-adds stay sequential">,
+  ];
+  let dependentDialects = [
+    "::mlir::linalg::LinalgDialect", "::mlir::tensor::TensorDialect",
+    "::mlir::arith::ArithDialect", "::mlir::scf::SCFDialect",
+    "::mlir::vector::VectorDialect"
+  ];
+}
+
 def ConvertI8DotToVnniPass : Pass<"convert-i8-dot-to-vnni", "::mlir::func::FuncOp"> {
   let summary = "Turn four-wide u8 x s8 dot products into AVX-512 VNNI vpdpbusd";
   let description = [{

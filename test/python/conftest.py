@@ -55,6 +55,12 @@ def lowbit_opt() -> Tool:
     return Tool("lowbit-opt")
 
 
+@pytest.fixture(scope="session")
+def lowbit_cli() -> Tool:
+    """The `lowbit` driver."""
+    return Tool("lowbit")
+
+
 def python_package_dir() -> Path:
     return build_dir() / "python_packages"
 

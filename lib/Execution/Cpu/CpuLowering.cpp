@@ -62,7 +62,8 @@ std::string lowbit::getCpuKernelPipeline(unsigned numThreads,
   std::string passes = "convert-linear-to-gemm-kernel{" + threads +
                        "}, convert-conv-to-direct-kernel{" + threads + "}";
   if (resolveInt8Kernel(int8Kernel) != Int8Kernel::Reference)
-    passes += ", convert-qlinear-to-dot-kernel{" + threads + "}";
+    passes += ", convert-qconv-to-direct-kernel{" + threads +
+              "}, convert-qlinear-to-dot-kernel{" + threads + "}";
   return "func.func(" + passes + ")";
 }
 
