@@ -7,6 +7,10 @@
 // arithmetic) and the transposes cost more than the int8 products: the
 // W8A8 model ran twice as slow as lowbit's float one.
 //
+// (With one filter the transpose is folded away and the reshape is the NCHW
+// result: ConvTranspose's stride-1 convolution on the zero-stuffed input in
+// PP-OCRv4 det's head is one.)
+//
 // This pass recognises that form for stride 1 and dilation 1 (the gather's
 // map is rebuilt and compared, so nothing is assumed), with one weight group
 // per filter, symmetric signed weights, at most 8-bit operands and a
@@ -65,7 +69,8 @@ constexpr int64_t kMaxVectors = 2;
 
 /// One recognised quantized convolution.
 struct QConv {
-  tosa::TransposeOp transpose; ///< the NCHW result
+  Value result;                ///< the NCHW result
+  tosa::TransposeOp transpose; ///< null when F = 1 (no transpose)
   tosa::ReshapeOp reshape;
   QLinearOp qlinear;
   linalg::GenericOp gather; ///< the im2col patches
@@ -84,22 +89,35 @@ bool isCopy(linalg::GenericOp op) {
          yield.getOperand(0) == op.getBody()->getArgument(0);
 }
 
-/// The quantized convolution that `transpose` ends, or why not.
-std::string match(tosa::TransposeOp transpose, QConv &q) {
-  if (transpose.getPerms() != ArrayRef<int32_t>({0, 3, 1, 2}))
-    return "not an NHWC -> NCHW transpose";
-  q.transpose = transpose;
-  q.reshape = transpose.getInput1().getDefiningOp<tosa::ReshapeOp>();
-  q.qlinear =
-      q.reshape ? q.reshape.getInput1().getDefiningOp<QLinearOp>() : nullptr;
-  if (!q.qlinear || !q.reshape->hasOneUse() || !q.qlinear->hasOneUse())
-    return "not the transposed result of a qlinear";
+/// The quantized convolution whose qlinear is `qlinear`, or why not. Its
+/// NCHW result is the transpose of the reshaped [N*OH*OW, F] product, or,
+/// with one filter (the transpose folded away), the reshape itself.
+std::string match(QLinearOp qlinear, QConv &q) {
+  q.qlinear = qlinear;
+  if (!qlinear->hasOneUse())
+    return "the qlinear has several uses";
+  q.reshape = dyn_cast<tosa::ReshapeOp>(*qlinear->getUsers().begin());
+  if (!q.reshape)
+    return "the qlinear's result is not reshaped";
+  q.transpose = nullptr;
+  Value end = q.reshape.getResult();
+  if (q.reshape->hasOneUse())
+    if (auto t = dyn_cast<tosa::TransposeOp>(*q.reshape->getUsers().begin()))
+      if (t.getPerms() == ArrayRef<int32_t>({0, 3, 1, 2})) {
+        q.transpose = t;
+        end = t.getResult();
+      }
+  auto endType = dyn_cast<RankedTensorType>(end.getType());
+  if (!q.transpose &&
+      (!endType || endType.getRank() != 4 || endType.getDimSize(1) != 1))
+    return "not the NCHW result of a convolution";
+  q.result = end;
   q.gather = q.qlinear.getXQ().getDefiningOp<linalg::GenericOp>();
   if (!q.gather || !isCopy(q.gather) || !q.gather->hasOneUse())
     return "the qlinear's input is not an im2col gather";
   q.input = q.gather.getDpsInputs()[0];
   auto in = dyn_cast<RankedTensorType>(q.input.getType());
-  auto out = dyn_cast<RankedTensorType>(transpose.getType());
+  auto out = dyn_cast<RankedTensorType>(end.getType());
   if (!in || !out || !in.hasStaticShape() || !out.hasStaticShape() ||
       in.getRank() != 4 || out.getRank() != 4)
     return "shapes are not static NCHW";
@@ -113,7 +131,7 @@ std::string match(tosa::TransposeOp transpose, QConv &q) {
   if (q.kh < 1 || q.kw < 1 || out.getDimSize(0) != q.n)
     return "not a stride-1 convolution's shapes";
   // The gather of a stride-1, dilation-1 convolution, exactly.
-  MLIRContext *ctx = transpose.getContext();
+  MLIRContext *ctx = qlinear.getContext();
   AffineExpr dm = getAffineDimExpr(0, ctx), dk = getAffineDimExpr(1, ctx);
   AffineMap expected = AffineMap::get(
       2, 0,
@@ -477,15 +495,15 @@ struct ConvertQConvToDirectKernelPass
           << static_cast<int64_t>(filtersPerTile);
       return signalPassFailure();
     }
-    SmallVector<tosa::TransposeOp> transposes;
-    getOperation().walk(
-        [&](tosa::TransposeOp op) { transposes.push_back(op); });
-    for (tosa::TransposeOp op : transposes) {
+    SmallVector<QLinearOp> qlinears;
+    getOperation().walk([&](QLinearOp op) { qlinears.push_back(op); });
+    for (QLinearOp qlinear : qlinears) {
       QConv q;
-      if (!match(op, q).empty())
+      if (!match(qlinear, q).empty())
         continue; // left to convert-qlinear-to-dot-kernel / the reference
+      Operation *op = q.result.getDefiningOp();
       OpBuilder b(op);
-      Location loc = op.getLoc();
+      Location loc = op->getLoc();
       Value packed, colSums;
       packWeights(b, loc, q, packed, colSums);
       Value u = interleave(b, loc, q);
@@ -493,8 +511,9 @@ struct ConvertQConvToDirectKernelPass
       bool parallel = numThreads > 1 && work >= minParallelWork && q.oh > 1;
       KernelBuilder kernel(b, loc, q, filtersPerTile);
       Value y = kernel.build(u, packed, colSums, parallel);
-      op.getResult().replaceAllUsesWith(y);
-      op.erase();
+      q.result.replaceAllUsesWith(y);
+      if (q.transpose)
+        q.transpose.erase();
       q.reshape.erase();
       q.qlinear.erase();
       q.gather.erase();

@@ -78,6 +78,37 @@ func.func @pointwise(%q: tensor<1x5x2x20xi8>, %scale: tensor<1x1xf32>) -> tensor
 
 // -----
 
+// One filter: the transpose is folded away, the reshape is the NCHW result.
+// CHECK-LABEL: func.func @one_filter
+// CHECK: vector.multi_reduction <add>
+// CHECK: vector.transfer_write {{.*}} : vector<16xf32>, tensor<1x1x2x20xf32>
+// CHECK-NOT: lowbit.qlinear
+// CHECK-NOT: tosa.reshape
+// CHECK: return
+#map = affine_map<(d0, d1) -> (d0 floordiv 40, d1, (d0 floordiv 20) mod 2, d0 mod 20)>
+#map1 = affine_map<(d0, d1) -> (d0, d1)>
+#map2 = affine_map<(d0, d1) -> (0, 0)>
+func.func @one_filter(%q: tensor<1x4x2x20xi8>, %scale: tensor<1x1xf32>) -> tensor<1x1x2x20xf32> {
+  %0 = tosa.const_shape  {values = dense<[1, 1, 2, 20]> : tensor<4xindex>} : () -> !tosa.shape<4>
+  %1 = lowbit.packed_constant dense<[[1, -2, 3, -4]]> : tensor<1x4xi8> -> !lowbit.packed<1x4xi8, int8_bytes>
+  %ws = arith.constant dense<[[0.25]]> : tensor<1x1xf32>
+  %6 = tensor.empty() : tensor<40x4xi8>
+  %7 = linalg.generic {indexing_maps = [#map, #map1], iterator_types = ["parallel", "parallel"]} ins(%q : tensor<1x4x2x20xi8>) outs(%6 : tensor<40x4xi8>) {
+  ^bb0(%in: i8, %out: i8):
+    linalg.yield %in : i8
+  } -> tensor<40x4xi8>
+  %8 = tensor.empty() : tensor<40x1xf32>
+  %9 = linalg.generic {indexing_maps = [#map2, #map1], iterator_types = ["parallel", "parallel"]} ins(%scale : tensor<1x1xf32>) outs(%8 : tensor<40x1xf32>) {
+  ^bb0(%in: f32, %out: f32):
+    linalg.yield %in : f32
+  } -> tensor<40x1xf32>
+  %10 = lowbit.qlinear %7, %9, %1, %ws {a_bits = 8 : i64, group_size = 4 : i64, w_bits = 8 : i64} : (tensor<40x4xi8>, tensor<40x1xf32>, !lowbit.packed<1x4xi8, int8_bytes>, tensor<1x1xf32>) -> tensor<40x1xf32>
+  %11 = tosa.reshape %10, %0 : (tensor<40x1xf32>, !tosa.shape<4>) -> tensor<1x1x2x20xf32>
+  return %11 : tensor<1x1x2x20xf32>
+}
+
+// -----
+
 // Left alone: a 3x3 stride-2 convolution's gather.
 // CHECK-LABEL: func.func @strided
 // CHECK: lowbit.qlinear

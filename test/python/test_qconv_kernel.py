@@ -102,3 +102,34 @@ def test_qconv_kernel_threads_do_not_change_bits(lowbit_run, tmp_path):
         with np.load(out) as data:
             outs.append(data["y"])
     np.testing.assert_array_equal(outs[0], outs[1])
+
+
+@pytest.mark.parametrize("filters", [1, 3])
+def test_qconv_kernel_conv_transpose(lowbit_run, lowbit_opt, lowbit_cli, tmp_path, filters):
+    """ConvTranspose (2x2, stride 2, as in PP-OCRv4 det's head) is imported as
+    a stride-1 convolution on the zero-stuffed input; with one filter its
+    transpose folds away and the kernel must still take it."""
+    rng = np.random.default_rng(filters)
+    wt = (rng.standard_normal((6, filters, 2, 2)) * 0.3).astype(np.float32)
+    x = rng.standard_normal((1, 6, 5, 9)).astype(np.float32)
+    node = helper.make_node("ConvTranspose", ["x", "w"], ["y"], name="up", kernel_shape=[2, 2],
+                            strides=[2, 2])
+    graph = helper.make_graph(
+        [node], "g", [helper.make_tensor_value_info("x", TensorProto.FLOAT, [1, 6, 5, 9])],
+        [helper.make_tensor_value_info("y", TensorProto.FLOAT, [1, filters, 10, 18])],
+        [numpy_helper.from_array(wt, "w")])
+    model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", 17)])
+    model.ir_version = 8
+    model_path, inputs = tmp_path / "m.onnx", tmp_path / "in.npz"
+    onnx.save(model, model_path)
+    np.savez(inputs, x=x)
+    quantized = tmp_path / "q.mlir"
+    proc = lowbit_cli("quantize", model_path, "--recipe=rtn-w8a8", "-o", quantized)
+    assert proc.returncode == 0, proc.stderr
+    proc = lowbit_opt(quantized, "--pass-pipeline=builtin.module(func.func(convert-qconv-to-direct-kernel))")
+    assert proc.returncode == 0, proc.stderr
+    assert "lowbit.qlinear" not in proc.stdout
+    reference = run(lowbit_run, tmp_path, model_path, inputs, "rtn-w8a8", "reference")
+    got = run(lowbit_run, tmp_path, model_path, inputs, "rtn-w8a8", "auto")
+    np.testing.assert_array_equal(got, reference)
+    assert np.abs(reference).max() > 0.1
