@@ -60,7 +60,8 @@ enum class Int8Kernel {
   /// convert-qlinear-to-x86{isa=portable}: the same kernel and layout with
   /// plain vector arithmetic (any CPU).
   Portable,
-  /// convert-lowbit-to-linalg's generic lowering only (the reference).
+  /// convert-lowbit-to-linalg's generic lowering only (the reference), for
+  /// lowbit.qlinear and for weight-only (dequantize_weight) layers alike.
   Reference,
 };
 

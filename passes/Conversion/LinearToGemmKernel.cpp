@@ -22,6 +22,14 @@
 // the same order but not always fused: MiniLM's outputs differ from it by
 // at most 6e-6, well inside the f32 error bound test_gemm_kernel.py checks.)
 //
+// A weight-only quantized layer (the weight from lowbit.dequantize_weight of
+// a constant integer part: rtn-w4a16, gptq, decoupleq, W8A16...) keeps its
+// integer part, one byte per value in the same panel layout, and the kernel
+// dequantizes it in registers group by group, with the reference's formula
+// (float(q) * s, (float(q) - z) * s or float(q) * s + z) on the group's
+// scales and zeros, read once per group: the weights are never written out
+// as f32 (they were, in every call, with the generic lowering).
+//
 // The packed weight is a dense_resource constant, so the CPU runner passes it
 // as an argument like any weight (it is not compiled into object code). With
 // num-threads above 1, the panels of a large product are the iterations of
@@ -31,14 +39,17 @@
 
 #include "passes/Conversion/Passes.h"
 
+#include "dialects/LowBit/LowBitDialect.h"
 #include "dialects/NN/NNDialect.h"
 #include "passes/Quantization/WeightUtils.h"
 
 #include "mlir/Dialect/Arith/IR/Arith.h"
+#include "mlir/Dialect/Linalg/IR/Linalg.h"
 #include "mlir/Dialect/SCF/IR/SCF.h"
 #include "mlir/Dialect/Tensor/IR/Tensor.h"
 #include "mlir/Dialect/Vector/IR/VectorOps.h"
 #include "mlir/IR/BuiltinAttributes.h"
+#include "mlir/IR/Matchers.h"
 
 #include <vector>
 
@@ -56,9 +67,15 @@ namespace {
 constexpr int64_t kLanes = 16, kVectorsPerPanel = 2;
 constexpr int64_t kPanelCols = kLanes * kVectorsPerPanel;
 
-/// The numbers of one nn.linear's kernel.
+/// The numbers of one nn.linear's kernel. A weight from
+/// lowbit.dequantize_weight is kept as its integer part (one byte per value)
+/// and dequantized in registers, group by group, by the reference's formula.
 struct Plan {
   int64_t m = 0, n = 0, k = 0, paddedN = 0;
+  mutable lb::DequantizeWeightOp dequantize; ///< null: an f32 weight
+  bool isSigned = true;              ///< the integer part's containers
+  int64_t groupSize = 0, groups = 1;
+  bool hasZero = false, floatOffset = false;
 };
 
 Value indexConst(OpBuilder &b, Location loc, int64_t v) {
@@ -82,8 +99,26 @@ std::string planFor(nn::LinearOp op, Plan &plan) {
     return "its bias is not f32";
   if (w.getRank() != 2 || x.getRank() < 1)
     return "its weight is not [N, K]";
-  if (!op.getWeight().getDefiningOp<arith::ConstantOp>())
+  plan.dequantize = op.getWeight().getDefiningOp<lb::DequantizeWeightOp>();
+  if (plan.dequantize) {
+    lb::DequantizeWeightOp dq = plan.dequantize;
+    bool packedConstant = dq.getQ().getDefiningOp<lb::PackedConstantOp>() &&
+                          isa<lb::PackedType>(dq.getQ().getType());
+    if (!packedConstant && !dq.getQ().getDefiningOp<arith::ConstantOp>())
+      return "the weight's integer part is not a compile-time constant";
+    plan.hasZero = static_cast<bool>(dq.getZero());
+    plan.floatOffset = plan.hasZero && dq.getZeroKind() == "float_offset";
+    plan.groupSize = dq.getGroupSize();
+    if (plan.groupSize <= 0 || w.getDimSize(1) % plan.groupSize != 0)
+      return "the group size does not divide K";
+    plan.groups = w.getDimSize(1) / plan.groupSize;
+    if (auto packed = dyn_cast<lb::PackedType>(dq.getQ().getType()))
+      plan.isSigned = lb::isSignedElement(packed.getElementType());
+    else
+      plan.isSigned = !(plan.hasZero && !plan.floatOffset);
+  } else if (!op.getWeight().getDefiningOp<arith::ConstantOp>()) {
     return "the weight is not a compile-time constant";
+  }
   plan.n = w.getDimSize(0);
   plan.k = w.getDimSize(1);
   if (plan.n == 0 || plan.k == 0 || x.getNumElements() == 0)
@@ -93,9 +128,59 @@ std::string planFor(nn::LinearOp op, Plan &plan) {
   return "";
 }
 
+/// The integer part of a dequantize_weight weight as [paddedN / 32, K, 32]
+/// i8 containers (zeros past N), a dense_resource constant; null if its
+/// values cannot be read.
+Value packIntegerPart(OpBuilder &b, Location loc, nn::LinearOp op,
+                      const Plan &p) {
+  std::vector<int8_t> q;
+  Value qValue = p.dequantize.getQ();
+  if (auto constant = qValue.getDefiningOp<lb::PackedConstantOp>()) {
+    if (!lb::getUnpackedValues(constant, q))
+      return Value();
+  } else {
+    ElementsAttr dense;
+    if (!matchPattern(qValue, m_Constant(&dense)) ||
+        !lb::getConstantBytes(dense, q))
+      return Value();
+  }
+  if (q.size() != static_cast<size_t>(p.n * p.k))
+    return Value();
+  int64_t panels = p.paddedN / kPanelCols;
+  std::vector<int8_t> packed(static_cast<size_t>(panels * p.k * kPanelCols), 0);
+  for (int64_t n = 0; n < p.n; ++n) {
+    int8_t *out = packed.data() + (n / kPanelCols) * p.k * kPanelCols +
+                  n % kPanelCols;
+    for (int64_t k = 0; k < p.k; ++k)
+      out[k * kPanelCols] = q[n * p.k + k];
+  }
+  auto type = RankedTensorType::get({panels, p.k, kPanelCols}, b.getI8Type());
+  return createResourceConstant(b, loc, type, packed.data(), packed.size(),
+                                getLayerName(op) + ".packed");
+}
+
+/// A [N, G] scale or zero table as [G, paddedN] (zeros past N), computed
+/// with the model: the tables may be run-time values.
+Value groupMajor(OpBuilder &b, Location loc, Value table, const Plan &p) {
+  Value zero = arith::ConstantOp::create(b, loc, b.getF32FloatAttr(0));
+  SmallVector<OpFoldResult> low = {b.getIndexAttr(0), b.getIndexAttr(0)};
+  SmallVector<OpFoldResult> high = {b.getIndexAttr(p.paddedN - p.n),
+                                    b.getIndexAttr(0)};
+  Value padded = tensor::PadOp::create(
+      b, loc, RankedTensorType::get({p.paddedN, p.groups}, b.getF32Type()),
+      table, low, high, zero, /*nofold=*/false);
+  Value init = tensor::EmptyOp::create(
+      b, loc, ArrayRef<int64_t>{p.groups, p.paddedN}, b.getF32Type());
+  return linalg::TransposeOp::create(b, loc, padded, init,
+                                     ArrayRef<int64_t>{1, 0})
+      .getResult()[0];
+}
+
 /// The weight packed into [paddedN / 32, K, 32] panels (zeros past N), as a
 /// dense_resource constant; null if its values cannot be read.
 Value packWeight(OpBuilder &b, Location loc, nn::LinearOp op, const Plan &p) {
+  if (p.dequantize)
+    return packIntegerPart(b, loc, op, p);
   std::optional<FloatValues> w = readFloatConstant(op.getWeight());
   if (!w || w->size != static_cast<size_t>(p.n * p.k))
     return Value();
@@ -125,7 +210,12 @@ public:
   }
 
   /// y [M, N] = bias + x [M, K] . w^T from the packed panels.
-  Value build(Value x, Value packed, Value bias, bool parallel) {
+  /// `scaleTable` / `zeroTable`: the dequantize_weight tables as
+  /// [G, paddedN] (null for an f32 weight, or without zeros).
+  Value build(Value x, Value packed, Value bias, Value scaleTable,
+              Value zeroTable, bool parallel) {
+    this->scaleTable = scaleTable;
+    this->zeroTable = zeroTable;
     this->x = x;
     this->packed = packed;
     this->bias = bias;
@@ -221,19 +311,47 @@ private:
     SmallVector<Value> init;
     for (int64_t r = 0; r < rows; ++r)
       init.append(start.begin(), start.end());
-    auto kLoop = scf::ForOp::create(
-        b, loc, indexConst(b, loc, 0), indexConst(b, loc, p.k),
-        indexConst(b, loc, 1), init,
+    SmallVector<Value> accs =
+        p.dequantize ? quantizedSteps(panelIndex, n0, m0, rows, init)
+                     : kSteps(indexConst(b, loc, 0), indexConst(b, loc, p.k),
+                              m0, rows, init, [&](Value k) {
+                                return readPanel(panelIndex, k, fvec);
+                              });
+    for (int64_t r = 0; r < rows; ++r)
+      for (int64_t v = 0; v < kVectorsPerPanel; ++v)
+        y = vector::TransferWriteOp::create(
+                b, loc, accs[r * kVectorsPerPanel + v], y,
+                ValueRange{add(m0, r), add(yCol0, v * kLanes)},
+                ArrayRef<bool>{true})
+                .getResult();
+    return y;
+  }
+
+  /// The panel's two vectors of row k, of type `type` (f32 weights or i8
+  /// containers).
+  SmallVector<Value> readPanel(Value panelIndex, Value k, VectorType type) {
+    Value pad = arith::ConstantOp::create(
+        b, loc, b.getZeroAttr(type.getElementType()));
+    SmallVector<Value> vectors;
+    for (int64_t v = 0; v < kVectorsPerPanel; ++v)
+      vectors.push_back(vector::TransferReadOp::create(
+          b, loc, type, packed,
+          ValueRange{panelIndex, k, indexConst(b, loc, v * kLanes)}, pad,
+          ArrayRef<bool>{true}));
+    return vectors;
+  }
+
+  /// k in [lo, hi): per row, acc += broadcast(x[m, k]) * w[k] (one fused
+  /// multiply-add per vector), with w[k] from `weightsAt`.
+  SmallVector<Value>
+  kSteps(Value lo, Value hi, Value m0, int64_t rows, ValueRange init,
+         llvm::function_ref<SmallVector<Value>(Value)> weightsAt) {
+    auto loop = scf::ForOp::create(
+        b, loc, lo, hi, indexConst(b, loc, 1), init,
         [&](OpBuilder &nb, Location l, Value k, ValueRange accs) {
           OpBuilder::InsertionGuard guard(b);
           b.setInsertionPointToEnd(nb.getInsertionBlock());
-          Value pad = arith::ConstantOp::create(b, l, b.getF32FloatAttr(0));
-          SmallVector<Value> weights;
-          for (int64_t v = 0; v < kVectorsPerPanel; ++v)
-            weights.push_back(vector::TransferReadOp::create(
-                b, l, fvec, packed,
-                ValueRange{panelIndex, k, indexConst(b, l, v * kLanes)}, pad,
-                ArrayRef<bool>{true}));
+          SmallVector<Value> weights = weightsAt(k);
           SmallVector<Value> next;
           for (int64_t r = 0; r < rows; ++r) {
             Value a = vector::BroadcastOp::create(
@@ -245,14 +363,66 @@ private:
           }
           scf::YieldOp::create(b, l, next);
         });
-    for (int64_t r = 0; r < rows; ++r)
-      for (int64_t v = 0; v < kVectorsPerPanel; ++v)
-        y = vector::TransferWriteOp::create(
-                b, loc, kLoop.getResult(r * kVectorsPerPanel + v), y,
-                ValueRange{add(m0, r), add(yCol0, v * kLanes)},
-                ArrayRef<bool>{true})
-                .getResult();
-    return y;
+    return SmallVector<Value>(loop.getResults());
+  }
+
+  /// The k steps of a dequantize_weight weight, group by group: the group's
+  /// scales (and zeros) of the panel's columns are read once, and each
+  /// container is dequantized in registers as the reference does: float(q)
+  /// * s, (float(q) - z) * s, or float(q) * s + z (float offsets).
+  SmallVector<Value> quantizedSteps(Value panelIndex, Value n0, Value m0,
+                                    int64_t rows, ValueRange init) {
+    auto bytes = VectorType::get({kLanes}, b.getI8Type());
+    auto ints = VectorType::get({kLanes}, b.getI32Type());
+    auto loop = scf::ForOp::create(
+        b, loc, indexConst(b, loc, 0), indexConst(b, loc, p.groups),
+        indexConst(b, loc, 1), init,
+        [&](OpBuilder &nb, Location l, Value g, ValueRange accs) {
+          OpBuilder::InsertionGuard guard(b);
+          b.setInsertionPointToEnd(nb.getInsertionBlock());
+          SmallVector<Value> scale, zero;
+          for (int64_t v = 0; v < kVectorsPerPanel; ++v) {
+            scale.push_back(readTable(scaleTable, g, add(n0, v * kLanes)));
+            if (zeroTable)
+              zero.push_back(readTable(zeroTable, g, add(n0, v * kLanes)));
+          }
+          Value lo =
+              arith::MulIOp::create(b, l, g, indexConst(b, l, p.groupSize));
+          SmallVector<Value> next = kSteps(
+              lo, add(lo, p.groupSize), m0, rows, accs, [&](Value k) {
+                SmallVector<Value> weights;
+                for (auto [v, q] :
+                     llvm::enumerate(readPanel(panelIndex, k, bytes))) {
+                  Value wide =
+                      p.isSigned
+                          ? arith::ExtSIOp::create(b, loc, ints, q).getResult()
+                          : arith::ExtUIOp::create(b, loc, ints, q).getResult();
+                  Value w = arith::SIToFPOp::create(b, loc, fvec, wide);
+                  if (!zeroTable)
+                    w = arith::MulFOp::create(b, loc, w, scale[v]);
+                  else if (p.floatOffset)
+                    w = arith::AddFOp::create(
+                        b, loc, arith::MulFOp::create(b, loc, w, scale[v]),
+                        zero[v]);
+                  else
+                    w = arith::MulFOp::create(
+                        b, loc, arith::SubFOp::create(b, loc, w, zero[v]),
+                        scale[v]);
+                  weights.push_back(w);
+                }
+                return weights;
+              });
+          scf::YieldOp::create(b, l, next);
+        });
+    return SmallVector<Value>(loop.getResults());
+  }
+
+  /// Sixteen values of a [G, paddedN] table at group g from column n.
+  Value readTable(Value table, Value g, Value n) {
+    Value pad = arith::ConstantOp::create(b, loc, b.getF32FloatAttr(0));
+    return vector::TransferReadOp::create(b, loc, fvec, table,
+                                          ValueRange{g, n}, pad,
+                                          ArrayRef<bool>{true});
   }
 
   /// Sixteen bias values from column n, zero past N.
@@ -268,7 +438,7 @@ private:
   int64_t rowsPerTile;
   Type f32;
   VectorType fvec;
-  Value x, packed, bias;
+  Value x, packed, bias, scaleTable, zeroTable;
 };
 
 struct ConvertLinearToGemmKernelPass
@@ -294,6 +464,8 @@ struct ConvertLinearToGemmKernelPass
     for (nn::LinearOp op : ops) {
       Plan plan;
       std::string why = planFor(op, plan);
+      if (why.empty() && plan.dequantize && !quantizedWeights)
+        why = "quantized-weights is off";
       OpBuilder b(op);
       Location loc = op.getLoc();
       Value packed = why.empty() ? packWeight(b, loc, op, plan) : Value();
@@ -325,8 +497,15 @@ struct ConvertLinearToGemmKernelPass
       bool parallel = numThreads > 1 &&
                       plan.m * plan.paddedN * plan.k >= minParallelWork &&
                       plan.paddedN > kPanelCols;
+      Value scaleTable, zeroTable;
+      if (plan.dequantize) {
+        scaleTable = groupMajor(b, loc, plan.dequantize.getScale(), plan);
+        if (plan.hasZero)
+          zeroTable = groupMajor(b, loc, plan.dequantize.getZero(), plan);
+      }
       GemmBuilder gemm(b, loc, plan, rowsPerTile);
-      Value y = gemm.build(x, packed, op.getBias(), parallel);
+      Value y = gemm.build(x, packed, op.getBias(), scaleTable, zeroTable,
+                           parallel);
       // Back to the op's shape: [..., N].
       auto yType = cast<RankedTensorType>(op.getType());
       if (yType.getRank() != 2) {
@@ -343,6 +522,8 @@ struct ConvertLinearToGemmKernelPass
       }
       op.getResult().replaceAllUsesWith(y);
       op.erase();
+      if (plan.dequantize && plan.dequantize->use_empty())
+        plan.dequantize.erase();
     }
   }
 };

@@ -119,12 +119,18 @@ def ConvertLinearToGemmKernelPass : Pass<"convert-linear-to-gemm-kernel", "::mli
     kernel keeps rows x 32 accumulators in registers, starting from the bias;
     each k step loads the panel's row k once and adds the broadcast
     `x[m, k]` times it with one `vector.fma` per vector, in increasing k.
+    A weight from `lowbit.dequantize_weight` of a constant integer part
+    keeps that part (one byte per value, same panels) and is dequantized in
+    registers group by group by the reference's formula.
     Any other nn.linear is left to `convert-nn-to-linalg` (or,
     with `require-kernel`, is an error naming the reason).
   }];
   let options = [
     Option<"rowsPerTile", "rows-per-tile", "int64_t", /*default=*/"8",
            "rows of the register tile (1..12); the tile is 32 columns wide">,
+    Option<"quantizedWeights", "quantized-weights", "bool", /*default=*/"true",
+           "also take weights from lowbit.dequantize_weight (false: leave "
+           "them to the reference lowering)">,
     Option<"requireKernel", "require-kernel", "bool", /*default=*/"false",
            "fail on an nn.linear the kernel cannot take instead of leaving it">,
     Option<"numThreads", "num-threads", "int64_t", /*default=*/"1",

@@ -14,6 +14,12 @@
 // RUN: lowbit-opt %s --split-input-file \
 // RUN:   --pass-pipeline='builtin.module(func.func(convert-linear-to-gemm-kernel{num-threads=2 min-parallel-work=0}))' \
 // RUN:   | FileCheck %s --check-prefix=PAR
+// RUN: lowbit-opt %s --split-input-file \
+// RUN:   --pass-pipeline='builtin.module(func.func(convert-linear-to-gemm-kernel{quantized-weights=false}))' \
+// RUN:   | FileCheck %s --check-prefix=NOQ
+// NOQ-LABEL: func.func @w4_asymmetric
+// NOQ: lowbit.dequantize_weight
+// NOQ: nn.linear
 
 // Six rows (a tile of 4, then one tile of the 2 left), K = 2, N = 2.
 // Panel 0: k = 0 holds w[0][0], w[1][0] = 1, 3 (0x3F800000, 0x40400000),
@@ -70,6 +76,36 @@ func.func @linear_two_panels(%x: tensor<3xf32>) -> tensor<40xf32> {
   %w = arith.constant dense<0.25> : tensor<40x3xf32>
   %y = nn.linear %x, %w : (tensor<3xf32>, tensor<40x3xf32>) -> tensor<40xf32>
   return %y : tensor<40xf32>
+}
+
+// -----
+
+// A weight-only quantized layer: the integer part (asymmetric INT4 in i8
+// containers, so unsigned: extui) packed as i8 panels, the [N, G] scale and
+// zero tables transposed to [G, 32] once per call, and per group the
+// tables' vectors read once, then per k (float(q) - z) * s in registers.
+// Row 0 of the panel at k = 0 holds q[0][0], q[1][0] = 0, 15 (0x00, 0x0F).
+// CHECK-LABEL: func.func @w4_asymmetric
+// CHECK-DAG: %[[Q:.*]] = arith.constant dense_resource<{{.*}}packed> : tensor<1x8x32xi8>
+// CHECK: %[[S:.*]] = linalg.transpose ins(%{{.*}} : tensor<32x2xf32>) outs(%{{.*}} : tensor<2x32xf32>) permutation = [1, 0]
+// CHECK: %[[Z:.*]] = linalg.transpose ins(%{{.*}} : tensor<32x2xf32>) outs(%{{.*}} : tensor<2x32xf32>) permutation = [1, 0]
+// CHECK: scf.for %[[G:.*]] = %{{.*}} to %c2{{.*}} step %c1
+// CHECK: %[[S0:.*]] = vector.transfer_read %[[S]][%[[G]], %{{.*}}]
+// CHECK: %[[Z0:.*]] = vector.transfer_read %[[Z]][%[[G]], %{{.*}}]
+// CHECK: scf.for
+// CHECK: %[[QV:.*]] = vector.transfer_read %[[Q]]{{.*}} : tensor<1x8x32xi8>, vector<16xi8>
+// CHECK: %[[QI:.*]] = arith.extui %[[QV]] : vector<16xi8> to vector<16xi32>
+// CHECK: %[[QF:.*]] = arith.sitofp %[[QI]] : vector<16xi32> to vector<16xf32>
+// CHECK: %[[D:.*]] = arith.subf %[[QF]], %[[Z0]] : vector<16xf32>
+// CHECK: %[[W:.*]] = arith.mulf %[[D]], %[[S0]] : vector<16xf32>
+// CHECK: vector.fma %{{.*}}, %[[W]]
+// CHECK-NOT: lowbit.dequantize_weight
+// CHECK: packed: "0x01000000000F
+func.func @w4_asymmetric(%x: tensor<3x8xf32>, %s: tensor<2x2xf32>, %z: tensor<2x2xf32>) -> tensor<3x2xf32> {
+  %q = arith.constant dense<[[0, 1, 2, 3, 4, 5, 6, 7], [15, 14, 13, 12, 11, 10, 9, 8]]> : tensor<2x8xi8>
+  %w = lowbit.dequantize_weight %q, %s, %z {bits = 4 : i64, group_size = 4 : i64} : (tensor<2x8xi8>, tensor<2x2xf32>, tensor<2x2xf32>) -> tensor<2x8xf32>
+  %y = nn.linear %x, %w : (tensor<3x8xf32>, tensor<2x8xf32>) -> tensor<3x2xf32>
+  return %y : tensor<3x2xf32>
 }
 
 // -----

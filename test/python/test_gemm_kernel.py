@@ -89,3 +89,41 @@ def test_gemm_kernel_threads_do_not_change_bits(lowbit_run, tmp_path, name, x_sh
     one = run(lowbit_run, tmp_path, model, x, "--threads=1")
     two = run(lowbit_run, tmp_path, model, x, "--threads=2")
     np.testing.assert_array_equal(one, two)
+
+
+WEIGHT_ONLY = [
+    # (name, x shape, N, bias, lowbit-run flags)
+    ("rtn-w4a16-g128", (1, 13, 256), 40, True, ["--recipe=rtn-w4a16-g128"]),
+    ("rtn-w2a16-g64", (9, 128), 33, False, ["--recipe=rtn-w2a16-g64"]),
+    ("rtn-w8a16", (1, 1, 96), 70, True, ["--recipe=rtn-w8a16"]),
+    ("w4-g32-asymmetric", (1, 17, 64), 48, True,
+     ["--pipeline=func.func(quantize-weights{bits=4 group-size=32 symmetric=false}, lower-to-lowbit)"]),
+    ("decoupleq-w2a16-g64-float-offset", (1, 8, 128), 32, True,
+     ["--recipe=decoupleq-w2a16-g64", "--calibrate={inputs}"]),
+]
+
+
+@pytest.mark.parametrize("name,x_shape,n,bias,flags", WEIGHT_ONLY, ids=[c[0] for c in WEIGHT_ONLY])
+def test_weight_only_kernel_matches_reference(lowbit_run, tmp_path, name, x_shape, n, bias, flags):
+    """Weight-only layers (the weight from lowbit.dequantize_weight) run the
+    same kernel on one-byte integer panels dequantized in registers: against
+    the reference lowering (dequantized f32 weights, then the product) the
+    result is the same sum in the same order up to f32 rounding (fused or not
+    per step), bounded by gamma_K * sum |x||w|; a wrong group, zero or scale
+    would be off by far more."""
+    model, x, w, b = gemm_model(x_shape, n, bias, seed=len(name))
+    inputs = tmp_path / "in.npz"
+    np.savez(inputs, x=x)
+    args = [f.replace("{inputs}", str(inputs)) for f in flags]
+    kernel = run(lowbit_run, tmp_path, model, x, *args)
+    reference = run(lowbit_run, tmp_path, model, x, *args, "--int8-kernel=reference")
+    k = x_shape[-1]
+    u = np.finfo(np.float32).eps / 2
+    magnitude = np.abs(x.astype(np.float64)) @ np.abs(w.astype(np.float64)) * 1.5
+    if b is not None:
+        magnitude = magnitude + np.abs(b)
+    bound = 2 * (k + 1) * u * magnitude + 1e-30
+    assert np.all(np.abs(kernel - reference) <= bound), name
+    # Quantized, not float: the weights were rounded.
+    exact = x.astype(np.float64) @ w.astype(np.float64) + (0 if b is None else b)
+    assert np.abs(reference - exact).max() > 1e-4 * np.abs(exact).max()

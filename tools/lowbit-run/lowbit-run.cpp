@@ -109,8 +109,8 @@ cl::opt<unsigned> optLevel("O", cl::desc("JIT optimisation level (0-3)"),
                            cl::init(3));
 cl::opt<Int8Kernel> int8Kernel(
     "int8-kernel",
-    cl::desc("How lowbit.qlinear's int8 products run (results are "
-             "bit-identical)"),
+    cl::desc("How quantized layers run (int8 products bit-identical; "
+             "weight-only layers within f32 rounding)"),
     cl::init(Int8Kernel::Auto),
     cl::values(clEnumValN(Int8Kernel::Auto, "auto",
                           "avx512-vnni if this CPU has it, else portable"),
@@ -119,7 +119,8 @@ cl::opt<Int8Kernel> int8Kernel(
                clEnumValN(Int8Kernel::Portable, "portable",
                           "the same kernel in plain vector arithmetic"),
                clEnumValN(Int8Kernel::Reference, "reference",
-                          "the generic linalg lowering")));
+                          "the generic linalg lowering of every "
+                          "quantized layer")));
 
 int fail(int code, const Twine &message) {
   return failWithOneLine(code, message);

@@ -84,7 +84,7 @@ cl::opt<std::string> targetCpu(
              "skylake-avx512, ...)"),
     cl::init("host"), cl::sub(compileCmd), cl::cat(codegenCat));
 cl::opt<Int8Kernel> int8Kernel(
-    "int8-kernel", cl::desc("How lowbit.qlinear's int8 products run"),
+    "int8-kernel", cl::desc("How quantized layers run"),
     cl::init(Int8Kernel::Auto),
     cl::values(clEnumValN(Int8Kernel::Auto, "auto",
                           "avx512-vnni if the target has it, else portable"),

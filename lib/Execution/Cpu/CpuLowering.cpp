@@ -59,9 +59,13 @@ std::string lowbit::getCpuKernelPipeline(unsigned numThreads,
   // lowbit.qlinear with constant weights: the int8 dot-product kernel
   // (bit-identical to the generic lowering that follows for the rest); on
   // AVX-512 VNNI its dot products become vpdpbusd after bufferization.
+  // --int8-kernel=reference: every quantized layer (qlinear and weight-only)
+  // runs convert-lowbit-to-linalg's reference lowering.
+  bool reference = resolveInt8Kernel(int8Kernel) == Int8Kernel::Reference;
   std::string passes = "convert-linear-to-gemm-kernel{" + threads +
+                       (reference ? " quantized-weights=false" : "") +
                        "}, convert-conv-to-direct-kernel{" + threads + "}";
-  if (resolveInt8Kernel(int8Kernel) != Int8Kernel::Reference)
+  if (!reference)
     passes += ", convert-qconv-to-direct-kernel{" + threads +
               "}, convert-qlinear-to-dot-kernel{" + threads + "}";
   return "func.func(" + passes + ")";
@@ -143,7 +147,7 @@ struct CpuLoweringOptions : PassPipelineOptions<CpuLoweringOptions> {
       llvm::cl::init(1)};
   Option<Int8Kernel> int8Kernel{
       *this, "int8-kernel",
-      llvm::cl::desc("how lowbit.qlinear's int8 products run"),
+      llvm::cl::desc("how quantized layers run"),
       llvm::cl::init(Int8Kernel::Auto),
       llvm::cl::values(
           clEnumValN(Int8Kernel::Auto, "auto",
@@ -152,7 +156,8 @@ struct CpuLoweringOptions : PassPipelineOptions<CpuLoweringOptions> {
           clEnumValN(Int8Kernel::Portable, "portable",
                      "the same kernel in plain vector arithmetic"),
           clEnumValN(Int8Kernel::Reference, "reference",
-                     "the generic linalg lowering"))};
+                     "the generic linalg lowering of every quantized "
+                     "layer"))};
 };
 } // namespace
 
