@@ -39,8 +39,8 @@
 
 #include "passes/Conversion/Passes.h"
 
-#include "dialects/LowBit/LowBitDialect.h"
 #include "dialects/NN/NNDialect.h"
+#include "passes/Conversion/DequantizedWeights.h"
 #include "passes/Quantization/WeightUtils.h"
 
 #include "mlir/Dialect/Arith/IR/Arith.h"
@@ -49,7 +49,6 @@
 #include "mlir/Dialect/Tensor/IR/Tensor.h"
 #include "mlir/Dialect/Vector/IR/VectorOps.h"
 #include "mlir/IR/BuiltinAttributes.h"
-#include "mlir/IR/Matchers.h"
 
 #include <vector>
 
@@ -72,10 +71,8 @@ constexpr int64_t kPanelCols = kLanes * kVectorsPerPanel;
 /// and dequantized in registers, group by group, by the reference's formula.
 struct Plan {
   int64_t m = 0, n = 0, k = 0, paddedN = 0;
-  mutable lb::DequantizeWeightOp dequantize; ///< null: an f32 weight
-  bool isSigned = true;              ///< the integer part's containers
-  int64_t groupSize = 0, groups = 1;
-  bool hasZero = false, floatOffset = false;
+  bool quantized = false; ///< the weight is `dequantized` below
+  dequantized::Weight dequantized;
 };
 
 Value indexConst(OpBuilder &b, Location loc, int64_t v) {
@@ -99,23 +96,11 @@ std::string planFor(nn::LinearOp op, Plan &plan) {
     return "its bias is not f32";
   if (w.getRank() != 2 || x.getRank() < 1)
     return "its weight is not [N, K]";
-  plan.dequantize = op.getWeight().getDefiningOp<lb::DequantizeWeightOp>();
-  if (plan.dequantize) {
-    lb::DequantizeWeightOp dq = plan.dequantize;
-    bool packedConstant = dq.getQ().getDefiningOp<lb::PackedConstantOp>() &&
-                          isa<lb::PackedType>(dq.getQ().getType());
-    if (!packedConstant && !dq.getQ().getDefiningOp<arith::ConstantOp>())
-      return "the weight's integer part is not a compile-time constant";
-    plan.hasZero = static_cast<bool>(dq.getZero());
-    plan.floatOffset = plan.hasZero && dq.getZeroKind() == "float_offset";
-    plan.groupSize = dq.getGroupSize();
-    if (plan.groupSize <= 0 || w.getDimSize(1) % plan.groupSize != 0)
-      return "the group size does not divide K";
-    plan.groups = w.getDimSize(1) / plan.groupSize;
-    if (auto packed = dyn_cast<lb::PackedType>(dq.getQ().getType()))
-      plan.isSigned = lb::isSignedElement(packed.getElementType());
-    else
-      plan.isSigned = !(plan.hasZero && !plan.floatOffset);
+  if (op.getWeight().getDefiningOp<lb::DequantizeWeightOp>()) {
+    plan.quantized = true;
+    std::string why = dequantized::read(op.getWeight(), plan.dequantized);
+    if (!why.empty())
+      return why;
   } else if (!op.getWeight().getDefiningOp<arith::ConstantOp>()) {
     return "the weight is not a compile-time constant";
   }
@@ -133,19 +118,7 @@ std::string planFor(nn::LinearOp op, Plan &plan) {
 /// values cannot be read.
 Value packIntegerPart(OpBuilder &b, Location loc, nn::LinearOp op,
                       const Plan &p) {
-  std::vector<int8_t> q;
-  Value qValue = p.dequantize.getQ();
-  if (auto constant = qValue.getDefiningOp<lb::PackedConstantOp>()) {
-    if (!lb::getUnpackedValues(constant, q))
-      return Value();
-  } else {
-    ElementsAttr dense;
-    if (!matchPattern(qValue, m_Constant(&dense)) ||
-        !lb::getConstantBytes(dense, q))
-      return Value();
-  }
-  if (q.size() != static_cast<size_t>(p.n * p.k))
-    return Value();
+  const std::vector<int8_t> &q = p.dequantized.q;
   int64_t panels = p.paddedN / kPanelCols;
   std::vector<int8_t> packed(static_cast<size_t>(panels * p.k * kPanelCols), 0);
   for (int64_t n = 0; n < p.n; ++n) {
@@ -166,11 +139,12 @@ Value groupMajor(OpBuilder &b, Location loc, Value table, const Plan &p) {
   SmallVector<OpFoldResult> low = {b.getIndexAttr(0), b.getIndexAttr(0)};
   SmallVector<OpFoldResult> high = {b.getIndexAttr(p.paddedN - p.n),
                                     b.getIndexAttr(0)};
+  int64_t groups = p.dequantized.groups;
   Value padded = tensor::PadOp::create(
-      b, loc, RankedTensorType::get({p.paddedN, p.groups}, b.getF32Type()),
+      b, loc, RankedTensorType::get({p.paddedN, groups}, b.getF32Type()),
       table, low, high, zero, /*nofold=*/false);
   Value init = tensor::EmptyOp::create(
-      b, loc, ArrayRef<int64_t>{p.groups, p.paddedN}, b.getF32Type());
+      b, loc, ArrayRef<int64_t>{groups, p.paddedN}, b.getF32Type());
   return linalg::TransposeOp::create(b, loc, padded, init,
                                      ArrayRef<int64_t>{1, 0})
       .getResult()[0];
@@ -179,7 +153,7 @@ Value groupMajor(OpBuilder &b, Location loc, Value table, const Plan &p) {
 /// The weight packed into [paddedN / 32, K, 32] panels (zeros past N), as a
 /// dense_resource constant; null if its values cannot be read.
 Value packWeight(OpBuilder &b, Location loc, nn::LinearOp op, const Plan &p) {
-  if (p.dequantize)
+  if (p.quantized)
     return packIntegerPart(b, loc, op, p);
   std::optional<FloatValues> w = readFloatConstant(op.getWeight());
   if (!w || w->size != static_cast<size_t>(p.n * p.k))
@@ -312,7 +286,7 @@ private:
     for (int64_t r = 0; r < rows; ++r)
       init.append(start.begin(), start.end());
     SmallVector<Value> accs =
-        p.dequantize ? quantizedSteps(panelIndex, n0, m0, rows, init)
+        p.quantized ? quantizedSteps(panelIndex, n0, m0, rows, init)
                      : kSteps(indexConst(b, loc, 0), indexConst(b, loc, p.k),
                               m0, rows, init, [&](Value k) {
                                 return readPanel(panelIndex, k, fvec);
@@ -372,44 +346,29 @@ private:
   /// * s, (float(q) - z) * s, or float(q) * s + z (float offsets).
   SmallVector<Value> quantizedSteps(Value panelIndex, Value n0, Value m0,
                                     int64_t rows, ValueRange init) {
+    const dequantized::Weight &dq = p.dequantized;
     auto bytes = VectorType::get({kLanes}, b.getI8Type());
-    auto ints = VectorType::get({kLanes}, b.getI32Type());
     auto loop = scf::ForOp::create(
-        b, loc, indexConst(b, loc, 0), indexConst(b, loc, p.groups),
+        b, loc, indexConst(b, loc, 0), indexConst(b, loc, dq.groups),
         indexConst(b, loc, 1), init,
         [&](OpBuilder &nb, Location l, Value g, ValueRange accs) {
           OpBuilder::InsertionGuard guard(b);
           b.setInsertionPointToEnd(nb.getInsertionBlock());
-          SmallVector<Value> scale, zero;
+          SmallVector<Value> scale, zero(kVectorsPerPanel);
           for (int64_t v = 0; v < kVectorsPerPanel; ++v) {
             scale.push_back(readTable(scaleTable, g, add(n0, v * kLanes)));
             if (zeroTable)
-              zero.push_back(readTable(zeroTable, g, add(n0, v * kLanes)));
+              zero[v] = readTable(zeroTable, g, add(n0, v * kLanes));
           }
           Value lo =
-              arith::MulIOp::create(b, l, g, indexConst(b, l, p.groupSize));
+              arith::MulIOp::create(b, l, g, indexConst(b, l, dq.groupSize));
           SmallVector<Value> next = kSteps(
-              lo, add(lo, p.groupSize), m0, rows, accs, [&](Value k) {
+              lo, add(lo, dq.groupSize), m0, rows, accs, [&](Value k) {
                 SmallVector<Value> weights;
                 for (auto [v, q] :
-                     llvm::enumerate(readPanel(panelIndex, k, bytes))) {
-                  Value wide =
-                      p.isSigned
-                          ? arith::ExtSIOp::create(b, loc, ints, q).getResult()
-                          : arith::ExtUIOp::create(b, loc, ints, q).getResult();
-                  Value w = arith::SIToFPOp::create(b, loc, fvec, wide);
-                  if (!zeroTable)
-                    w = arith::MulFOp::create(b, loc, w, scale[v]);
-                  else if (p.floatOffset)
-                    w = arith::AddFOp::create(
-                        b, loc, arith::MulFOp::create(b, loc, w, scale[v]),
-                        zero[v]);
-                  else
-                    w = arith::MulFOp::create(
-                        b, loc, arith::SubFOp::create(b, loc, w, zero[v]),
-                        scale[v]);
-                  weights.push_back(w);
-                }
+                     llvm::enumerate(readPanel(panelIndex, k, bytes)))
+                  weights.push_back(dequantized::dequantize(b, loc, dq, q,
+                                                            scale[v], zero[v]));
                 return weights;
               });
           scf::YieldOp::create(b, l, next);
@@ -464,7 +423,7 @@ struct ConvertLinearToGemmKernelPass
     for (nn::LinearOp op : ops) {
       Plan plan;
       std::string why = planFor(op, plan);
-      if (why.empty() && plan.dequantize && !quantizedWeights)
+      if (why.empty() && plan.quantized && !quantizedWeights)
         why = "quantized-weights is off";
       OpBuilder b(op);
       Location loc = op.getLoc();
@@ -498,10 +457,11 @@ struct ConvertLinearToGemmKernelPass
                       plan.m * plan.paddedN * plan.k >= minParallelWork &&
                       plan.paddedN > kPanelCols;
       Value scaleTable, zeroTable;
-      if (plan.dequantize) {
-        scaleTable = groupMajor(b, loc, plan.dequantize.getScale(), plan);
-        if (plan.hasZero)
-          zeroTable = groupMajor(b, loc, plan.dequantize.getZero(), plan);
+      lb::DequantizeWeightOp dq = plan.dequantized.op;
+      if (plan.quantized) {
+        scaleTable = groupMajor(b, loc, dq.getScale(), plan);
+        if (plan.dequantized.hasZero)
+          zeroTable = groupMajor(b, loc, dq.getZero(), plan);
       }
       GemmBuilder gemm(b, loc, plan, rowsPerTile);
       Value y = gemm.build(x, packed, op.getBias(), scaleTable, zeroTable,
@@ -522,8 +482,8 @@ struct ConvertLinearToGemmKernelPass
       }
       op.getResult().replaceAllUsesWith(y);
       op.erase();
-      if (plan.dequantize && plan.dequantize->use_empty())
-        plan.dequantize.erase();
+      if (plan.quantized && dq->use_empty())
+        dq.erase();
     }
   }
 };

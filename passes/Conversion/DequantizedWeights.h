@@ -1,0 +1,47 @@
+//===- DequantizedWeights.h - weight-only layers' integer parts -*- C++ -*-===//
+//
+// What the f32 kernels (convert-linear-to-gemm-kernel,
+// convert-conv-to-direct-kernel) need to run a weight-only quantized layer
+// from its integer part instead of the f32 weight lowbit.dequantize_weight
+// produces: the constant integer values, their containers' signedness, the
+// group structure, and the reference's dequantization formula (one
+// definition, used by both kernels; convert-lowbit-to-linalg's lowering is
+// the reference).
+//
+//===----------------------------------------------------------------------===//
+#ifndef LOWBIT_PASSES_CONVERSION_DEQUANTIZEDWEIGHTS_H
+#define LOWBIT_PASSES_CONVERSION_DEQUANTIZEDWEIGHTS_H
+
+#include "dialects/LowBit/LowBitDialect.h"
+
+#include "mlir/IR/Builders.h"
+
+#include <string>
+#include <vector>
+
+namespace lowbit::dequantized {
+
+/// A weight `w = dequantize_weight(q, scale[, zero])` whose integer part is
+/// a compile-time constant.
+struct Weight {
+  lb::DequantizeWeightOp op;
+  std::vector<int8_t> q; ///< [N, K] container values, row-major
+  int64_t n = 0, k = 0, groupSize = 0, groups = 1;
+  bool isSigned = true; ///< containers are two's complement (else unsigned)
+  bool hasZero = false, floatOffset = false;
+};
+
+/// Reads the weight `value` produces (through lowbit.dequantize_weight);
+/// returns why it cannot (empty when it can).
+std::string read(mlir::Value value, Weight &weight);
+
+/// The reference's f32 weight from containers `q` (i8, any shape) and the
+/// matching `scale` (and `zero`) values: float(q) * s, (float(q) - z) * s,
+/// or float(q) * s + z for float offsets.
+mlir::Value dequantize(mlir::OpBuilder &b, mlir::Location loc,
+                       const Weight &weight, mlir::Value q, mlir::Value scale,
+                       mlir::Value zero);
+
+} // namespace lowbit::dequantized
+
+#endif // LOWBIT_PASSES_CONVERSION_DEQUANTIZEDWEIGHTS_H
