@@ -14,6 +14,12 @@
 //
 //   packed[(c * KH + kh) * KW + kw, f] = filter[f, c, kh, kw]
 //
+// A weight-only quantized filter (a reshaped lowbit.dequantize_weight of a
+// constant integer part) is kept as its integer part, transposed at compile
+// time to [G, group size, F], and dequantized once per call into the same
+// [K, F] layout by the reference's formula (DequantizedWeights.h): a filter
+// is small next to the activations it is applied to.
+//
 // The input is zero-padded once (tensor.pad, only if the op pads). For each
 // image, output row and tile of `filters-per-tile` filters x 32 output
 // columns (the last tile of a row 16 or 32 wide, masked at the row's end),
@@ -31,11 +37,14 @@
 
 #include "dialects/NN/NNDialect.h"
 #include "lib/Support/TosaBuilders.h"
+#include "passes/Conversion/DequantizedWeights.h"
 #include "passes/Quantization/WeightUtils.h"
 
 #include "mlir/Dialect/Arith/IR/Arith.h"
+#include "mlir/Dialect/Linalg/IR/Linalg.h"
 #include "mlir/Dialect/SCF/IR/SCF.h"
 #include "mlir/Dialect/Tensor/IR/Tensor.h"
+#include "mlir/Dialect/Tosa/IR/TosaOps.h"
 #include "mlir/Dialect/Vector/IR/VectorOps.h"
 #include "mlir/IR/BuiltinAttributes.h"
 
@@ -59,6 +68,8 @@ constexpr int64_t kLanes = 16, kMaxVectors = 2;
 struct Plan {
   int64_t n = 0, c = 0, f = 0, kh = 0, kw = 0, oh = 0, ow = 0;
   int64_t reduction() const { return c * kh * kw; }
+  bool quantized = false; ///< the filter is `dequantized` below, reshaped
+  dequantized::Weight dequantized;
 };
 
 Value indexConst(OpBuilder &b, Location loc, int64_t v) {
@@ -87,8 +98,14 @@ std::string planFor(nn::Conv2DOp op, Plan &plan) {
     return "its strides or dilations are not 1";
   if (llvm::any_of(op.getPads(), [](int64_t p) { return p < 0; }))
     return "it has negative pads";
-  if (!op.getFilter().getDefiningOp<arith::ConstantOp>())
+  if (auto reshape = op.getFilter().getDefiningOp<tosa::ReshapeOp>()) {
+    plan.quantized = true;
+    std::string why = dequantized::read(reshape.getInput1(), plan.dequantized);
+    if (!why.empty())
+      return why;
+  } else if (!op.getFilter().getDefiningOp<arith::ConstantOp>()) {
     return "the filter is not a compile-time constant";
+  }
   plan.n = x.getDimSize(0);
   plan.c = x.getDimSize(1);
   plan.f = w.getDimSize(0);
@@ -101,9 +118,65 @@ std::string planFor(nn::Conv2DOp op, Plan &plan) {
   return "";
 }
 
-/// The filter transposed to [C * KH * KW, F] as a dense_resource constant;
+/// A weight-only filter as f32 [C * KH * KW, F], dequantized with the model
+/// (once per call, by the reference's formula) from its integer part, kept
+/// transposed at compile time as [G, group size, F] i8, and the [F, G]
+/// scale (and zero) tables transposed to [G, F]: every map a projected
+/// permutation, contiguous along F.
+Value dequantizeFilter(OpBuilder &b, Location loc, nn::Conv2DOp op,
+                       const Plan &p) {
+  const dequantized::Weight &dq = p.dequantized;
+  int64_t k = p.reduction(), gs = dq.groupSize, groups = dq.groups;
+  std::vector<int8_t> transposed(static_cast<size_t>(k * p.f));
+  for (int64_t f = 0; f < p.f; ++f)
+    for (int64_t r = 0; r < k; ++r)
+      transposed[r * p.f + f] = dq.q[f * k + r];
+  Value q = createResourceConstant(
+      b, loc, RankedTensorType::get({groups, gs, p.f}, b.getI8Type()),
+      transposed.data(), transposed.size(), getLayerName(op) + ".packed");
+  auto groupMajor = [&](Value table) {
+    Value init = tensor::EmptyOp::create(
+        b, loc, ArrayRef<int64_t>{groups, p.f}, b.getF32Type());
+    return linalg::TransposeOp::create(b, loc, table, init,
+                                       ArrayRef<int64_t>{1, 0})
+        .getResult()[0];
+  };
+  SmallVector<Value> inputs = {q, groupMajor(dq.op.getScale())};
+  if (dq.hasZero)
+    inputs.push_back(groupMajor(dq.op.getZero()));
+  MLIRContext *ctx = b.getContext();
+  AffineMap id = AffineMap::getMultiDimIdentityMap(3, ctx);
+  AffineMap table = AffineMap::get(
+      3, 0, {getAffineDimExpr(0, ctx), getAffineDimExpr(2, ctx)}, ctx);
+  SmallVector<AffineMap> maps = {id, table};
+  if (dq.hasZero)
+    maps.push_back(table);
+  maps.push_back(id);
+  Value init = tensor::EmptyOp::create(
+      b, loc, ArrayRef<int64_t>{groups, gs, p.f}, b.getF32Type());
+  Value w = linalg::GenericOp::create(
+                b, loc, TypeRange{init.getType()}, inputs, ValueRange{init},
+                maps,
+                SmallVector<utils::IteratorType>(
+                    3, utils::IteratorType::parallel),
+                [&](OpBuilder &nb, Location l, ValueRange args) {
+                  Value zero = dq.hasZero ? args[2] : Value();
+                  linalg::YieldOp::create(
+                      nb, l,
+                      dequantized::dequantize(nb, l, dq, args[0], args[1],
+                                              zero));
+                })
+                .getResult(0);
+  return tensor::CollapseShapeOp::create(
+      b, loc, w, ArrayRef<ReassociationIndices>{{0, 1}, {2}});
+}
+
+/// The filter transposed to [C * KH * KW, F] as a dense_resource constant
+/// (a weight-only filter: dequantized with the model, dequantizeFilter);
 /// null if its values cannot be read.
 Value packFilter(OpBuilder &b, Location loc, nn::Conv2DOp op, const Plan &p) {
+  if (p.quantized)
+    return dequantizeFilter(b, loc, op, p);
   std::optional<FloatValues> w = readFloatConstant(op.getFilter());
   int64_t k = p.reduction();
   if (!w || w->size != static_cast<size_t>(p.f * k))
@@ -312,6 +385,8 @@ struct ConvertConvToDirectKernelPass
     for (nn::Conv2DOp op : ops) {
       Plan plan;
       std::string why = planFor(op, plan);
+      if (why.empty() && plan.quantized && !quantizedWeights)
+        why = "quantized-weights is off";
       OpBuilder b(op);
       Location loc = op.getLoc();
       Value packed = why.empty() ? packFilter(b, loc, op, plan) : Value();

@@ -24,7 +24,7 @@ namespace lowbit::dequantized {
 /// A weight `w = dequantize_weight(q, scale[, zero])` whose integer part is
 /// a compile-time constant.
 struct Weight {
-  lb::DequantizeWeightOp op;
+  mutable lb::DequantizeWeightOp op; ///< (mutable: MLIR accessors are not const)
   std::vector<int8_t> q; ///< [N, K] container values, row-major
   int64_t n = 0, k = 0, groupSize = 0, groups = 1;
   bool isSigned = true; ///< containers are two's complement (else unsigned)

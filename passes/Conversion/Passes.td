@@ -157,7 +157,10 @@ def ConvertConvToDirectKernelPass : Pass<"convert-conv-to-direct-kernel", "::mli
     `filters-per-tile` filters x 32 output columns (the row's last tile 16
     or 32 wide, masked at its end) accumulators that start from the bias and
     take one `vector.fma` per filter and vector at each (c, kh, kw) step, in
-    the order of `linalg.conv_2d_nchw_fchw`'s loops. No im2col buffer.
+    the order of `linalg.conv_2d_nchw_fchw`'s loops. No im2col buffer. A
+    weight-only filter (a reshaped `lowbit.dequantize_weight` of a constant
+    integer part) is dequantized once per call into that layout by the
+    reference's formula.
     Any other nn.conv2d is left to `convert-nn-to-linalg` (or, with
     `require-kernel`, is an error naming the reason).
   }];
@@ -165,6 +168,9 @@ def ConvertConvToDirectKernelPass : Pass<"convert-conv-to-direct-kernel", "::mli
     Option<"filtersPerTile", "filters-per-tile", "int64_t", /*default=*/"8",
            "filters of the register tile (1..12); the tile is 32 output "
            "columns wide">,
+    Option<"quantizedWeights", "quantized-weights", "bool", /*default=*/"true",
+           "also take filters from lowbit.dequantize_weight, dequantized "
+           "with the model (false: leave them to the reference lowering)">,
     Option<"requireKernel", "require-kernel", "bool", /*default=*/"false",
            "fail on an nn.conv2d the kernel cannot take instead of leaving it">,
     Option<"numThreads", "num-threads", "int64_t", /*default=*/"1",

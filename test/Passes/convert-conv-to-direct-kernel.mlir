@@ -13,6 +13,9 @@
 // RUN: lowbit-opt %s --split-input-file \
 // RUN:   --pass-pipeline='builtin.module(func.func(convert-conv-to-direct-kernel{num-threads=2 min-parallel-work=0}))' \
 // RUN:   | FileCheck %s --check-prefix=PAR
+// RUN: lowbit-opt %s --split-input-file \
+// RUN:   --pass-pipeline='builtin.module(func.func(convert-conv-to-direct-kernel{quantized-weights=false}))' \
+// RUN:   | FileCheck %s --check-prefix=NOQ
 
 // 3x3, pad 1, three filters (a tile of 2, then one of 1), output width 20
 // (no full 32-column tile: one masked tile of two vectors). The packed
@@ -75,6 +78,34 @@ func.func @pointwise(%x: tensor<2x4x2x48xf32>) -> tensor<2x2x2x48xf32> {
   %w = arith.constant dense<0.5> : tensor<2x4x1x1xf32>
   %y = nn.conv2d %x, %w {strides = array<i64: 1, 1>, pads = array<i64: 0, 0, 0, 0>, dilations = array<i64: 1, 1>, groups = 1 : i64} : (tensor<2x4x2x48xf32>, tensor<2x4x1x1xf32>) -> tensor<2x2x2x48xf32>
   return %y : tensor<2x2x2x48xf32>
+}
+
+// -----
+
+// A weight-only filter (a reshaped lowbit.dequantize_weight): the integer
+// part transposed at compile time to [G, group size, F] i8, the [F, G]
+// scale table transposed to [G, F], and one generic per call that
+// dequantizes (float(q) * s, signed containers: extsi) into [K, F] for the
+// kernel.
+// CHECK-LABEL: func.func @weight_only
+// CHECK-DAG: %[[Q:.*]] = arith.constant dense_resource<{{.*}}packed> : tensor<2x4x3xi8>
+// CHECK: %[[ST:.*]] = linalg.transpose ins(%arg1 : tensor<3x2xf32>) outs(%{{.*}} : tensor<2x3xf32>) permutation = [1, 0]
+// CHECK: %[[W:.*]] = linalg.generic {{.*}} ins(%[[Q]], %[[ST]] : tensor<2x4x3xi8>, tensor<2x3xf32>)
+// CHECK: arith.extsi {{.*}} : i8 to i32
+// CHECK: arith.sitofp
+// CHECK: arith.mulf
+// CHECK: %[[K:.*]] = tensor.collapse_shape %[[W]] {{\[\[}}0, 1], [2]] : tensor<2x4x3xf32> into tensor<8x3xf32>
+// CHECK: tensor.extract %[[K]]
+// CHECK-NOT: nn.conv2d %
+// NOQ-LABEL: func.func @weight_only
+// NOQ: nn.conv2d
+func.func @weight_only(%x: tensor<1x2x3x20xf32>, %s: tensor<3x2xf32>) -> tensor<1x3x2x19xf32> {
+  %q = arith.constant dense<[[1, -1, 2, -2, 3, -3, 4, -4], [0, 1, 0, 1, 0, 1, 0, 1], [7, 6, 5, 4, 3, 2, 1, 0]]> : tensor<3x8xi8>
+  %w = lowbit.dequantize_weight %q, %s {bits = 4 : i64, group_size = 4 : i64} : (tensor<3x8xi8>, tensor<3x2xf32>) -> tensor<3x8xf32>
+  %shape = tosa.const_shape {values = dense<[3, 2, 2, 2]> : tensor<4xindex>} : () -> !tosa.shape<4>
+  %f = tosa.reshape %w, %shape : (tensor<3x8xf32>, !tosa.shape<4>) -> tensor<3x2x2x2xf32>
+  %y = nn.conv2d %x, %f {strides = array<i64: 1, 1>, pads = array<i64: 0, 0, 0, 0>, dilations = array<i64: 1, 1>, groups = 1 : i64} : (tensor<1x2x3x20xf32>, tensor<3x2x2x2xf32>) -> tensor<1x3x2x19xf32>
+  return %y : tensor<1x3x2x19xf32>
 }
 
 // -----

@@ -100,3 +100,32 @@ def test_direct_conv_threads_do_not_change_bits(lowbit_run, tmp_path):
     one = run(lowbit_run, tmp_path, model, x, "--threads=1")
     two = run(lowbit_run, tmp_path, model, x, "--threads=2")
     np.testing.assert_array_equal(one, two)
+
+
+WEIGHT_ONLY = [
+    # (name, x shape, filters, kernel, pads, bias, lowbit-run flags)
+    ("3x3-w4a16", (1, 16, 5, 40), 12, (3, 3), [1, 1, 1, 1], True, ["--recipe=rtn-w4a16-g128"]),
+    ("1x1-w2a16-g64-2groups", (1, 128, 3, 20), 9, (1, 1), [0, 0, 0, 0], False, ["--recipe=rtn-w2a16-g64"]),
+    ("3x3-w4-asymmetric-g24", (1, 8, 4, 33), 5, (3, 3), [1, 1, 1, 1], True,
+     ["--pipeline=func.func(quantize-weights{bits=4 group-size=24 symmetric=false}, lower-to-lowbit)"]),
+]
+
+
+@pytest.mark.parametrize("name,x_shape,f,kernel,pads,bias,flags", WEIGHT_ONLY,
+                         ids=[c[0] for c in WEIGHT_ONLY])
+def test_weight_only_direct_conv_matches_reference(lowbit_run, tmp_path, name, x_shape, f, kernel, pads,
+                                                   bias, flags):
+    """A weight-only filter (lowbit.dequantize_weight) is dequantized once per
+    call, by the reference's formula, into the kernel's layout: against the
+    reference lowering (dequantized filter, im2col, product) the result is
+    the same sum in the same (c, kh, kw) order up to f32 rounding, bounded
+    by gamma_K * sum |x||w|; a wrong group, zero or scale is off by far more."""
+    model, x, wt, b = conv_model(x_shape, f, kernel, pads, bias, seed=len(name))
+    exact, magnitude = reference(x, wt, b, pads)
+    got = run(lowbit_run, tmp_path, model, x, *flags)
+    lowered = run(lowbit_run, tmp_path, model, x, *flags, "--int8-kernel=reference")
+    k = x_shape[1] * kernel[0] * kernel[1]
+    u = np.finfo(np.float32).eps / 2
+    bound = 2 * (k + 1) * u * 1.5 * magnitude + 1e-30
+    assert np.all(np.abs(got - lowered) <= bound), name
+    assert np.abs(lowered - exact).max() > 1e-4 * np.abs(exact).max()  # quantized, not float

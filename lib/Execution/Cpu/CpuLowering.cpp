@@ -64,7 +64,8 @@ std::string lowbit::getCpuKernelPipeline(unsigned numThreads,
   bool reference = resolveInt8Kernel(int8Kernel) == Int8Kernel::Reference;
   std::string passes = "convert-linear-to-gemm-kernel{" + threads +
                        (reference ? " quantized-weights=false" : "") +
-                       "}, convert-conv-to-direct-kernel{" + threads + "}";
+                       "}, convert-conv-to-direct-kernel{" + threads +
+                       (reference ? " quantized-weights=false" : "") + "}";
   if (!reference)
     passes += ", convert-qconv-to-direct-kernel{" + threads +
               "}, convert-qlinear-to-dot-kernel{" + threads + "}";
