@@ -223,6 +223,36 @@ def ConvertQConvToDirectKernelPass : Pass<"convert-qconv-to-direct-kernel", "::m
   ];
 }
 
+def ConvertDepthwiseConvToKernelPass : Pass<"convert-depthwise-conv-to-kernel", "::mlir::func::FuncOp"> {
+  let summary = "Run f32 depthwise nn.conv2d as vector code along the output rows";
+  let description = [{
+    Replaces every f32 depthwise `nn.conv2d` (groups = C = F) with a
+    horizontal stride and dilations of 1 (any vertical stride) by vector
+    code (the filter, tiny, is read tap by tap and may be a run-time value,
+    such as a dequantized weight-only filter): per image, channel and
+    output row, tiles of up to 64 output columns (the row's last tile masked)
+    whose accumulators start from the bias and take one `vector.fma` of the
+    broadcast tap and the input row segment per tap, taps in (kh, kw) order.
+    The input is zero-padded once (only if the op pads). Any other
+    nn.conv2d is left to `convert-nn-to-linalg` (or, with `require-kernel`,
+    is an error naming the reason).
+  }];
+  let options = [
+    Option<"requireKernel", "require-kernel", "bool", /*default=*/"false",
+           "fail on an nn.conv2d the kernel cannot take instead of leaving it">,
+    Option<"numThreads", "num-threads", "int64_t", /*default=*/"1",
+           "above 1: the channels of large convolutions become an "
+           "scf.forall (run as async tasks by lowbit-cpu-async-parallel)">,
+    Option<"minParallelWork", "min-parallel-work", "int64_t",
+           /*default=*/"262144",
+           "convolutions with fewer multiply-adds stay sequential">,
+  ];
+  let dependentDialects = [
+    "::mlir::tensor::TensorDialect", "::mlir::arith::ArithDialect",
+    "::mlir::scf::SCFDialect", "::mlir::vector::VectorDialect"
+  ];
+}
+
 def ConvertI8DotToVnniPass : Pass<"convert-i8-dot-to-vnni", "::mlir::func::FuncOp"> {
   let summary = "Turn four-wide u8 x s8 dot products into AVX-512 VNNI vpdpbusd";
   let description = [{

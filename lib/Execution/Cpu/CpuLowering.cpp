@@ -55,7 +55,8 @@ std::string lowbit::getCpuKernelPipeline(unsigned numThreads,
   numThreads = resolveThreads(numThreads);
   std::string threads = "num-threads=" + std::to_string(numThreads);
   // f32 nn.linear with a constant weight: the packed GEMM kernel; f32
-  // stride-1 nn.conv2d with a constant filter: the direct convolution.
+  // stride-1 nn.conv2d with a constant filter: the direct convolution;
+  // depthwise ones: vector code along the output rows.
   // lowbit.qlinear with constant weights: the int8 dot-product kernel
   // (bit-identical to the generic lowering that follows for the rest); on
   // AVX-512 VNNI its dot products become vpdpbusd after bufferization.
@@ -65,7 +66,8 @@ std::string lowbit::getCpuKernelPipeline(unsigned numThreads,
   std::string passes = "convert-linear-to-gemm-kernel{" + threads +
                        (reference ? " quantized-weights=false" : "") +
                        "}, convert-conv-to-direct-kernel{" + threads +
-                       (reference ? " quantized-weights=false" : "") + "}";
+                       (reference ? " quantized-weights=false" : "") +
+                       "}, convert-depthwise-conv-to-kernel{" + threads + "}";
   if (!reference)
     passes += ", convert-qconv-to-direct-kernel{" + threads +
               "}, convert-qlinear-to-dot-kernel{" + threads + "}";
