@@ -38,6 +38,7 @@
 #include "dialects/NN/NNDialect.h"
 #include "lib/Support/TosaBuilders.h"
 #include "passes/Conversion/DequantizedWeights.h"
+#include "passes/Conversion/KernelLoops.h"
 #include "passes/Quantization/WeightUtils.h"
 
 #include "mlir/Dialect/Arith/IR/Arith.h"
@@ -72,9 +73,7 @@ struct Plan {
   dequantized::Weight dequantized;
 };
 
-Value indexConst(OpBuilder &b, Location loc, int64_t v) {
-  return arith::ConstantIndexOp::create(b, loc, v);
-}
+using kernels::indexConst;
 
 /// Why the kernel cannot take `op` (empty when it can); fills `plan`.
 std::string planFor(nn::Conv2DOp op, Plan &plan) {
@@ -207,93 +206,25 @@ public:
     this->bias = bias;
     Value y = tensor::EmptyOp::create(
         b, loc, ArrayRef<int64_t>{p.n, p.f, p.oh, p.ow}, b.getF32Type());
-    return forLoop(0, p.n, 1, y, [&](Value n, Value acc) {
-      return parallel ? parallelRows(n, acc)
-                      : forLoop(0, p.oh, 1, acc, [&](Value oh, Value acc2) {
-                          return outputRow(n, oh, acc2, n, oh);
-                        });
-    });
+    return kernels::forEachOutputRow(
+        b, loc, y, parallel,
+        [&](Value n, Value oh, Value acc, Value yn, Value yRow) {
+          return outputRow(n, oh, acc, yn, yRow);
+        });
   }
 
 private:
-  Value add(Value a, int64_t c) {
-    return c == 0 ? a : arith::AddIOp::create(b, loc, a, indexConst(b, loc, c));
-  }
-
-  /// scf.for over [lo, hi) step `step` carrying one tensor.
-  Value forLoop(int64_t lo, int64_t hi, int64_t step, Value init,
-                llvm::function_ref<Value(Value, Value)> body) {
-    auto loop = scf::ForOp::create(
-        b, loc, indexConst(b, loc, lo), indexConst(b, loc, hi),
-        indexConst(b, loc, step), ValueRange{init},
-        [&](OpBuilder &nb, Location l, Value iv, ValueRange args) {
-          OpBuilder::InsertionGuard guard(b);
-          b.setInsertionPointToEnd(nb.getInsertionBlock());
-          scf::YieldOp::create(b, l, body(iv, args[0]));
-        });
-    return loop.getResult(0);
-  }
-
-  /// The output rows of image n as the iterations of an scf.forall, each
-  /// writing its own [1, F, 1, OW] slice.
-  Value parallelRows(Value n, Value y) {
-    auto forall = scf::ForallOp::create(
-        b, loc, ArrayRef<OpFoldResult>{b.getIndexAttr(p.oh)}, ValueRange{y},
-        std::nullopt);
-    OpBuilder::InsertionGuard guard(b);
-    b.setInsertionPoint(forall.getTerminator());
-    Value oh = forall.getInductionVar(0);
-    Value shared = forall.getRegionIterArgs()[0];
-    SmallVector<OpFoldResult> offsets = {n, b.getIndexAttr(0), oh,
-                                         b.getIndexAttr(0)};
-    SmallVector<OpFoldResult> sizes = {b.getIndexAttr(1), b.getIndexAttr(p.f),
-                                       b.getIndexAttr(1), b.getIndexAttr(p.ow)};
-    SmallVector<OpFoldResult> strides(4, b.getIndexAttr(1));
-    Value slice =
-        tensor::ExtractSliceOp::create(b, loc, shared, offsets, sizes, strides);
-    Value zero = indexConst(b, loc, 0);
-    Value done = outputRow(n, oh, slice, zero, zero);
-    b.setInsertionPointToStart(forall.getTerminator().getBody());
-    tensor::ParallelInsertSliceOp::create(b, loc, done, shared, offsets, sizes,
-                                          strides);
-    return forall.getResult(0);
-  }
+  Value add(Value a, int64_t c) { return kernels::addIndex(b, loc, a, c); }
 
   /// Output row oh of image n, written into y at [yn, f, yRow, ow]: tiles of
-  /// filtersPerTile filters then one of the rest, each over the row's
-  /// column tiles.
+  /// filtersPerTile filters x 32 columns (kernels::forEachRowTile).
   Value outputRow(Value n, Value oh, Value y, Value yn, Value yRow) {
-    int64_t mainFilters = p.f / filtersPerTile * filtersPerTile;
-    auto filterTiles = [&](int64_t lo, int64_t hi, int64_t rows, Value acc) {
-      return forLoop(lo, hi, rows, acc, [&](Value f0, Value acc2) {
-        return columnTiles(n, oh, f0, rows, acc2, yn, yRow);
-      });
-    };
-    if (mainFilters > 0)
-      y = filterTiles(0, mainFilters, filtersPerTile, y);
-    if (mainFilters < p.f)
-      y = filterTiles(mainFilters, p.f, p.f - mainFilters, y);
-    return y;
-  }
-
-  /// The row's tiles of 32 output columns, then one masked tile of the
-  /// rest (16 or 32 wide).
-  Value columnTiles(Value n, Value oh, Value f0, int64_t rows, Value y,
-                    Value yn, Value yRow) {
-    int64_t width = kLanes * kMaxVectors;
-    int64_t mainCols = p.ow / width * width;
-    if (mainCols > 0)
-      y = forLoop(0, mainCols, width, y, [&](Value ow0, Value acc) {
-        return tile(n, oh, f0, ow0, rows, kMaxVectors, /*masked=*/false, acc,
-                    yn, yRow);
-      });
-    if (mainCols < p.ow) {
-      int64_t rest = p.ow - mainCols;
-      y = tile(n, oh, f0, indexConst(b, loc, mainCols), rows,
-               (rest + kLanes - 1) / kLanes, /*masked=*/rest % kLanes != 0, y,
-               yn, yRow);
-    }
-    return y;
+    return kernels::forEachRowTile(
+        b, loc, p.f, filtersPerTile, p.ow, kLanes, kMaxVectors, y,
+        [&](Value f0, int64_t rows, Value ow0, int64_t vectors, bool masked,
+            Value acc) {
+          return tile(n, oh, f0, ow0, rows, vectors, masked, acc, yn, yRow);
+        });
   }
 
   /// One register tile: `rows` filters x `vectors` x 16 output columns.
@@ -368,12 +299,9 @@ struct ConvertConvToDirectKernelPass
   using Base::Base;
 
   void runOnOperation() override {
-    if (numThreads < 1 || minParallelWork < 0) {
-      getOperation().emitError("convert-conv-to-direct-kernel: num-threads "
-                               "must be positive and min-parallel-work not "
-                               "negative");
+    if (failed(kernels::checkThreadOptions(getOperation(), getArgument(),
+                                           numThreads, minParallelWork)))
       return signalPassFailure();
-    }
     if (filtersPerTile < 1 || filtersPerTile > 12) {
       getOperation().emitError("convert-conv-to-direct-kernel: "
                                "filters-per-tile must be 1..12, got ")

@@ -23,6 +23,7 @@
 
 #include "dialects/NN/NNDialect.h"
 #include "lib/Support/TosaBuilders.h"
+#include "passes/Conversion/KernelLoops.h"
 
 #include "mlir/Dialect/Arith/IR/Arith.h"
 #include "mlir/Dialect/SCF/IR/SCF.h"
@@ -46,9 +47,7 @@ struct Plan {
   int64_t n = 0, c = 0, kh = 0, kw = 0, oh = 0, ow = 0, strideH = 1;
 };
 
-Value indexConst(OpBuilder &b, Location loc, int64_t v) {
-  return arith::ConstantIndexOp::create(b, loc, v);
-}
+using kernels::indexConst;
 
 /// Why the kernel cannot take `op` (empty when it can); fills `plan`.
 std::string planFor(nn::Conv2DOp op, Plan &plan) {
@@ -107,47 +106,27 @@ public:
   }
 
 private:
-  Value add(Value a, int64_t c) {
-    return c == 0 ? a : arith::AddIOp::create(b, loc, a, indexConst(b, loc, c));
-  }
+  Value add(Value a, int64_t c) { return kernels::addIndex(b, loc, a, c); }
 
   Value forLoop(int64_t lo, int64_t hi, int64_t step, Value init,
                 llvm::function_ref<Value(Value, Value)> body) {
-    auto loop = scf::ForOp::create(
-        b, loc, indexConst(b, loc, lo), indexConst(b, loc, hi),
-        indexConst(b, loc, step), ValueRange{init},
-        [&](OpBuilder &nb, Location l, Value iv, ValueRange args) {
-          OpBuilder::InsertionGuard guard(b);
-          b.setInsertionPointToEnd(nb.getInsertionBlock());
-          scf::YieldOp::create(b, l, body(iv, args[0]));
-        });
-    return loop.getResult(0);
+    return kernels::forLoop(b, loc, lo, hi, step, init, body);
   }
 
   /// The channels of image n as an scf.forall, each writing its own
   /// [1, 1, OH, OW] slice.
   Value parallelChannels(Value n, Value y) {
-    auto forall = scf::ForallOp::create(
-        b, loc, ArrayRef<OpFoldResult>{b.getIndexAttr(p.c)}, ValueRange{y},
-        std::nullopt);
-    OpBuilder::InsertionGuard guard(b);
-    b.setInsertionPoint(forall.getTerminator());
-    Value c = forall.getInductionVar(0);
-    Value shared = forall.getRegionIterArgs()[0];
-    SmallVector<OpFoldResult> offsets = {n, c, b.getIndexAttr(0),
-                                         b.getIndexAttr(0)};
-    SmallVector<OpFoldResult> sizes = {b.getIndexAttr(1), b.getIndexAttr(1),
-                                       b.getIndexAttr(p.oh),
-                                       b.getIndexAttr(p.ow)};
-    SmallVector<OpFoldResult> strides(4, b.getIndexAttr(1));
-    Value slice =
-        tensor::ExtractSliceOp::create(b, loc, shared, offsets, sizes, strides);
-    Value zero = indexConst(b, loc, 0);
-    Value done = channel(n, c, slice, zero, zero);
-    b.setInsertionPointToStart(forall.getTerminator().getBody());
-    tensor::ParallelInsertSliceOp::create(b, loc, done, shared, offsets, sizes,
-                                          strides);
-    return forall.getResult(0);
+    return kernels::forallSlices(
+        b, loc, p.c, y,
+        [&](Value c) {
+          return SmallVector<OpFoldResult>{n, c, b.getIndexAttr(0),
+                                           b.getIndexAttr(0)};
+        },
+        {1, 1, p.oh, p.ow},
+        [&](Value c, Value slice) {
+          Value zero = indexConst(b, loc, 0);
+          return channel(n, c, slice, zero, zero);
+        });
   }
 
   /// Every output row of channel c of image n, written into y at [yn, yc].
@@ -221,12 +200,9 @@ struct ConvertDepthwiseConvToKernelPass
   using Base::Base;
 
   void runOnOperation() override {
-    if (numThreads < 1 || minParallelWork < 0) {
-      getOperation().emitError("convert-depthwise-conv-to-kernel: "
-                               "num-threads must be positive and "
-                               "min-parallel-work not negative");
+    if (failed(kernels::checkThreadOptions(getOperation(), getArgument(),
+                                           numThreads, minParallelWork)))
       return signalPassFailure();
-    }
     SmallVector<nn::Conv2DOp> ops;
     getOperation().walk([&](nn::Conv2DOp op) { ops.push_back(op); });
     for (nn::Conv2DOp op : ops) {

@@ -41,6 +41,7 @@
 
 #include "dialects/NN/NNDialect.h"
 #include "passes/Conversion/DequantizedWeights.h"
+#include "passes/Conversion/KernelLoops.h"
 #include "passes/Quantization/WeightUtils.h"
 
 #include "mlir/Dialect/Arith/IR/Arith.h"
@@ -75,9 +76,7 @@ struct Plan {
   dequantized::Weight dequantized;
 };
 
-Value indexConst(OpBuilder &b, Location loc, int64_t v) {
-  return arith::ConstantIndexOp::create(b, loc, v);
-}
+using kernels::indexConst;
 
 /// Why the kernel cannot take `op` (empty when it can); fills `plan`.
 std::string planFor(nn::LinearOp op, Plan &plan) {
@@ -206,9 +205,7 @@ public:
   }
 
 private:
-  Value add(Value a, int64_t c) {
-    return arith::AddIOp::create(b, loc, a, indexConst(b, loc, c));
-  }
+  Value add(Value a, int64_t c) { return kernels::addIndex(b, loc, a, c); }
 
   /// Every row of the panel at column n0, written into y at column yCol0:
   /// tiles of rowsPerTile rows, then one tile of the rows left.
@@ -222,51 +219,33 @@ private:
   }
 
   Value serialPanels(Value out) {
-    auto loop = scf::ForOp::create(
-        b, loc, indexConst(b, loc, 0), indexConst(b, loc, p.paddedN),
-        indexConst(b, loc, kPanelCols), ValueRange{out},
-        [&](OpBuilder &nb, Location l, Value n0, ValueRange args) {
-          OpBuilder::InsertionGuard guard(b);
-          b.setInsertionPointToEnd(nb.getInsertionBlock());
-          scf::YieldOp::create(b, l, panel(n0, args[0], n0));
-        });
-    return loop.getResult(0);
+    return kernels::forLoop(b, loc, 0, p.paddedN, kPanelCols, out,
+                            [&](Value n0, Value y) { return panel(n0, y, n0); });
   }
 
+  /// The panels as the iterations of an scf.forall, each writing its own
+  /// [M, 32] slice.
   Value parallelPanels(Value out) {
-    auto forall = scf::ForallOp::create(
-        b, loc, ArrayRef<OpFoldResult>{b.getIndexAttr(p.paddedN / kPanelCols)},
-        ValueRange{out}, std::nullopt);
-    OpBuilder::InsertionGuard guard(b);
-    b.setInsertionPoint(forall.getTerminator());
-    Value n0 = arith::MulIOp::create(b, loc, forall.getInductionVar(0),
+    Value n0;
+    return kernels::forallSlices(
+        b, loc, p.paddedN / kPanelCols, out,
+        [&](Value iv) {
+          n0 = arith::MulIOp::create(b, loc, iv,
                                      indexConst(b, loc, kPanelCols));
-    Value shared = forall.getRegionIterArgs()[0];
-    SmallVector<OpFoldResult> offsets = {b.getIndexAttr(0), n0};
-    SmallVector<OpFoldResult> sizes = {b.getIndexAttr(p.m),
-                                       b.getIndexAttr(kPanelCols)};
-    SmallVector<OpFoldResult> strides = {b.getIndexAttr(1), b.getIndexAttr(1)};
-    Value slice =
-        tensor::ExtractSliceOp::create(b, loc, shared, offsets, sizes, strides);
-    Value done = panel(n0, slice, indexConst(b, loc, 0));
-    b.setInsertionPointToStart(forall.getTerminator().getBody());
-    tensor::ParallelInsertSliceOp::create(b, loc, done, shared, offsets, sizes,
-                                          strides);
-    return forall.getResult(0);
+          return SmallVector<OpFoldResult>{b.getIndexAttr(0), n0};
+        },
+        {p.m, kPanelCols},
+        [&](Value, Value slice) {
+          return panel(n0, slice, indexConst(b, loc, 0));
+        });
   }
 
   /// Rows [lo, hi) in steps of `rows`, for the panel at n0.
   Value rowLoop(Value n0, int64_t lo, int64_t hi, int64_t rows, Value y,
                 Value yCol0) {
-    auto loop = scf::ForOp::create(
-        b, loc, indexConst(b, loc, lo), indexConst(b, loc, hi),
-        indexConst(b, loc, rows), ValueRange{y},
-        [&](OpBuilder &nb, Location l, Value m0, ValueRange args) {
-          OpBuilder::InsertionGuard guard(b);
-          b.setInsertionPointToEnd(nb.getInsertionBlock());
-          scf::YieldOp::create(b, l, tile(n0, m0, rows, args[0], yCol0));
-        });
-    return loop.getResult(0);
+    return kernels::forLoop(b, loc, lo, hi, rows, y, [&](Value m0, Value acc) {
+      return tile(n0, m0, rows, acc, yCol0);
+    });
   }
 
   /// One register tile: `rows` rows x 32 columns, over the whole k range.
@@ -406,12 +385,9 @@ struct ConvertLinearToGemmKernelPass
   using Base::Base;
 
   void runOnOperation() override {
-    if (numThreads < 1 || minParallelWork < 0) {
-      getOperation().emitError("convert-linear-to-gemm-kernel: num-threads "
-                               "must be positive and min-parallel-work not "
-                               "negative");
+    if (failed(kernels::checkThreadOptions(getOperation(), getArgument(),
+                                           numThreads, minParallelWork)))
       return signalPassFailure();
-    }
     if (rowsPerTile < 1 || rowsPerTile > 12) {
       getOperation().emitError("convert-linear-to-gemm-kernel: rows-per-tile "
                                "must be 1..12, got ")

@@ -59,7 +59,7 @@ namespace lowbit {
 using namespace mlir;
 using namespace lowbit;
 using namespace lowbit::lb;
-using dotkernel::indexConst;
+using kernels::indexConst;
 using dotkernel::kKPerLane;
 using dotkernel::kLanes;
 
@@ -188,20 +188,6 @@ void packWeights(OpBuilder &b, Location loc, const QConv &q, Value &packed,
       sums.size() * 4, "qconv_direct_colsums");
 }
 
-/// scf.for over [lo, hi) step `step` carrying one tensor.
-Value forLoop(OpBuilder &b, Location loc, int64_t lo, int64_t hi, int64_t step,
-              Value init, llvm::function_ref<Value(Value, Value)> body) {
-  auto loop = scf::ForOp::create(
-      b, loc, indexConst(b, loc, lo), indexConst(b, loc, hi),
-      indexConst(b, loc, step), ValueRange{init},
-      [&](OpBuilder &nb, Location l, Value iv, ValueRange args) {
-        OpBuilder::InsertionGuard guard(b);
-        b.setInsertionPointToEnd(nb.getInsertionBlock());
-        scf::YieldOp::create(b, l, body(iv, args[0]));
-      });
-  return loop.getResult(0);
-}
-
 /// u [N, C4, HP, WP * 4] i8, u[n, c4, h, 4 w + t] = x[n, 4 c4 + t, h, w] xor
 /// 0x80 (channels past C: x = 0): per 16 pixels, the four channels' rows
 /// read as vectors and interleaved (two rounds of vector.interleave), so
@@ -251,10 +237,10 @@ Value interleave(OpBuilder &b, Location loc, const QConv &q) {
         .getResult();
   };
   auto group = [&](Value n, Value c4, int64_t present, Value acc) {
-    return forLoop(b, loc, 0, hp, 1, acc, [&](Value h, Value acc2) {
+    return kernels::forLoop(b, loc, 0, hp, 1, acc, [&](Value h, Value acc2) {
       int64_t main = wp / kLanes * kLanes;
       if (main > 0)
-        acc2 = forLoop(b, loc, 0, main, kLanes, acc2, [&](Value w0, Value a) {
+        acc2 = kernels::forLoop(b, loc, 0, main, kLanes, acc2, [&](Value w0, Value a) {
           return segment(n, c4, present, h, w0, /*masked=*/false, a);
         });
       if (main < wp)
@@ -264,9 +250,9 @@ Value interleave(OpBuilder &b, Location loc, const QConv &q) {
     });
   };
   int64_t full = q.c / kKPerLane;
-  return forLoop(b, loc, 0, q.n, 1, u, [&](Value n, Value acc) {
+  return kernels::forLoop(b, loc, 0, q.n, 1, u, [&](Value n, Value acc) {
     if (full > 0)
-      acc = forLoop(b, loc, 0, full, 1, acc, [&](Value c4, Value a) {
+      acc = kernels::forLoop(b, loc, 0, full, 1, acc, [&](Value c4, Value a) {
         return group(n, c4, kKPerLane, a);
       });
     if (full < q.c4)
@@ -300,77 +286,25 @@ public:
         ValueRange{indexConst(b, loc, 0), indexConst(b, loc, 0)});
     Value y = tensor::EmptyOp::create(
         b, loc, ArrayRef<int64_t>{q.n, q.f, q.oh, q.ow}, f32);
-    return forLoop(0, q.n, 1, y, [&](Value n, Value acc) {
-      return parallel ? parallelRows(n, acc)
-                      : forLoop(0, q.oh, 1, acc, [&](Value oh, Value acc2) {
-                          return outputRow(n, oh, acc2, n, oh);
-                        });
-    });
+    return kernels::forEachOutputRow(
+        b, loc, y, parallel,
+        [&](Value n, Value oh, Value acc, Value yn, Value yRow) {
+          return outputRow(n, oh, acc, yn, yRow);
+        });
   }
 
 private:
-  Value add(Value a, int64_t c) {
-    return c == 0 ? a : arith::AddIOp::create(b, loc, a, indexConst(b, loc, c));
-  }
+  Value add(Value a, int64_t c) { return kernels::addIndex(b, loc, a, c); }
 
-  Value forLoop(int64_t lo, int64_t hi, int64_t step, Value init,
-                llvm::function_ref<Value(Value, Value)> body) {
-    return ::forLoop(b, loc, lo, hi, step, init, body);
-  }
-
-  Value parallelRows(Value n, Value y) {
-    auto forall = scf::ForallOp::create(
-        b, loc, ArrayRef<OpFoldResult>{b.getIndexAttr(q.oh)}, ValueRange{y},
-        std::nullopt);
-    OpBuilder::InsertionGuard guard(b);
-    b.setInsertionPoint(forall.getTerminator());
-    Value oh = forall.getInductionVar(0);
-    Value shared = forall.getRegionIterArgs()[0];
-    SmallVector<OpFoldResult> offsets = {n, b.getIndexAttr(0), oh,
-                                         b.getIndexAttr(0)};
-    SmallVector<OpFoldResult> sizes = {b.getIndexAttr(1), b.getIndexAttr(q.f),
-                                       b.getIndexAttr(1), b.getIndexAttr(q.ow)};
-    SmallVector<OpFoldResult> strides(4, b.getIndexAttr(1));
-    Value slice =
-        tensor::ExtractSliceOp::create(b, loc, shared, offsets, sizes, strides);
-    Value zero = indexConst(b, loc, 0);
-    Value done = outputRow(n, oh, slice, zero, zero);
-    b.setInsertionPointToStart(forall.getTerminator().getBody());
-    tensor::ParallelInsertSliceOp::create(b, loc, done, shared, offsets, sizes,
-                                          strides);
-    return forall.getResult(0);
-  }
-
+  /// Output row oh of image n, written into y at [yn, f, yRow, ow]: tiles of
+  /// filtersPerTile filters x 32 columns (kernels::forEachRowTile).
   Value outputRow(Value n, Value oh, Value y, Value yn, Value yRow) {
-    int64_t mainFilters = q.f / filtersPerTile * filtersPerTile;
-    auto filterTiles = [&](int64_t lo, int64_t hi, int64_t rows, Value acc) {
-      return forLoop(lo, hi, rows, acc, [&](Value f0, Value acc2) {
-        return columnTiles(n, oh, f0, rows, acc2, yn, yRow);
-      });
-    };
-    if (mainFilters > 0)
-      y = filterTiles(0, mainFilters, filtersPerTile, y);
-    if (mainFilters < q.f)
-      y = filterTiles(mainFilters, q.f, q.f - mainFilters, y);
-    return y;
-  }
-
-  Value columnTiles(Value n, Value oh, Value f0, int64_t rows, Value y,
-                    Value yn, Value yRow) {
-    int64_t width = kLanes * kMaxVectors;
-    int64_t mainCols = q.ow / width * width;
-    if (mainCols > 0)
-      y = forLoop(0, mainCols, width, y, [&](Value ow0, Value acc) {
-        return tile(n, oh, f0, ow0, rows, kMaxVectors, /*masked=*/false, acc,
-                    yn, yRow);
-      });
-    if (mainCols < q.ow) {
-      int64_t rest = q.ow - mainCols;
-      y = tile(n, oh, f0, indexConst(b, loc, mainCols), rows,
-               (rest + kLanes - 1) / kLanes, /*masked=*/rest % kLanes != 0, y,
-               yn, yRow);
-    }
-    return y;
+    return kernels::forEachRowTile(
+        b, loc, q.f, filtersPerTile, q.ow, kLanes, kMaxVectors, y,
+        [&](Value f0, int64_t rows, Value ow0, int64_t vectors, bool masked,
+            Value acc) {
+          return tile(n, oh, f0, ow0, rows, vectors, masked, acc, yn, yRow);
+        });
   }
 
   /// acc + (four u8 x s8 products summed) per 32-bit lane: the form that
@@ -483,12 +417,9 @@ struct ConvertQConvToDirectKernelPass
   using Base::Base;
 
   void runOnOperation() override {
-    if (numThreads < 1 || minParallelWork < 0) {
-      getOperation().emitError("convert-qconv-to-direct-kernel: num-threads "
-                               "must be positive and min-parallel-work not "
-                               "negative");
+    if (failed(kernels::checkThreadOptions(getOperation(), getArgument(),
+                                           numThreads, minParallelWork)))
       return signalPassFailure();
-    }
     if (filtersPerTile < 1 || filtersPerTile > 8) {
       getOperation().emitError("convert-qconv-to-direct-kernel: "
                                "filters-per-tile must be 1..8, got ")

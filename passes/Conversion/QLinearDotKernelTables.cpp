@@ -153,9 +153,6 @@ Tables buildTables(OpBuilder &b, Location loc, QLinearOp op, const Plan &p) {
   return t;
 }
 
-Value indexConst(OpBuilder &b, Location loc, int64_t v) {
-  return arith::ConstantIndexOp::create(b, loc, v);
-}
 
 Value padColumns(OpBuilder &b, Location loc, Value x, const Plan &p) {
   if (p.paddedK == p.k)

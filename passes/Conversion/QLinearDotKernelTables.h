@@ -12,6 +12,7 @@
 #define LOWBIT_PASSES_CONVERSION_QLINEARDOTKERNELTABLES_H
 
 #include "dialects/LowBit/LowBitDialect.h"
+#include "passes/Conversion/KernelLoops.h"
 
 #include "mlir/IR/Builders.h"
 
@@ -60,7 +61,7 @@ struct Corner {
         strides{b.getIndexAttr(1), b.getIndexAttr(1)} {}
 };
 
-mlir::Value indexConst(mlir::OpBuilder &b, mlir::Location loc, int64_t v);
+using kernels::indexConst;
 
 /// x with its columns padded to a multiple of 4 with zeros (their weights
 /// are 0), or x itself when K is one already: the kernel reads four bytes

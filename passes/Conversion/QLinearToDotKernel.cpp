@@ -101,56 +101,36 @@ private:
   }
 
   Value serialBlocks(Value out) {
-    auto loop = scf::ForOp::create(
-        b, loc, indexConst(b, loc, 0), indexConst(b, loc, p.paddedN),
-        indexConst(b, loc, kBlockCols), ValueRange{out},
-        [&](OpBuilder &nb, Location l, Value n0, ValueRange args) {
-          OpBuilder::InsertionGuard guard(b);
-          b.setInsertionPointToEnd(nb.getInsertionBlock());
-          scf::YieldOp::create(b, l, block(n0, args[0], n0));
-        });
-    return loop.getResult(0);
+    return kernels::forLoop(b, loc, 0, p.paddedN, kBlockCols, out,
+                            [&](Value n0, Value y) { return block(n0, y, n0); });
   }
 
+  /// The column blocks as the iterations of an scf.forall, each writing its
+  /// own [M, 32] slice.
   Value parallelBlocks(Value out) {
-    auto forall = scf::ForallOp::create(
-        b, loc, ArrayRef<OpFoldResult>{b.getIndexAttr(p.paddedN / kBlockCols)},
-        ValueRange{out}, std::nullopt);
-    OpBuilder::InsertionGuard guard(b);
-    b.setInsertionPoint(forall.getTerminator());
-    Value n0 = arith::MulIOp::create(b, loc, forall.getInductionVar(0),
+    Value n0;
+    return kernels::forallSlices(
+        b, loc, p.paddedN / kBlockCols, out,
+        [&](Value iv) {
+          n0 = arith::MulIOp::create(b, loc, iv,
                                      indexConst(b, loc, kBlockCols));
-    Value shared = forall.getRegionIterArgs()[0];
-    SmallVector<OpFoldResult> offsets = {b.getIndexAttr(0), n0};
-    SmallVector<OpFoldResult> sizes = {b.getIndexAttr(p.m),
-                                       b.getIndexAttr(kBlockCols)};
-    SmallVector<OpFoldResult> strides = {b.getIndexAttr(1), b.getIndexAttr(1)};
-    Value slice =
-        tensor::ExtractSliceOp::create(b, loc, shared, offsets, sizes, strides);
-    Value done = block(n0, slice, indexConst(b, loc, 0));
-    b.setInsertionPointToStart(forall.getTerminator().getBody());
-    tensor::ParallelInsertSliceOp::create(b, loc, done, shared, offsets, sizes,
-                                          strides);
-    return forall.getResult(0);
+          return SmallVector<OpFoldResult>{b.getIndexAttr(0), n0};
+        },
+        {p.m, kBlockCols},
+        [&](Value, Value slice) {
+          return block(n0, slice, indexConst(b, loc, 0));
+        });
   }
 
   /// Rows [lo, hi) in steps of `rows`, for the column block at n0.
   Value rowLoop(Value n0, int64_t lo, int64_t hi, int64_t rows, Value y,
                 Value yCol0) {
-    auto loop = scf::ForOp::create(
-        b, loc, indexConst(b, loc, lo), indexConst(b, loc, hi),
-        indexConst(b, loc, rows), ValueRange{y},
-        [&](OpBuilder &nb, Location l, Value m0, ValueRange args) {
-          OpBuilder::InsertionGuard guard(b);
-          b.setInsertionPointToEnd(nb.getInsertionBlock());
-          scf::YieldOp::create(b, l, tile(n0, m0, rows, args[0], yCol0));
-        });
-    return loop.getResult(0);
+    return kernels::forLoop(b, loc, lo, hi, rows, y, [&](Value m0, Value acc) {
+      return tile(n0, m0, rows, acc, yCol0);
+    });
   }
 
-  Value add(Value a, int64_t c) {
-    return arith::AddIOp::create(b, loc, a, indexConst(b, loc, c));
-  }
+  Value add(Value a, int64_t c) { return kernels::addIndex(b, loc, a, c); }
 
   /// One register tile: `rows` rows x kBlockCols columns.
   Value tile(Value n0, Value m0, int64_t rows, Value y, Value yCol0) {
@@ -321,12 +301,9 @@ struct ConvertQLinearToDotKernelPass
   using Base::Base;
 
   void runOnOperation() override {
-    if (numThreads < 1 || minParallelWork < 0) {
-      getOperation().emitError("convert-qlinear-to-dot-kernel: num-threads "
-                               "must be positive and min-parallel-work not "
-                               "negative");
+    if (failed(kernels::checkThreadOptions(getOperation(), getArgument(),
+                                           numThreads, minParallelWork)))
       return signalPassFailure();
-    }
     if (rowsPerTile < 1 || rowsPerTile > 8) {
       getOperation().emitError(
           "convert-qlinear-to-dot-kernel: rows-per-tile must be "
