@@ -80,3 +80,18 @@ def lowbit_module():
     import lowbit
 
     return lowbit
+
+
+def run_single_io(lowbit_run: Tool, tmp_path: Path, model, x, *flags):
+    """Saves the ONNX `model` (one input `x`, one output `y`) and runs it
+    through `lowbit-run` with `flags`; returns `y` (fails on a non-zero exit)."""
+    import numpy as np
+    import onnx
+
+    model_path, inputs, out = tmp_path / "m.onnx", tmp_path / "in.npz", tmp_path / "out.npz"
+    onnx.save(model, model_path)
+    np.savez(inputs, x=x)
+    proc = lowbit_run(model_path, "--inputs", inputs, "--outputs", out, *flags)
+    assert proc.returncode == 0, proc.stderr
+    with np.load(out) as data:
+        return data["y"]

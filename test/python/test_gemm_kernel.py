@@ -10,12 +10,11 @@ must not change by a bit."""
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import numpy as np
-import onnx
 import pytest
 from onnx import TensorProto, helper, numpy_helper
+
+from conftest import run_single_io
 
 
 def gemm_model(x_shape: tuple[int, ...], n: int, bias: bool, seed: int):
@@ -51,14 +50,7 @@ CASES = [
 ]
 
 
-def run(lowbit_run, tmp_path: Path, model, x, *flags) -> np.ndarray:
-    model_path, inputs, out = tmp_path / "m.onnx", tmp_path / "in.npz", tmp_path / "out.npz"
-    onnx.save(model, model_path)
-    np.savez(inputs, x=x)
-    proc = lowbit_run(model_path, "--inputs", inputs, "--outputs", out, *flags)
-    assert proc.returncode == 0, proc.stderr
-    with np.load(out) as data:
-        return data["y"]
+run = run_single_io
 
 
 @pytest.mark.parametrize("name,x_shape,n,bias", CASES, ids=[c[0] for c in CASES])
