@@ -14,6 +14,9 @@ with rtn-w2a16-g64 too) and each configuration
   onnxruntime:  float, quantize_dynamic (QOperator, per-channel QInt8
                 weights), quantize_static (QDQ, QInt8, per-channel weights,
                 MinMax on a few perturbed copies of the input)
+  IREE:         float (iree-import-onnx + iree-compile, llvm-cpu, host CPU,
+                run on the synchronous one-thread local-sync driver), when
+                iree-base-compiler / iree-base-runtime are installed
 
 every measurement runs in its own process, one thread, rounds interleaved
 (config A, B, ..., then again), and the best of the rounds is kept. A
@@ -56,6 +59,7 @@ LOWBIT_CONFIGS = {
     "lowbit rtn-w4a16-g128": ["--recipe=rtn-w4a16-g128"],
 }
 ORT_CONFIGS = ("ort float", "ort int8 dynamic", "ort int8 qdq")
+PEER_CONFIGS = (*ORT_CONFIGS, "iree float")
 
 
 def load(name: str, path: Path):
@@ -159,6 +163,53 @@ def ort_models(m: dict, work: Path) -> dict:
     return out
 
 
+def iree_model(m: dict, work: Path) -> Path | str:
+    """The network compiled by IREE (pip iree-base-compiler: iree-import-onnx,
+    iree-compile for llvm-cpu and the host CPU) at lowbit's static shapes,
+    or why not (IREE not installed, or a step failed)."""
+    import shutil
+
+    if not (shutil.which("iree-import-onnx") and shutil.which("iree-compile")):
+        return ("IREE is not installed (pip install iree-base-compiler==3.13.0 "
+                "iree-base-runtime==3.13.0)")
+    src = fixed_shapes(m, work)
+    mlir, vmfb = work / f"{src.stem}-iree.mlir", work / f"{src.stem}.vmfb"
+    steps = [["iree-import-onnx", str(src), "--opset-version", "17", "-o", str(mlir)],
+             ["iree-compile", str(mlir), "--iree-hal-target-device=local",
+              "--iree-hal-local-target-device-backends=llvm-cpu", "--iree-llvmcpu-target-cpu=host",
+              "-o", str(vmfb)]]
+    for step in steps:
+        proc = subprocess.run(step, capture_output=True, text=True)
+        if proc.returncode != 0:
+            last = (proc.stderr.strip().splitlines() or ["no message"])[-1][:200]
+            return f"{step[0]} failed: {last}"
+    return vmfb
+
+
+IREE_CHILD = r"""
+import sys, time, numpy as np, onnx, iree.runtime as rt
+vmfb, model, inputs, repeat = sys.argv[1], sys.argv[2], sys.argv[3], int(sys.argv[4])
+ctx = rt.SystemContext(config=rt.Config("local-sync"))  # one thread, synchronous
+vm = rt.VmModule.copy_buffer(ctx.instance, open(vmfb, "rb").read())
+ctx.add_vm_module(vm)
+name = [n for n in vm.function_names if not n.endswith("$async") and not n.startswith("__")][0]
+fn = ctx.modules.module[name]
+graph = onnx.load(model, load_external_data=False).graph
+inits = {i.name for i in graph.initializer}
+with np.load(inputs) as d: args = [d[i.name] for i in graph.input if i.name not in inits]
+best = float("inf")
+for _ in range(repeat):
+    t = time.perf_counter(); fn(*args); best = min(best, (time.perf_counter() - t) * 1000)
+print(f"run: {best:.3f} ms")
+"""
+
+
+def iree_cmd(vmfb: Path, model: Path, inputs: Path):
+    def cmd(repeat: int) -> list[str]:
+        return [sys.executable, "-c", IREE_CHILD, str(vmfb), str(model), str(inputs), str(repeat)]
+    return cmd
+
+
 def lowbit_cmd(lowbit_run: str, m: dict, extra: list[str]):
     def cmd(repeat: int) -> list[str]:
         return [lowbit_run, str(m["model"]), f"--inputs={m['inputs']}", "--report", f"--repeat={repeat}",
@@ -214,8 +265,9 @@ def draw_png(results: list[dict], path: Path) -> None:
     from PIL import Image, ImageDraw
 
     configs = list(dict.fromkeys([*LOWBIT_CONFIGS, *(c for r in results for c in r["configs"]
-                                                     if c.startswith("lowbit")), *ORT_CONFIGS]))
-    colours = ["#7f7f7f", "#c7c7c7", "#1f77b4", "#2ca02c", "#9467bd", "#d62728", "#ff7f0e", "#e377c2"]
+                                                     if c.startswith("lowbit")), *PEER_CONFIGS]))
+    colours = ["#7f7f7f", "#c7c7c7", "#1f77b4", "#2ca02c", "#9467bd", "#d62728", "#ff7f0e", "#e377c2",
+               "#17becf"]
     row_h, bar_h, left, width = 16, 12, 250, 520
     height = 30 + sum((len(r["configs"]) + len(r["unavailable"])) * row_h + 24 for r in results)
     img = Image.new("RGB", (left + width + 90, height), "white")
@@ -228,7 +280,7 @@ def draw_png(results: list[dict], path: Path) -> None:
         scale = max(c["ratio_vs_ort_float"] for c in r["configs"].values())
         for i, name in enumerate(configs):
             c = r["configs"].get(name)
-            if c is None and name not in ORT_CONFIGS:
+            if c is None and name not in PEER_CONFIGS:
                 continue
             if c is None:
                 d.text((20, y), f"{name}: not available", fill="black")
@@ -266,6 +318,11 @@ def main() -> int:
                     unavailable[name] = path
                 else:
                     commands[name] = ort_cmd(path, m["inputs"])
+            vmfb = iree_model(m, work)
+            if isinstance(vmfb, str):
+                unavailable["iree float"] = vmfb
+            else:
+                commands["iree float"] = iree_cmd(vmfb, fixed_shapes(m, work), m["inputs"])
             best: dict[str, dict] = {}
             for _ in range(args.rounds):
                 for name, cmd in commands.items():
