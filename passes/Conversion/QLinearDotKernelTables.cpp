@@ -6,6 +6,7 @@
 #include "mlir/Dialect/Arith/IR/Arith.h"
 #include "mlir/Dialect/Linalg/IR/Linalg.h"
 #include "mlir/Dialect/Tensor/IR/Tensor.h"
+#include "mlir/Dialect/Vector/IR/VectorOps.h"
 #include "mlir/IR/Matchers.h"
 
 using namespace mlir;
@@ -198,6 +199,19 @@ Value rowSums(OpBuilder &b, Location loc, Value x, const Plan &p) {
                    nb, l, arith::AddIOp::create(nb, l, args[1], v).getResult());
              })
       .getResult(0);
+}
+
+Value fourByteDot(OpBuilder &b, Location loc, Value acc, Value u, Value w) {
+  Type i32 = b.getI32Type();
+  auto wide = VectorType::get({kLanes * kKPerLane}, i32);
+  Value products = arith::MulIOp::create(
+      b, loc, arith::ExtUIOp::create(b, loc, wide, u),
+      arith::ExtSIOp::create(b, loc, wide, w));
+  Value grouped = vector::ShapeCastOp::create(
+      b, loc, VectorType::get({kLanes, kKPerLane}, i32), products);
+  return vector::MultiDimReductionOp::create(b, loc, grouped, acc,
+                                             ArrayRef<bool>{false, true},
+                                             vector::CombiningKind::ADD);
 }
 
 } // namespace lowbit::dotkernel

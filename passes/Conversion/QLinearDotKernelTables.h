@@ -52,6 +52,12 @@ struct Tables {
 Tables buildTables(mlir::OpBuilder &b, mlir::Location loc, lb::QLinearOp op,
                    const Plan &p);
 
+/// `acc` + the sum of four u8 x s8 products per 32-bit lane (`u`, `w`:
+/// vector<64xi8>, `acc`: vector<16xi32>), in plain vector arithmetic: the
+/// one form convert-i8-dot-to-vnni turns into vpdpbusd.
+mlir::Value fourByteDot(mlir::OpBuilder &b, mlir::Location loc,
+                        mlir::Value acc, mlir::Value u, mlir::Value w);
+
 /// Offsets, sizes and strides of the [rows, cols] corner at (0, 0).
 struct Corner {
   llvm::SmallVector<mlir::OpFoldResult> offsets, sizes, strides;

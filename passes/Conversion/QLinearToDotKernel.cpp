@@ -230,18 +230,8 @@ private:
     return SmallVector<Value>(loop.getResults());
   }
 
-  /// acc + (four u8 x s8 products summed) per 32-bit lane: the form that
-  /// convert-i8-dot-to-vnni matches.
-  Value dot(Value accumulator, Value uBytes, Value wBytes) {
-    auto wide = VectorType::get({kLanes * kKPerLane}, i32);
-    Value products = arith::MulIOp::create(
-        b, loc, arith::ExtUIOp::create(b, loc, wide, uBytes),
-        arith::ExtSIOp::create(b, loc, wide, wBytes));
-    Value grouped = vector::ShapeCastOp::create(
-        b, loc, VectorType::get({kLanes, kKPerLane}, i32), products);
-    return vector::MultiDimReductionOp::create(b, loc, grouped, accumulator,
-                                               ArrayRef<bool>{false, true},
-                                               vector::CombiningKind::ADD);
+  Value dot(Value accumulator, Value u, Value w) {
+    return fourByteDot(b, loc, accumulator, u, w);
   }
 
   /// facc + (float(acc - colsum - z' sum_x) * x_scale) * w_scale, per tile.

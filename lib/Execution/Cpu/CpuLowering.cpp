@@ -214,16 +214,18 @@ lowbit::detail::lowerModuleForCpu(ModuleOp module,
   std::string error;
   // The kernels that pack constant weights at compile time run first, so
   // that their packed weights are externalized below like any other.
-  {
-    PassManager kernels(ctx);
-    if (failed(parsePassPipeline(getCpuKernelPipeline(numThreads, int8Kernel),
-                                 kernels)))
-      return makeError("invalid CPU kernel pipeline");
-    if (failed(kernels.run(copy)))
+  auto runStage = [&](const std::string &pipeline) -> llvm::Error {
+    PassManager pm(ctx);
+    if (failed(parsePassPipeline(pipeline, pm)))
+      return makeError("invalid CPU lowering pipeline");
+    if (failed(pm.run(copy)))
       return makeError("lowering to LLVM failed: " +
                        (diagnostics.empty() ? std::string("unknown reason")
                                             : diagnostics));
-  }
+    return llvm::Error::success();
+  };
+  if (llvm::Error err = runStage(getCpuKernelPipeline(numThreads, int8Kernel)))
+    return std::move(err);
   // Large resource constants become trailing arguments that point into their
   // blobs: the weights are neither copied nor compiled into object code.
   SmallVector<arith::ConstantOp> externalize;
@@ -277,14 +279,8 @@ lowbit::detail::lowerModuleForCpu(ModuleOp module,
     func.setArgAttr(i, "bufferization.writable", b.getBoolAttr(false));
   func->setAttr("llvm.emit_c_interface", b.getUnitAttr());
 
-  PassManager pm(ctx);
-  if (failed(parsePassPipeline(getCpuCodegenPipeline(numThreads, int8Kernel),
-                               pm)))
-    return makeError("invalid CPU lowering pipeline");
-  if (failed(pm.run(copy)))
-    return makeError("lowering to LLVM failed: " +
-                     (diagnostics.empty() ? std::string("unknown reason")
-                                          : diagnostics));
+  if (llvm::Error err = runStage(getCpuCodegenPipeline(numThreads, int8Kernel)))
+    return std::move(err);
 
   // The calling convention below passes results as out-params; a lowered
   // entry that still returns values would leave the caller's buffers unset.
