@@ -182,6 +182,19 @@ def test_c_example_linked_against_the_artefact_alone(compiled, lowbit_module):
     assert np.array_equal(got, want)
 
 
+def test_artefact_embeds_each_weight_once(compiled):
+    """The float artefact holds the embedding table and the GEMM kernel's
+    packed weight (48 columns padded to two 32-column panels) and nothing
+    else: not the MatMul weight as stored ([K, N]) nor its [N, K] transpose,
+    which nothing reads once the kernel has packed it. (The bias, 192 bytes,
+    stays a constant in the code.)"""
+    d, _, _, out = compiled
+    manifest = json.loads((out["float"][0].parent / "float.json").read_text())
+    table_bytes = 10 * 64 * 4
+    packed_bytes = 2 * 64 * 32 * 4
+    assert manifest["weights_bytes"] == table_bytes + packed_bytes
+
+
 def test_portable_target_cpu(compiled, lowbit_tool, tmp_path):
     """An artefact for x86-64-v3 (AVX2, no AVX-512) takes the portable int8
     kernel and stays bit-identical to the JIT's reference results."""

@@ -228,8 +228,17 @@ lowbit::detail::lowerModuleForCpu(ModuleOp module,
     return std::move(err);
   // Large resource constants become trailing arguments that point into their
   // blobs: the weights are neither copied nor compiled into object code.
-  SmallVector<arith::ConstantOp> externalize;
+  // Constants nothing reads any more (a weight the kernel stage replaced by
+  // its packed form, the [K, N] original of a transposed MatMul weight) are
+  // dropped here: externalized, they would be embedded in artefacts and
+  // passed to the JIT for nothing (a Llama layer's artefact was 2.6x its
+  // weights).
+  SmallVector<arith::ConstantOp> externalize, dead;
   func.walk([&](arith::ConstantOp op) {
+    if (op->use_empty()) {
+      dead.push_back(op);
+      return;
+    }
     auto attr = dyn_cast<DenseResourceElementsAttr>(op.getValue());
     if (!attr)
       return;
@@ -238,6 +247,8 @@ lowbit::detail::lowerModuleForCpu(ModuleOp module,
         succeeded(toElementType(attr.getType().getElementType())))
       externalize.push_back(op);
   });
+  for (arith::ConstantOp op : dead)
+    op.erase();
   Block &entry = func.getBody().front();
   for (arith::ConstantOp op : externalize) {
     auto attr = cast<DenseResourceElementsAttr>(op.getValue());
