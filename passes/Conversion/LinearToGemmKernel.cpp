@@ -51,6 +51,7 @@
 #include "mlir/Dialect/Vector/IR/VectorOps.h"
 #include "mlir/IR/BuiltinAttributes.h"
 
+#include <algorithm>
 #include <vector>
 
 namespace lowbit {
@@ -72,6 +73,11 @@ constexpr int64_t kPanelCols = kLanes * kVectorsPerPanel;
 /// and dequantized in registers, group by group, by the reference's formula.
 struct Plan {
   int64_t m = 0, n = 0, k = 0, paddedN = 0;
+  /// Consecutive panels one register tile covers: 1, or up to 4 when all M
+  /// rows fit one tile (decode), so that a tile has 8+ accumulator chains
+  /// and streams 4 panels at once instead of waiting on one; always divides
+  /// paddedN / 32.
+  int64_t panelsPerTile = 1;
   bool quantized = false; ///< the weight is `dequantized` below
   dequantized::Weight dequantized;
 };
@@ -112,6 +118,19 @@ std::string planFor(nn::LinearOp op, Plan &plan) {
   return "";
 }
 
+/// panelsPerTile for a product of m rows when tiles have rowsPerTile rows:
+/// with every row in one tile, as many panels as 16 accumulators hold (at
+/// most 4, dividing the panel count); else 1.
+int64_t panelsPerTileFor(const Plan &p, int64_t rowsPerTile) {
+  if (p.m >= rowsPerTile)
+    return 1;
+  int64_t panels = p.paddedN / kPanelCols;
+  int64_t want = std::clamp<int64_t>(16 / (p.m * kVectorsPerPanel), 1, 4);
+  while (panels % want != 0)
+    --want;
+  return want;
+}
+
 /// The integer part of a dequantize_weight weight as [paddedN / 32, K, 32]
 /// i8 containers (zeros past N), a dense_resource constant; null if its
 /// values cannot be read.
@@ -131,14 +150,27 @@ Value packIntegerPart(OpBuilder &b, Location loc, nn::LinearOp op,
                                 getLayerName(op) + ".packed");
 }
 
-/// A [N, G] scale or zero table as [G, paddedN] (zeros past N), computed
-/// with the model: the tables may be run-time values.
-Value groupMajor(OpBuilder &b, Location loc, Value table, const Plan &p) {
+/// A [N, G] scale or zero table as [G, paddedN] (zeros past N): transposed
+/// here when it is a constant, else computed with the model (the tables may
+/// be run-time values).
+Value groupMajor(OpBuilder &b, Location loc, Value table, const Plan &p,
+                 StringRef suffix) {
+  int64_t groups = p.dequantized.groups;
+  if (std::optional<FloatValues> t = readFloatConstant(table);
+      t && t->size == static_cast<size_t>(p.n * groups)) {
+    std::vector<float> out(static_cast<size_t>(groups * p.paddedN), 0.0f);
+    for (int64_t n = 0; n < p.n; ++n)
+      for (int64_t g = 0; g < groups; ++g)
+        out[g * p.paddedN + n] = t->data[n * groups + g];
+    return createResourceConstant(
+        b, loc, RankedTensorType::get({groups, p.paddedN}, b.getF32Type()),
+        out.data(), out.size() * sizeof(float),
+        getLayerName(p.dequantized.op) + suffix.str());
+  }
   Value zero = arith::ConstantOp::create(b, loc, b.getF32FloatAttr(0));
   SmallVector<OpFoldResult> low = {b.getIndexAttr(0), b.getIndexAttr(0)};
   SmallVector<OpFoldResult> high = {b.getIndexAttr(p.paddedN - p.n),
                                     b.getIndexAttr(0)};
-  int64_t groups = p.dequantized.groups;
   Value padded = tensor::PadOp::create(
       b, loc, RankedTensorType::get({p.paddedN, groups}, b.getF32Type()),
       table, low, high, zero, /*nofold=*/false);
@@ -192,6 +224,7 @@ public:
     this->x = x;
     this->packed = packed;
     this->bias = bias;
+    blockCols = p.panelsPerTile * kPanelCols;
     Value out =
         tensor::EmptyOp::create(b, loc, ArrayRef<int64_t>{p.m, p.paddedN}, f32);
     Value y = parallel ? parallelPanels(out) : serialPanels(out);
@@ -207,8 +240,9 @@ public:
 private:
   Value add(Value a, int64_t c) { return kernels::addIndex(b, loc, a, c); }
 
-  /// Every row of the panel at column n0, written into y at column yCol0:
-  /// tiles of rowsPerTile rows, then one tile of the rows left.
+  /// Every row of the panelsPerTile panels from column n0, written into y at
+  /// column yCol0: tiles of rowsPerTile rows, then one tile of the rows
+  /// left.
   Value panel(Value n0, Value y, Value yCol0) {
     int64_t mainRows = p.m / rowsPerTile * rowsPerTile;
     if (mainRows > 0)
@@ -219,22 +253,22 @@ private:
   }
 
   Value serialPanels(Value out) {
-    return kernels::forLoop(b, loc, 0, p.paddedN, kPanelCols, out,
+    return kernels::forLoop(b, loc, 0, p.paddedN, blockCols, out,
                             [&](Value n0, Value y) { return panel(n0, y, n0); });
   }
 
-  /// The panels as the iterations of an scf.forall, each writing its own
-  /// [M, 32] slice.
+  /// The panels (panelsPerTile at a time) as the iterations of an
+  /// scf.forall, each writing its own [M, 32 * panelsPerTile] slice.
   Value parallelPanels(Value out) {
     Value n0;
     return kernels::forallSlices(
-        b, loc, p.paddedN / kPanelCols, out,
+        b, loc, p.paddedN / blockCols, out,
         [&](Value iv) {
           n0 = arith::MulIOp::create(b, loc, iv,
-                                     indexConst(b, loc, kPanelCols));
+                                     indexConst(b, loc, blockCols));
           return SmallVector<OpFoldResult>{b.getIndexAttr(0), n0};
         },
-        {p.m, kPanelCols},
+        {p.m, blockCols},
         [&](Value, Value slice) {
           return panel(n0, slice, indexConst(b, loc, 0));
         });
@@ -248,10 +282,13 @@ private:
     });
   }
 
-  /// One register tile: `rows` rows x 32 columns, over the whole k range.
+  /// One register tile: `rows` rows x 32 * panelsPerTile columns, over the
+  /// whole k range. Accumulator r * vectors + u holds row m0 + r, columns
+  /// n0 + 16 u ... n0 + 16 u + 15.
   Value tile(Value n0, Value m0, int64_t rows, Value y, Value yCol0) {
     Value panelIndex =
         arith::DivUIOp::create(b, loc, n0, indexConst(b, loc, kPanelCols));
+    int64_t vectors = p.panelsPerTile * kVectorsPerPanel;
     // The accumulators start from the bias (zero past N), as the generic's
     // output does.
     Value zero;
@@ -259,8 +296,8 @@ private:
       zero = arith::ConstantOp::create(
           b, loc, DenseElementsAttr::get(fvec, b.getF32FloatAttr(0)));
     SmallVector<Value> start;
-    for (int64_t v = 0; v < kVectorsPerPanel; ++v)
-      start.push_back(bias ? readBias(add(n0, v * kLanes)) : zero);
+    for (int64_t u = 0; u < vectors; ++u)
+      start.push_back(bias ? readBias(add(n0, u * kLanes)) : zero);
     SmallVector<Value> init;
     for (int64_t r = 0; r < rows; ++r)
       init.append(start.begin(), start.end());
@@ -271,26 +308,29 @@ private:
                                 return readPanel(panelIndex, k, fvec);
                               });
     for (int64_t r = 0; r < rows; ++r)
-      for (int64_t v = 0; v < kVectorsPerPanel; ++v)
+      for (int64_t u = 0; u < vectors; ++u)
         y = vector::TransferWriteOp::create(
-                b, loc, accs[r * kVectorsPerPanel + v], y,
-                ValueRange{add(m0, r), add(yCol0, v * kLanes)},
+                b, loc, accs[r * vectors + u], y,
+                ValueRange{add(m0, r), add(yCol0, u * kLanes)},
                 ArrayRef<bool>{true})
                 .getResult();
     return y;
   }
 
-  /// The panel's two vectors of row k, of type `type` (f32 weights or i8
-  /// containers).
+  /// Row k of the tile's panels (from panelIndex), two vectors each, of type
+  /// `type` (f32 weights or i8 containers).
   SmallVector<Value> readPanel(Value panelIndex, Value k, VectorType type) {
     Value pad = arith::ConstantOp::create(
         b, loc, b.getZeroAttr(type.getElementType()));
     SmallVector<Value> vectors;
-    for (int64_t v = 0; v < kVectorsPerPanel; ++v)
-      vectors.push_back(vector::TransferReadOp::create(
-          b, loc, type, packed,
-          ValueRange{panelIndex, k, indexConst(b, loc, v * kLanes)}, pad,
-          ArrayRef<bool>{true}));
+    for (int64_t j = 0; j < p.panelsPerTile; ++j) {
+      Value panelJ = j == 0 ? panelIndex : add(panelIndex, j);
+      for (int64_t v = 0; v < kVectorsPerPanel; ++v)
+        vectors.push_back(vector::TransferReadOp::create(
+            b, loc, type, packed,
+            ValueRange{panelJ, k, indexConst(b, loc, v * kLanes)}, pad,
+            ArrayRef<bool>{true}));
+    }
     return vectors;
   }
 
@@ -305,14 +345,15 @@ private:
           OpBuilder::InsertionGuard guard(b);
           b.setInsertionPointToEnd(nb.getInsertionBlock());
           SmallVector<Value> weights = weightsAt(k);
+          int64_t vectors = weights.size();
           SmallVector<Value> next;
           for (int64_t r = 0; r < rows; ++r) {
             Value a = vector::BroadcastOp::create(
                 b, l, fvec,
                 tensor::ExtractOp::create(b, l, x, ValueRange{add(m0, r), k}));
-            for (int64_t v = 0; v < kVectorsPerPanel; ++v)
+            for (int64_t u = 0; u < vectors; ++u)
               next.push_back(vector::FMAOp::create(
-                  b, l, a, weights[v], accs[r * kVectorsPerPanel + v]));
+                  b, l, a, weights[u], accs[r * vectors + u]));
           }
           scf::YieldOp::create(b, l, next);
         });
@@ -333,11 +374,12 @@ private:
         [&](OpBuilder &nb, Location l, Value g, ValueRange accs) {
           OpBuilder::InsertionGuard guard(b);
           b.setInsertionPointToEnd(nb.getInsertionBlock());
-          SmallVector<Value> scale, zero(kVectorsPerPanel);
-          for (int64_t v = 0; v < kVectorsPerPanel; ++v) {
-            scale.push_back(readTable(scaleTable, g, add(n0, v * kLanes)));
+          int64_t vectors = p.panelsPerTile * kVectorsPerPanel;
+          SmallVector<Value> scale, zero(vectors);
+          for (int64_t u = 0; u < vectors; ++u) {
+            scale.push_back(readTable(scaleTable, g, add(n0, u * kLanes)));
             if (zeroTable)
-              zero[v] = readTable(zeroTable, g, add(n0, v * kLanes));
+              zero[u] = readTable(zeroTable, g, add(n0, u * kLanes));
           }
           Value lo =
               arith::MulIOp::create(b, l, g, indexConst(b, l, dq.groupSize));
@@ -373,7 +415,7 @@ private:
   OpBuilder &b;
   Location loc;
   const Plan &p;
-  int64_t rowsPerTile;
+  int64_t rowsPerTile, blockCols = kPanelCols;
   Type f32;
   VectorType fvec;
   Value x, packed, bias, scaleTable, zeroTable;
@@ -429,15 +471,16 @@ struct ConvertLinearToGemmKernelPass
         else
           x = tensor::CollapseShapeOp::create(b, loc, x, rows);
       }
+      plan.panelsPerTile = panelsPerTileFor(plan, rowsPerTile);
       bool parallel = numThreads > 1 &&
                       plan.m * plan.paddedN * plan.k >= minParallelWork &&
-                      plan.paddedN > kPanelCols;
+                      plan.paddedN > plan.panelsPerTile * kPanelCols;
       Value scaleTable, zeroTable;
       lb::DequantizeWeightOp dq = plan.dequantized.op;
       if (plan.quantized) {
-        scaleTable = groupMajor(b, loc, dq.getScale(), plan);
+        scaleTable = groupMajor(b, loc, dq.getScale(), plan, ".scales");
         if (plan.dequantized.hasZero)
-          zeroTable = groupMajor(b, loc, dq.getZero(), plan);
+          zeroTable = groupMajor(b, loc, dq.getZero(), plan, ".zeros");
       }
       GemmBuilder gemm(b, loc, plan, rowsPerTile);
       Value y = gemm.build(x, packed, op.getBias(), scaleTable, zeroTable,

@@ -119,15 +119,20 @@ def ConvertLinearToGemmKernelPass : Pass<"convert-linear-to-gemm-kernel", "::mli
     kernel keeps rows x 32 accumulators in registers, starting from the bias;
     each k step loads the panel's row k once and adds the broadcast
     `x[m, k]` times it with one `vector.fma` per vector, in increasing k.
+    When all rows fit one tile (a decode step), a tile covers up to four
+    consecutive panels, so that more accumulator chains and weight streams
+    run at once.
     A weight from `lowbit.dequantize_weight` of a constant integer part
     keeps that part (one byte per value, same panels) and is dequantized in
-    registers group by group by the reference's formula.
+    registers group by group by the reference's formula; constant scale and
+    zero tables are transposed to [groups, N] at compile time.
     Any other nn.linear is left to `convert-nn-to-linalg` (or,
     with `require-kernel`, is an error naming the reason).
   }];
   let options = [
     Option<"rowsPerTile", "rows-per-tile", "int64_t", /*default=*/"8",
-           "rows of the register tile (1..12); the tile is 32 columns wide">,
+           "rows of the register tile (1..12); the tile is 32 columns wide "
+           "(up to 128 when all rows fit one tile)">,
     Option<"quantizedWeights", "quantized-weights", "bool", /*default=*/"true",
            "also take weights from lowbit.dequantize_weight (false: leave "
            "them to the reference lowering)">,

@@ -4,8 +4,9 @@
 // a dense_resource constant, accumulators that start from the bias, one
 // vector.fma per row and vector at each k step, the rows in tiles of
 // rows-per-tile and one tile of the rest, into a column-padded result sliced
-// back to N and reshaped to the op's shape. With num-threads above 1 the
-// panels of a large product are an scf.forall. An nn.linear whose weight is
+// back to N and reshaped to the op's shape; when all rows fit one tile, a
+// tile covers several panels. With num-threads above 1 the panels of a
+// large product are an scf.forall. An nn.linear whose weight is
 // not a constant, or that is not f32, is left to convert-nn-to-linalg.
 
 // RUN: lowbit-opt %s --split-input-file \
@@ -28,7 +29,7 @@
 // CHECK-DAG: %[[B:.*]] = arith.constant dense<[5.000000e-01, -5.000000e-01]> : tensor<2xf32>
 // CHECK-DAG: %[[W:.*]] = arith.constant dense_resource<{{.*}}packed> : tensor<1x2x32xf32>
 // CHECK: %[[X:.*]] = tensor.collapse_shape %arg0 {{\[\[}}0, 1], [2]] : tensor<2x3x2xf32> into tensor<6x2xf32>
-// CHECK: scf.for {{.*}} step %c32
+// CHECK: scf.for {{.*}} step %c32{{.*}}
 // CHECK: scf.for %[[M:.*]] = %{{.*}} to %c4{{.*}} step %c4
 // CHECK: %[[B0:.*]] = vector.transfer_read %[[B]]{{.*}} : tensor<2xf32>, vector<16xf32>
 // CHECK: %[[B1:.*]] = vector.transfer_read %[[B]]{{.*}} : tensor<2xf32>, vector<16xf32>
@@ -63,16 +64,46 @@ func.func @linear_bias(%x: tensor<2x3x2xf32>) -> tensor<2x3x2xf32> {
 // -----
 
 // No bias: the accumulators start from zero. N = 40 needs two panels (64
-// columns, 24 of them padding), which the threads split.
+// columns, 24 of them padding), which the threads split: eight rows fill a
+// tile, so each tile covers one panel.
 // CHECK-LABEL: func.func @linear_two_panels
+// CHECK: scf.for {{.*}} step %c32{{.*}}
 // CHECK: %[[Z:.*]] = arith.constant dense<0.000000e+00> : vector<16xf32>
-// CHECK: scf.for {{.*}} iter_args(%{{.*}} = %[[Z]], %{{.*}} = %[[Z]])
+// CHECK: scf.for {{.*}} iter_args(%{{.*}} = %[[Z]], %{{.*}} = %[[Z]], %{{.*}} = %[[Z]], %{{.*}} = %[[Z]], %{{.*}} = %[[Z]], %{{.*}} = %[[Z]], %{{.*}} = %[[Z]], %{{.*}} = %[[Z]]) -> (vector<16xf32>, vector<16xf32>, vector<16xf32>, vector<16xf32>, vector<16xf32>, vector<16xf32>, vector<16xf32>, vector<16xf32>)
+// CHECK: tensor.extract_slice {{.*}}[0, 0] [8, 40] [1, 1] : tensor<8x64xf32> to tensor<8x40xf32>
+// PAR-LABEL: func.func @linear_two_panels
+// PAR: scf.forall (%{{.*}}) in (2) shared_outs(%{{.*}} = %{{.*}}) -> (tensor<8x64xf32>)
+// PAR: tensor.parallel_insert_slice
+func.func @linear_two_panels(%x: tensor<8x3xf32>) -> tensor<8x40xf32> {
+  %w = arith.constant dense<0.25> : tensor<40x3xf32>
+  %y = nn.linear %x, %w : (tensor<8x3xf32>, tensor<40x3xf32>) -> tensor<8x40xf32>
+  return %y : tensor<8x40xf32>
+}
+
+// -----
+
+// One row (a decode step): a tile covers several panels (here both, four
+// accumulators of one row), reading each panel's row k, so that more FMA
+// chains and weight streams run at once; the panels are not split over
+// threads any more (one tile).
+// CHECK-LABEL: func.func @decode_wide_tile
+// CHECK: scf.for {{.*}} step %c64{{.*}}
+// CHECK: %[[Z:.*]] = arith.constant dense<0.000000e+00> : vector<16xf32>
+// CHECK: scf.for %[[K:.*]] = {{.*}} iter_args(%{{.*}} = %[[Z]], %{{.*}} = %[[Z]], %{{.*}} = %[[Z]], %{{.*}} = %[[Z]]) -> (vector<16xf32>, vector<16xf32>, vector<16xf32>, vector<16xf32>)
+// CHECK: vector.transfer_read %{{.*}}[%[[P0:.*]], %[[K]], %c0{{.*}}]
+// CHECK: vector.transfer_read %{{.*}}[%[[P0]], %[[K]], %c16{{.*}}]
+// CHECK: %[[P1:.*]] = arith.addi %[[P0]], %c1
+// CHECK: vector.transfer_read %{{.*}}[%[[P1]], %[[K]], %c0{{.*}}]
+// CHECK: vector.transfer_read %{{.*}}[%[[P1]], %[[K]], %c16{{.*}}]
+// CHECK-COUNT-4: vector.fma
+// CHECK: scf.yield
+// CHECK-COUNT-4: vector.transfer_write {{.*}} : vector<16xf32>, tensor<1x64xf32>
 // CHECK: tensor.extract_slice {{.*}}[0, 0] [1, 40] [1, 1] : tensor<1x64xf32> to tensor<1x40xf32>
 // CHECK: tensor.collapse_shape {{.*}} {{\[\[}}0, 1]] : tensor<1x40xf32> into tensor<40xf32>
-// PAR-LABEL: func.func @linear_two_panels
-// PAR: scf.forall (%{{.*}}) in (2) shared_outs(%{{.*}} = %{{.*}}) -> (tensor<1x64xf32>)
-// PAR: tensor.parallel_insert_slice
-func.func @linear_two_panels(%x: tensor<3xf32>) -> tensor<40xf32> {
+// PAR-LABEL: func.func @decode_wide_tile
+// PAR-NOT: scf.forall
+// PAR: return
+func.func @decode_wide_tile(%x: tensor<3xf32>) -> tensor<40xf32> {
   %w = arith.constant dense<0.25> : tensor<40x3xf32>
   %y = nn.linear %x, %w : (tensor<3xf32>, tensor<40x3xf32>) -> tensor<40xf32>
   return %y : tensor<40xf32>
@@ -104,6 +135,24 @@ func.func @linear_two_panels(%x: tensor<3xf32>) -> tensor<40xf32> {
 func.func @w4_asymmetric(%x: tensor<3x8xf32>, %s: tensor<2x2xf32>, %z: tensor<2x2xf32>) -> tensor<3x2xf32> {
   %q = arith.constant dense<[[0, 1, 2, 3, 4, 5, 6, 7], [15, 14, 13, 12, 11, 10, 9, 8]]> : tensor<2x8xi8>
   %w = lowbit.dequantize_weight %q, %s, %z {bits = 4 : i64, group_size = 4 : i64} : (tensor<2x8xi8>, tensor<2x2xf32>, tensor<2x2xf32>) -> tensor<2x8xf32>
+  %y = nn.linear %x, %w : (tensor<3x8xf32>, tensor<2x8xf32>) -> tensor<3x2xf32>
+  return %y : tensor<3x2xf32>
+}
+
+// -----
+
+// Constant scale tables (as the recipes write them) are transposed to
+// [G, 32] here, at compile time, not in every call: scales [[1, 2], [3, 4]]
+// for rows 0 and 1 become row g = 0: 1, 3, 0...; g = 1: 2, 4, 0...
+// CHECK-LABEL: func.func @w4_constant_scales
+// CHECK-NOT: linalg.transpose
+// CHECK: %[[S:.*]] = arith.constant dense_resource<{{.*}}scales> : tensor<2x32xf32>
+// CHECK: vector.transfer_read %[[S]]
+// CHECK: scales: "0x040000000000803F00004040{{(00)+}}0000004000008040{{(00)+}}"
+func.func @w4_constant_scales(%x: tensor<3x8xf32>) -> tensor<3x2xf32> {
+  %q = arith.constant dense<[[0, 1, 2, 3, -4, -5, -6, -7], [7, 6, 5, 4, 3, 2, 1, 0]]> : tensor<2x8xi8>
+  %s = arith.constant dense<[[1.0, 2.0], [3.0, 4.0]]> : tensor<2x2xf32>
+  %w = lowbit.dequantize_weight %q, %s {bits = 4 : i64, group_size = 4 : i64} : (tensor<2x8xi8>, tensor<2x2xf32>) -> tensor<2x8xf32>
   %y = nn.linear %x, %w : (tensor<3x8xf32>, tensor<2x8xf32>) -> tensor<3x2xf32>
   return %y : tensor<3x2xf32>
 }

@@ -1,8 +1,9 @@
 """The f32 GEMM kernel of nn.linear (convert-linear-to-gemm-kernel: weights
 packed into 32-column panels at compile time, register tiles of 8 rows)
 through `lowbit-run`, against a float64 numpy product: odd shapes (M not a
-multiple of the row tile, N not a multiple of the 32-column panel, K = 1),
-rank-1, rank-2 and rank-3 inputs, with and without a bias. The error of a
+multiple of the row tile, N not a multiple of the 32-column panel, K = 1,
+one row, whose tiles span several panels), rank-1, rank-2 and rank-3
+inputs, with and without a bias. The error of a
 length-K f32 sum is bounded by gamma_K * sum_k |x||w| (plus one rounding of
 the bias), so a wrong packing, a lost tail row or column or a skipped k
 fails. With two threads the panels are split between them and the result
@@ -46,6 +47,8 @@ CASES = [
     ("k1", (9, 1), 40, True),
     ("n1", (11, 20), 1, False),
     ("rank1-decode", (96,), 70, True),
+    # One row: tiles of 4 panels (two blocks of 128 columns).
+    ("decode-four-panels", (1, 1, 1200), 256, True),
     ("minilm-ffn-shape", (1, 128, 384), 1536, True),
 ]
 
@@ -74,8 +77,9 @@ def test_gemm_kernel_matches_float64(lowbit_run, tmp_path, name, x_shape, n, bia
 
 
 @pytest.mark.parametrize("name,x_shape,n,bias",
-                         [c for c in CASES if c[0] in ("minilm-ffn-shape", "rank3-odd-bias")],
-                         ids=["minilm-ffn-shape", "rank3-odd-bias"])
+                         [c for c in CASES if c[0] in ("minilm-ffn-shape", "rank3-odd-bias",
+                                                       "decode-four-panels")],
+                         ids=["minilm-ffn-shape", "rank3-odd-bias", "decode-four-panels"])
 def test_gemm_kernel_threads_do_not_change_bits(lowbit_run, tmp_path, name, x_shape, n, bias):
     model, x, _, _ = gemm_model(x_shape, n, bias, seed=7)
     one = run(lowbit_run, tmp_path, model, x, "--threads=1")
@@ -88,6 +92,8 @@ WEIGHT_ONLY = [
     ("rtn-w4a16-g128", (1, 13, 256), 40, True, ["--recipe=rtn-w4a16-g128"]),
     ("rtn-w2a16-g64", (9, 128), 33, False, ["--recipe=rtn-w2a16-g64"]),
     ("rtn-w8a16", (1, 1, 96), 70, True, ["--recipe=rtn-w8a16"]),
+    # One row, six panels: tiles of three panels.
+    ("rtn-w4a16-decode", (1, 1, 256), 192, True, ["--recipe=rtn-w4a16-g128"]),
     ("w4-g32-asymmetric", (1, 17, 64), 48, True,
      ["--pipeline=func.func(quantize-weights{bits=4 group-size=32 symmetric=false}, lower-to-lowbit)"]),
     ("decoupleq-w2a16-g64-float-offset", (1, 8, 128), 32, True,
