@@ -45,14 +45,21 @@ std::string lowbit::dequantized::read(Value value, Weight &weight) {
 Value lowbit::dequantized::dequantize(OpBuilder &b, Location loc,
                                       const Weight &weight, Value q,
                                       Value scale, Value zero) {
-  Type i32 = b.getI32Type(), f32 = b.getF32Type();
-  if (auto vector = dyn_cast<VectorType>(q.getType())) {
+  Type i32 = b.getI32Type();
+  if (auto vector = dyn_cast<VectorType>(q.getType()))
     i32 = vector.clone(i32);
-    f32 = vector.clone(f32);
-  }
   Value wide = weight.isSigned
                    ? arith::ExtSIOp::create(b, loc, i32, q).getResult()
                    : arith::ExtUIOp::create(b, loc, i32, q).getResult();
+  return dequantizeWide(b, loc, weight, wide, scale, zero);
+}
+
+Value lowbit::dequantized::dequantizeWide(OpBuilder &b, Location loc,
+                                          const Weight &weight, Value wide,
+                                          Value scale, Value zero) {
+  Type f32 = b.getF32Type();
+  if (auto vector = dyn_cast<VectorType>(wide.getType()))
+    f32 = vector.clone(f32);
   Value w = arith::SIToFPOp::create(b, loc, f32, wide);
   if (!weight.hasZero)
     return arith::MulFOp::create(b, loc, w, scale);
@@ -61,4 +68,37 @@ Value lowbit::dequantized::dequantize(OpBuilder &b, Location loc,
                                  zero);
   return arith::MulFOp::create(b, loc, arith::SubFOp::create(b, loc, w, zero),
                                scale);
+}
+
+bool lowbit::dequantized::fitsNibbles(const Weight &weight) {
+  for (int8_t v : weight.q) {
+    int value = weight.isSigned ? v : static_cast<uint8_t>(v);
+    if (weight.isSigned ? (value < -8 || value > 7) : value > 15)
+      return false;
+  }
+  return true;
+}
+
+Value lowbit::dequantized::unpackNibble(OpBuilder &b, Location loc,
+                                        const Weight &weight, Value bytes,
+                                        bool high) {
+  auto type = cast<VectorType>(bytes.getType()).clone(b.getI32Type());
+  auto splat = [&](int64_t c) {
+    return arith::ConstantOp::create(
+        b, loc, DenseElementsAttr::get(type, b.getI32IntegerAttr(c)));
+  };
+  if (weight.isSigned) {
+    // Two's complement nibbles: the high one is the byte shifted right with
+    // its sign; the low one is moved to the top and shifted back down.
+    Value x = arith::ExtSIOp::create(b, loc, type, bytes);
+    if (high)
+      return arith::ShRSIOp::create(b, loc, x, splat(4));
+    Value up = splat(28);
+    return arith::ShRSIOp::create(b, loc,
+                                  arith::ShLIOp::create(b, loc, x, up), up);
+  }
+  Value x = arith::ExtUIOp::create(b, loc, type, bytes);
+  if (high)
+    return arith::ShRUIOp::create(b, loc, x, splat(4));
+  return arith::AndIOp::create(b, loc, x, splat(15));
 }

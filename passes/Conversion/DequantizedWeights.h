@@ -42,6 +42,20 @@ mlir::Value dequantize(mlir::OpBuilder &b, mlir::Location loc,
                        const Weight &weight, mlir::Value q, mlir::Value scale,
                        mlir::Value zero);
 
+/// The same formula on containers already widened to i32 (`wide`).
+mlir::Value dequantizeWide(mlir::OpBuilder &b, mlir::Location loc,
+                           const Weight &weight, mlir::Value wide,
+                           mlir::Value scale, mlir::Value zero);
+
+/// Whether every container value fits four bits (-8..7 signed, 0..15
+/// unsigned), so that two can share a byte.
+bool fitsNibbles(const Weight &weight);
+
+/// The low (`high` false) or high nibbles of a vector of bytes as i32
+/// container values, sign-extended for signed containers.
+mlir::Value unpackNibble(mlir::OpBuilder &b, mlir::Location loc,
+                         const Weight &weight, mlir::Value bytes, bool high);
+
 } // namespace lowbit::dequantized
 
 #endif // LOWBIT_PASSES_CONVERSION_DEQUANTIZEDWEIGHTS_H

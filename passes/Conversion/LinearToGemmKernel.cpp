@@ -79,6 +79,9 @@ struct Plan {
   /// paddedN / 32.
   int64_t panelsPerTile = 1;
   bool quantized = false; ///< the weight is `dequantized` below
+  /// The integer part is packed two values per byte: every value fits four
+  /// bits (W4, W2 and below).
+  bool nibbles = false;
   dequantized::Weight dequantized;
 };
 
@@ -106,6 +109,7 @@ std::string planFor(nn::LinearOp op, Plan &plan) {
     std::string why = dequantized::read(op.getWeight(), plan.dequantized);
     if (!why.empty())
       return why;
+    plan.nibbles = dequantized::fitsNibbles(plan.dequantized);
   } else if (!op.getWeight().getDefiningOp<arith::ConstantOp>()) {
     return "the weight is not a compile-time constant";
   }
@@ -132,20 +136,30 @@ int64_t panelsPerTileFor(const Plan &p, int64_t rowsPerTile) {
 }
 
 /// The integer part of a dequantize_weight weight as [paddedN / 32, K, 32]
-/// i8 containers (zeros past N), a dense_resource constant; null if its
-/// values cannot be read.
+/// i8 containers (zeros past N), or with `nibbles` as [paddedN / 32, K, 16]
+/// bytes whose low nibble is column j and high nibble column j + 16 of the
+/// panel; a dense_resource constant.
 Value packIntegerPart(OpBuilder &b, Location loc, nn::LinearOp op,
                       const Plan &p) {
   const std::vector<int8_t> &q = p.dequantized.q;
   int64_t panels = p.paddedN / kPanelCols;
-  std::vector<int8_t> packed(static_cast<size_t>(panels * p.k * kPanelCols), 0);
+  int64_t rowBytes = p.nibbles ? kPanelCols / 2 : kPanelCols;
+  std::vector<int8_t> packed(static_cast<size_t>(panels * p.k * rowBytes), 0);
   for (int64_t n = 0; n < p.n; ++n) {
-    int8_t *out = packed.data() + (n / kPanelCols) * p.k * kPanelCols +
-                  n % kPanelCols;
-    for (int64_t k = 0; k < p.k; ++k)
-      out[k * kPanelCols] = q[n * p.k + k];
+    int64_t j = n % kPanelCols;
+    uint8_t *out = reinterpret_cast<uint8_t *>(packed.data()) +
+                   (n / kPanelCols) * p.k * rowBytes + j % rowBytes;
+    for (int64_t k = 0; k < p.k; ++k) {
+      auto v = static_cast<uint8_t>(q[n * p.k + k]);
+      if (!p.nibbles)
+        out[k * rowBytes] = v;
+      else if (j < rowBytes)
+        out[k * rowBytes] |= v & 0x0F;
+      else
+        out[k * rowBytes] |= static_cast<uint8_t>(v << 4);
+    }
   }
-  auto type = RankedTensorType::get({panels, p.k, kPanelCols}, b.getI8Type());
+  auto type = RankedTensorType::get({panels, p.k, rowBytes}, b.getI8Type());
   return createResourceConstant(b, loc, type, packed.data(), packed.size(),
                                 getLayerName(op) + ".packed");
 }
@@ -317,15 +331,16 @@ private:
     return y;
   }
 
-  /// Row k of the tile's panels (from panelIndex), two vectors each, of type
-  /// `type` (f32 weights or i8 containers).
-  SmallVector<Value> readPanel(Value panelIndex, Value k, VectorType type) {
+  /// Row k of the tile's panels (from panelIndex), `perPanel` vectors each,
+  /// of type `type` (f32 weights, i8 containers or nibble pairs).
+  SmallVector<Value> readPanel(Value panelIndex, Value k, VectorType type,
+                               int64_t perPanel = kVectorsPerPanel) {
     Value pad = arith::ConstantOp::create(
         b, loc, b.getZeroAttr(type.getElementType()));
     SmallVector<Value> vectors;
     for (int64_t j = 0; j < p.panelsPerTile; ++j) {
       Value panelJ = j == 0 ? panelIndex : add(panelIndex, j);
-      for (int64_t v = 0; v < kVectorsPerPanel; ++v)
+      for (int64_t v = 0; v < perPanel; ++v)
         vectors.push_back(vector::TransferReadOp::create(
             b, loc, type, packed,
             ValueRange{panelJ, k, indexConst(b, loc, v * kLanes)}, pad,
@@ -386,10 +401,24 @@ private:
           SmallVector<Value> next = kSteps(
               lo, add(lo, dq.groupSize), m0, rows, accs, [&](Value k) {
                 SmallVector<Value> weights;
-                for (auto [v, q] :
-                     llvm::enumerate(readPanel(panelIndex, k, bytes)))
-                  weights.push_back(dequantized::dequantize(b, loc, dq, q,
-                                                            scale[v], zero[v]));
+                if (!p.nibbles) {
+                  for (auto [u, q] :
+                       llvm::enumerate(readPanel(panelIndex, k, bytes)))
+                    weights.push_back(dequantized::dequantize(
+                        b, loc, dq, q, scale[u], zero[u]));
+                  return weights;
+                }
+                // One 16-byte vector per panel: columns 0-15 in the low
+                // nibbles, 16-31 in the high ones.
+                for (auto [j, pair] :
+                     llvm::enumerate(readPanel(panelIndex, k, bytes, 1)))
+                  for (int64_t v = 0; v < kVectorsPerPanel; ++v) {
+                    Value wide = dequantized::unpackNibble(b, loc, dq, pair,
+                                                           /*high=*/v == 1);
+                    weights.push_back(dequantized::dequantizeWide(
+                        b, loc, dq, wide, scale[j * kVectorsPerPanel + v],
+                        zero[j * kVectorsPerPanel + v]));
+                  }
                 return weights;
               });
           scf::YieldOp::create(b, l, next);

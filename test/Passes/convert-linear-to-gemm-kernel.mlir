@@ -112,26 +112,38 @@ func.func @decode_wide_tile(%x: tensor<3xf32>) -> tensor<40xf32> {
 // -----
 
 // A weight-only quantized layer: the integer part (asymmetric INT4 in i8
-// containers, so unsigned: extui) packed as i8 panels, the [N, G] scale and
-// zero tables transposed to [G, 32] once per call, and per group the
-// tables' vectors read once, then per k (float(q) - z) * s in registers.
+// containers, so unsigned) packed two values per byte (every value fits
+// four bits): panel row k is 16 bytes, column j in the low nibble of byte j
+// and column j + 16 in the high nibble. The [N, G] scale and zero tables
+// (arguments here) are transposed to [G, 32] once per call, and per group
+// the tables' vectors are read once, then per k (float(q) - z) * s in
+// registers, q = byte & 15 for columns 0-15 and byte >> 4 for 16-31.
 // Row 0 of the panel at k = 0 holds q[0][0], q[1][0] = 0, 15 (0x00, 0x0F).
 // CHECK-LABEL: func.func @w4_asymmetric
-// CHECK-DAG: %[[Q:.*]] = arith.constant dense_resource<{{.*}}packed> : tensor<1x8x32xi8>
+// CHECK-DAG: %[[Q:.*]] = arith.constant dense_resource<{{.*}}packed> : tensor<1x8x16xi8>
 // CHECK: %[[S:.*]] = linalg.transpose ins(%{{.*}} : tensor<32x2xf32>) outs(%{{.*}} : tensor<2x32xf32>) permutation = [1, 0]
 // CHECK: %[[Z:.*]] = linalg.transpose ins(%{{.*}} : tensor<32x2xf32>) outs(%{{.*}} : tensor<2x32xf32>) permutation = [1, 0]
 // CHECK: scf.for %[[G:.*]] = %{{.*}} to %c2{{.*}} step %c1
 // CHECK: %[[S0:.*]] = vector.transfer_read %[[S]][%[[G]], %{{.*}}]
 // CHECK: %[[Z0:.*]] = vector.transfer_read %[[Z]][%[[G]], %{{.*}}]
+// CHECK: %[[S1:.*]] = vector.transfer_read %[[S]][%[[G]], %{{.*}}]
+// CHECK: %[[Z1:.*]] = vector.transfer_read %[[Z]][%[[G]], %{{.*}}]
 // CHECK: scf.for
-// CHECK: %[[QV:.*]] = vector.transfer_read %[[Q]]{{.*}} : tensor<1x8x32xi8>, vector<16xi8>
+// CHECK: %[[QV:.*]] = vector.transfer_read %[[Q]]{{.*}} : tensor<1x8x16xi8>, vector<16xi8>
 // CHECK: %[[QI:.*]] = arith.extui %[[QV]] : vector<16xi8> to vector<16xi32>
-// CHECK: %[[QF:.*]] = arith.sitofp %[[QI]] : vector<16xi32> to vector<16xf32>
+// CHECK: %[[LO:.*]] = arith.andi %[[QI]], %{{.*}} : vector<16xi32>
+// CHECK: %[[QF:.*]] = arith.sitofp %[[LO]] : vector<16xi32> to vector<16xf32>
 // CHECK: %[[D:.*]] = arith.subf %[[QF]], %[[Z0]] : vector<16xf32>
 // CHECK: %[[W:.*]] = arith.mulf %[[D]], %[[S0]] : vector<16xf32>
+// CHECK: %[[QI2:.*]] = arith.extui %[[QV]] : vector<16xi8> to vector<16xi32>
+// CHECK: %[[HI:.*]] = arith.shrui %[[QI2]], %{{.*}} : vector<16xi32>
+// CHECK: %[[QF2:.*]] = arith.sitofp %[[HI]] : vector<16xi32> to vector<16xf32>
+// CHECK: %[[D2:.*]] = arith.subf %[[QF2]], %[[Z1]] : vector<16xf32>
+// CHECK: %[[W2:.*]] = arith.mulf %[[D2]], %[[S1]] : vector<16xf32>
 // CHECK: vector.fma %{{.*}}, %[[W]]
+// CHECK: vector.fma %{{.*}}, %[[W2]]
 // CHECK-NOT: lowbit.dequantize_weight
-// CHECK: packed: "0x01000000000F
+// CHECK: packed: "0x01000000000F0000000000000000000000000000010E0000000000000000000000000000020D
 func.func @w4_asymmetric(%x: tensor<3x8xf32>, %s: tensor<2x2xf32>, %z: tensor<2x2xf32>) -> tensor<3x2xf32> {
   %q = arith.constant dense<[[0, 1, 2, 3, 4, 5, 6, 7], [15, 14, 13, 12, 11, 10, 9, 8]]> : tensor<2x8xi8>
   %w = lowbit.dequantize_weight %q, %s, %z {bits = 4 : i64, group_size = 4 : i64} : (tensor<2x8xi8>, tensor<2x2xf32>, tensor<2x2xf32>) -> tensor<2x8xf32>
@@ -155,6 +167,53 @@ func.func @w4_constant_scales(%x: tensor<3x8xf32>) -> tensor<3x2xf32> {
   %w = lowbit.dequantize_weight %q, %s {bits = 4 : i64, group_size = 4 : i64} : (tensor<2x8xi8>, tensor<2x2xf32>) -> tensor<2x8xf32>
   %y = nn.linear %x, %w : (tensor<3x8xf32>, tensor<2x8xf32>) -> tensor<3x2xf32>
   return %y : tensor<3x2xf32>
+}
+
+// -----
+
+// Signed nibbles: column 16 shares byte 0 with column 0 (its high nibble);
+// the low nibble is sign-extended by shifting it to the top and back, the
+// high one by an arithmetic shift. q[0] = 1, 2, 3, -8 and q[16] = -1, 7,
+// -8, 0 give bytes 0xF1, 0x72, 0x83, 0x08.
+// CHECK-LABEL: func.func @w4_signed_nibbles
+// CHECK: %[[Q:.*]] = arith.constant dense_resource<{{.*}}packed> : tensor<1x4x16xi8>
+// CHECK: %[[QV:.*]] = vector.transfer_read %[[Q]]
+// CHECK: %[[X:.*]] = arith.extsi %[[QV]] : vector<16xi8> to vector<16xi32>
+// CHECK: %[[UP:.*]] = arith.shli %[[X]], %[[C28:.*]] : vector<16xi32>
+// CHECK: %[[LO:.*]] = arith.shrsi %[[UP]], %[[C28]] : vector<16xi32>
+// CHECK: arith.sitofp %[[LO]]
+// CHECK: %[[X2:.*]] = arith.extsi %[[QV]] : vector<16xi8> to vector<16xi32>
+// CHECK: %[[HI:.*]] = arith.shrsi %[[X2]], %{{.*}} : vector<16xi32>
+// CHECK: arith.sitofp %[[HI]]
+// CHECK: packed: "0x01000000F1000000000000000000000000000000720000000000000000000000000000008300000000000000000000000000000008000000000000000000000000000000"
+func.func @w4_signed_nibbles(%x: tensor<1x4xf32>) -> tensor<1x17xf32> {
+  %q = arith.constant dense<[[1, 2, 3, -8], [0, 0, 0, 0], [0, 0, 0, 0], [0, 0, 0, 0], [0, 0, 0, 0],
+                             [0, 0, 0, 0], [0, 0, 0, 0], [0, 0, 0, 0], [0, 0, 0, 0], [0, 0, 0, 0],
+                             [0, 0, 0, 0], [0, 0, 0, 0], [0, 0, 0, 0], [0, 0, 0, 0], [0, 0, 0, 0],
+                             [0, 0, 0, 0], [-1, 7, -8, 0]]> : tensor<17x4xi8>
+  %s = arith.constant dense<0.5> : tensor<17x1xf32>
+  %w = lowbit.dequantize_weight %q, %s {bits = 4 : i64, group_size = 4 : i64} : (tensor<17x4xi8>, tensor<17x1xf32>) -> tensor<17x4xf32>
+  %y = nn.linear %x, %w : (tensor<1x4xf32>, tensor<17x4xf32>) -> tensor<1x17xf32>
+  return %y : tensor<1x17xf32>
+}
+
+// -----
+
+// Values beyond four bits (W8A16) keep one byte per value: [1, K, 32]
+// panels, sign-extended as they are.
+// CHECK-LABEL: func.func @w8_bytes
+// CHECK: %[[Q:.*]] = arith.constant dense_resource<{{.*}}packed> : tensor<1x4x32xi8>
+// CHECK: %[[QV:.*]] = vector.transfer_read %[[Q]]
+// CHECK: %[[X:.*]] = arith.extsi %[[QV]] : vector<16xi8> to vector<16xi32>
+// CHECK-NEXT: arith.sitofp %[[X]]
+// CHECK-NOT: arith.shrsi
+// CHECK: packed: "0x010000007F81
+func.func @w8_bytes(%x: tensor<1x4xf32>) -> tensor<1x2xf32> {
+  %q = arith.constant dense<[[127, 2, 3, 4], [-127, 5, 6, 7]]> : tensor<2x4xi8>
+  %s = arith.constant dense<0.5> : tensor<2x1xf32>
+  %w = lowbit.dequantize_weight %q, %s {bits = 8 : i64, group_size = 4 : i64} : (tensor<2x4xi8>, tensor<2x1xf32>) -> tensor<2x4xf32>
+  %y = nn.linear %x, %w : (tensor<1x4xf32>, tensor<2x4xf32>) -> tensor<1x2xf32>
+  return %y : tensor<1x2xf32>
 }
 
 // -----
