@@ -4,13 +4,18 @@ float and int8 models of the same networks, in one interleaved run (issue 14).
 
 For each model (all-MiniLM-L6-v2 1x128 tokens, PP-OCRv4 det 1x3x256x256,
 PP-OCRv4 rec 1x3x48x320, the Llama-architecture decoder prefill of 128
-tokens, and on request one decode step of it after 128 cached positions,
-with rtn-w2a16-g64 too) and each configuration
+tokens, and on request one decode step of it after 128 cached positions, or
+of one decoder layer with TinyLlama-1.1B's shapes and random weights, whose
+weights, unlike the small decoder's, do not fit in the caches; the decode
+steps with rtn-w2a16-g64 too) and each configuration
 
   lowbit:       float, rtn-w8a8 with the generic integer lowering
                 (--int8-kernel=reference), rtn-w8a8 / rtn-w6a8 with the int8
                 dot kernel this machine gets (--int8-kernel=auto: AVX-512 VNNI
-                where present), rtn-w4a16-g128
+                where present), rtn-w4a16-g128: each compiled once by
+                `lowbit compile` into the artefact a user deploys (.so, run
+                by `lowbit run`); "lowbit float JIT" is the same float model
+                compiled in the measuring process by lowbit-run
   onnxruntime:  float, quantize_dynamic (QOperator, per-channel QInt8
                 weights), quantize_static (QDQ, QInt8, per-channel weights,
                 MinMax on a few perturbed copies of the input)
@@ -22,14 +27,15 @@ every measurement runs in its own process, one thread, rounds interleaved
 (config A, B, ..., then again), and the best of the rounds is kept. A
 process runs the model 1 time and another R + 1 times: the difference gives
 the steady-state minor page faults per run; the peak RSS is that of the
-longer process (compilation included, for lowbit). Prints a table of
+longer process (JIT compilation included for "lowbit float JIT"; the
+artefacts' compile time is that of `lowbit compile`). Prints a table of
 milliseconds and ratios to onnxruntime float and to onnxruntime's fastest
 int8 model, writes bench/results/int8_speed.json (with the machine and the
 load average) and bench/results/int8_speed.png (bars, Pillow). Timings are
 recorded, never asserted; the machine may be shared.
 
     python3 bench/int8_speed.py [--rounds 2] [--repeat 10] [--models minilm,det256,rec,llama]
-    python3 bench/int8_speed.py --models llama-decode --json bench/results/int8_speed_decode.json
+    python3 bench/int8_speed.py --models llama-decode,tinyllama-decode --json bench/results/int8_speed_decode.json
 """
 
 from __future__ import annotations
@@ -87,6 +93,7 @@ def build_models(work: Path, wanted: list[str]) -> list[dict]:
         np.savez(work / "rec.npz", x=x)
         out.append({"name": "PP-OCRv4 rec", "model": det.parent / "ch_PP-OCRv4_rec_infer.onnx",
                     "inputs": work / "rec.npz", "shapes": ["x=1x3x48x320"]})
+    w2 = {"lowbit rtn-w2a16-g64": ["--recipe=rtn-w2a16-g64"]}
     if "llama" in wanted or "llama-decode" in wanted:
         llama = load("build_llama", REPO / "scripts" / "build_llama.py")
         lpaths = llama.build(work / "llama")
@@ -100,8 +107,19 @@ def build_models(work: Path, wanted: list[str]) -> list[dict]:
             np.savez(work / f"{key}.npz", **feeds)
             out.append({"name": name, "model": lpaths.model, "inputs": work / f"{key}.npz",
                         "shapes": [a.split("=", 1)[1] for a in llama.input_shapes(feeds)],
-                        "extra_configs": {"lowbit rtn-w2a16-g64": ["--recipe=rtn-w2a16-g64"]}
-                        if key == "llama-decode" else {}})
+                        "extra_configs": w2 if key == "llama-decode" else {}})
+    if "tinyllama-decode" in wanted:
+        # A fresh instance of the module, switched to the bigger architecture.
+        tiny = load("build_llama_tiny", REPO / "scripts" / "build_llama.py")
+        tiny.CONFIG = dict(tiny.TINYLLAMA_LAYER)
+        path = work / "tinyllama-layer.onnx"
+        path.write_bytes(tiny.build_model(tiny.make_weights()).SerializeToString())
+        feeds = tiny.prefill_inputs(batch=1, seq=1, past=128)
+        np.savez(work / "tinyllama-decode.npz", **feeds)
+        out.append({"name": "TinyLlama-1.1B layer decode step (past 128)", "model": path,
+                    "inputs": work / "tinyllama-decode.npz",
+                    "shapes": [a.split("=", 1)[1] for a in tiny.input_shapes(feeds)],
+                    "extra_configs": w2})
     return out
 
 
@@ -210,10 +228,27 @@ def iree_cmd(vmfb: Path, model: Path, inputs: Path):
     return cmd
 
 
-def lowbit_cmd(lowbit_run: str, m: dict, extra: list[str]):
+def lowbit_jit_cmd(lowbit_run: str, m: dict, extra: list[str]):
     def cmd(repeat: int) -> list[str]:
         return [lowbit_run, str(m["model"]), f"--inputs={m['inputs']}", "--report", f"--repeat={repeat}",
                 "--threads=1", *extra, *[f"--input-shape={s}" for s in m["shapes"]]]
+    return cmd
+
+
+def lowbit_artefact(lowbit: str, m: dict, extra: list[str], out: Path) -> tuple[Path, float]:
+    """Compiles the artefact a user deploys; returns the .so and the wall time
+    of `lowbit compile` (import, quantization and native code generation)."""
+    start = time.perf_counter()
+    proc = subprocess.run([lowbit, "compile", str(m["model"]), "-o", str(out), *extra,
+                           *[f"--input-shape={s}" for s in m["shapes"]]], capture_output=True, text=True)
+    if proc.returncode != 0:
+        sys.exit(f"lowbit compile failed ({proc.returncode}) for {m['name']} {extra}:\n{proc.stderr}")
+    return out.with_name(out.name + ".so"), (time.perf_counter() - start) * 1000
+
+
+def lowbit_run_cmd(lowbit: str, so: Path, inputs: Path):
+    def cmd(repeat: int) -> list[str]:
+        return [lowbit, "run", str(so), f"--inputs={inputs}", "--report", f"--repeat={repeat}"]
     return cmd
 
 
@@ -264,7 +299,7 @@ def sample(cmd, repeat: int) -> dict:
 def draw_png(results: list[dict], path: Path) -> None:
     from PIL import Image, ImageDraw
 
-    configs = list(dict.fromkeys([*LOWBIT_CONFIGS, *(c for r in results for c in r["configs"]
+    configs = list(dict.fromkeys([*LOWBIT_CONFIGS, "lowbit float JIT", *(c for r in results for c in r["configs"]
                                                      if c.startswith("lowbit")), *PEER_CONFIGS]))
     colours = ["#7f7f7f", "#c7c7c7", "#1f77b4", "#2ca02c", "#9467bd", "#d62728", "#ff7f0e", "#e377c2",
                "#17becf"]
@@ -301,6 +336,7 @@ def main() -> int:
     parser.add_argument("--repeat", type=int, default=10)
     parser.add_argument("--models", default="minilm,det256,rec,llama")
     parser.add_argument("--lowbit-run", default=str(REPO / "build" / "bin" / "lowbit-run"))
+    parser.add_argument("--lowbit", default=str(REPO / "build" / "bin" / "lowbit"))
     parser.add_argument("--json", default=str(REPO / "bench" / "results" / "int8_speed.json"))
     args = parser.parse_args()
     import onnxruntime as ort
@@ -311,7 +347,11 @@ def main() -> int:
         for m in build_models(work, args.models.split(",")):
             load_before = os.getloadavg()[0]
             configs = {**LOWBIT_CONFIGS, **m.get("extra_configs", {})}
-            commands = {name: lowbit_cmd(args.lowbit_run, m, extra) for name, extra in configs.items()}
+            commands, compile_ms = {}, {}
+            for i, (name, extra) in enumerate(configs.items()):
+                so, compile_ms[name] = lowbit_artefact(args.lowbit, m, extra, work / f"artefact{i}")
+                commands[name] = lowbit_run_cmd(args.lowbit, so, m["inputs"])
+            commands["lowbit float JIT"] = lowbit_jit_cmd(args.lowbit_run, m, [])
             unavailable = {}
             for name, path in ort_models(m, work).items():
                 if isinstance(path, str):
@@ -329,6 +369,8 @@ def main() -> int:
                     s = sample(cmd, args.repeat)
                     if name not in best or s["run_ms"] < best[name]["run_ms"]:
                         best[name] = s
+            for name, ms in compile_ms.items():
+                best[name]["compile_ms"] = round(ms, 1)
             ort_float = best["ort float"]["run_ms"]
             ort_int8 = min(best[c]["run_ms"] for c in ("ort int8 dynamic", "ort int8 qdq") if c in best)
             lowbit_float = best["lowbit float"]["run_ms"]
@@ -344,7 +386,9 @@ def main() -> int:
               "rounds": args.rounds, "repeat": args.repeat, "threads": 1, "results": results,
               "note": "best of the rounds per configuration, each measurement in its own process; "
                       "faults_per_run = minor faults of a (repeat + 1)-run process minus a 1-run one, "
-                      "divided by repeat; peak_rss_mb includes lowbit's JIT compilation. The machine "
+                      "divided by repeat; lowbit configurations run their artefact (lowbit compile, then lowbit run; "
+                      "compile_ms is lowbit compile's wall time), except 'lowbit float JIT' (lowbit-run, "
+                      "peak_rss_mb includes the JIT compilation). The machine "
                       "may be shared (load_average_1min before/after each model)."}
     Path(args.json).parent.mkdir(parents=True, exist_ok=True)
     Path(args.json).write_text(json.dumps(report, indent=2) + "\n")

@@ -72,6 +72,11 @@ MAX_RELATIVE_ERROR = 1e-4
 
 CONFIG = dict(layers=2, hidden=64, heads=4, kv_heads=2, head_dim=16,
               intermediate=172, vocab=256, rope_theta=10000.0, rms_eps=1e-6)
+# One decoder layer with TinyLlama-1.1B's shapes (random weights, same
+# graph): a decode step reads 0.9 GB of f32 weights, more than any cache, as
+# a real LLM's does. bench/int8_speed.py sets a module instance's CONFIG to it.
+TINYLLAMA_LAYER = dict(layers=1, hidden=2048, heads=32, kv_heads=4, head_dim=64,
+                       intermediate=5632, vocab=32000, rope_theta=10000.0, rms_eps=1e-5)
 BATCH = 2
 PREFILL_SEQ = 6
 PREFILL_PAST = 3
