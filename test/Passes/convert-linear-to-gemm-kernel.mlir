@@ -113,7 +113,7 @@ func.func @decode_wide_tile(%x: tensor<3xf32>) -> tensor<40xf32> {
 
 // A weight-only quantized layer: the integer part (asymmetric INT4 in i8
 // containers, so unsigned) packed two values per byte (every value fits
-// four bits): panel row k is 16 bytes, column j in the low nibble of byte j
+// four bits and the three rows fit one tile): panel row k is 16 bytes, column j in the low nibble of byte j
 // and column j + 16 in the high nibble. The [N, G] scale and zero tables
 // (arguments here) are transposed to [G, 32] once per call, and per group
 // the tables' vectors are read once, then per k (float(q) - z) * s in
@@ -214,6 +214,25 @@ func.func @w8_bytes(%x: tensor<1x4xf32>) -> tensor<1x2xf32> {
   %w = lowbit.dequantize_weight %q, %s {bits = 8 : i64, group_size = 4 : i64} : (tensor<2x4xi8>, tensor<2x1xf32>) -> tensor<2x4xf32>
   %y = nn.linear %x, %w : (tensor<1x4xf32>, tensor<2x4xf32>) -> tensor<1x2xf32>
   return %y : tensor<1x2xf32>
+}
+
+// -----
+
+// Four-bit values, but rows enough for a full tile (a prefill, bound by
+// arithmetic, not by weight bytes): one byte per value, no shifts.
+// CHECK-LABEL: func.func @w4_prefill_bytes
+// CHECK: %[[Q:.*]] = arith.constant dense_resource<{{.*}}packed> : tensor<1x4x32xi8>
+// CHECK: %[[QV:.*]] = vector.transfer_read %[[Q]]
+// CHECK: %[[X:.*]] = arith.extsi %[[QV]] : vector<16xi8> to vector<16xi32>
+// CHECK-NEXT: arith.sitofp %[[X]]
+// CHECK-NOT: arith.shrsi
+// CHECK: packed: "0x010000000107
+func.func @w4_prefill_bytes(%x: tensor<4x4xf32>) -> tensor<4x2xf32> {
+  %q = arith.constant dense<[[1, 2, 3, 4], [7, -8, 6, 5]]> : tensor<2x4xi8>
+  %s = arith.constant dense<0.5> : tensor<2x1xf32>
+  %w = lowbit.dequantize_weight %q, %s {bits = 4 : i64, group_size = 4 : i64} : (tensor<2x4xi8>, tensor<2x1xf32>) -> tensor<2x4xf32>
+  %y = nn.linear %x, %w : (tensor<4x4xf32>, tensor<2x4xf32>) -> tensor<4x2xf32>
+  return %y : tensor<4x2xf32>
 }
 
 // -----

@@ -92,8 +92,11 @@ WEIGHT_ONLY = [
     ("rtn-w4a16-g128", (1, 13, 256), 40, True, ["--recipe=rtn-w4a16-g128"]),
     ("rtn-w2a16-g64", (9, 128), 33, False, ["--recipe=rtn-w2a16-g64"]),
     ("rtn-w8a16", (1, 1, 96), 70, True, ["--recipe=rtn-w8a16"]),
-    # One row, six panels: tiles of three panels.
+    # One row (nibble panels), six panels: tiles of three panels.
     ("rtn-w4a16-decode", (1, 1, 256), 192, True, ["--recipe=rtn-w4a16-g128"]),
+    ("rtn-w2a16-decode", (1, 128), 64, False, ["--recipe=rtn-w2a16-g64"]),
+    ("w4-g32-asymmetric-decode", (1, 1, 64), 48, True,
+     ["--pipeline=func.func(quantize-weights{bits=4 group-size=32 symmetric=false}, lower-to-lowbit)"]),
     ("w4-g32-asymmetric", (1, 17, 64), 48, True,
      ["--pipeline=func.func(quantize-weights{bits=4 group-size=32 symmetric=false}, lower-to-lowbit)"]),
     ("decoupleq-w2a16-g64-float-offset", (1, 8, 128), 32, True,
