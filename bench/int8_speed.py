@@ -12,7 +12,8 @@ steps with rtn-w2a16-g64 too) and each configuration
   lowbit:       float, rtn-w8a8 with the generic integer lowering
                 (--int8-kernel=reference), rtn-w8a8 / rtn-w6a8 with the int8
                 dot kernel this machine gets (--int8-kernel=auto: AVX-512 VNNI
-                where present), rtn-w4a16-g128: each compiled once by
+                where present), flexq-w6a8-mixed (calibrated on the
+                measured input), rtn-w4a16-g128: each compiled once by
                 `lowbit compile` into the artefact a user deploys (.so, run
                 by `lowbit run`); "lowbit float JIT" is the same float model
                 compiled in the measuring process by lowbit-run
@@ -62,6 +63,9 @@ LOWBIT_CONFIGS = {
     "lowbit rtn-w8a8 reference": ["--recipe=rtn-w8a8", "--int8-kernel=reference"],
     "lowbit rtn-w8a8": ["--recipe=rtn-w8a8"],
     "lowbit rtn-w6a8": ["--recipe=rtn-w6a8"],
+    # Calibrated on the measured input itself ({inputs}): the recipe needs
+    # data, and its speed does not depend on which.
+    "lowbit flexq-w6a8-mixed": ["--recipe=flexq-w6a8-mixed", "--calibrate={inputs}"],
     "lowbit rtn-w4a16-g128": ["--recipe=rtn-w4a16-g128"],
 }
 ORT_CONFIGS = ("ort float", "ort int8 dynamic", "ort int8 qdq")
@@ -239,6 +243,7 @@ def lowbit_artefact(lowbit: str, m: dict, extra: list[str], out: Path) -> tuple[
     """Compiles the artefact a user deploys; returns the .so and the wall time
     of `lowbit compile` (import, quantization and native code generation)."""
     start = time.perf_counter()
+    extra = [e.replace("{inputs}", str(m["inputs"])) for e in extra]
     proc = subprocess.run([lowbit, "compile", str(m["model"]), "-o", str(out), *extra,
                            *[f"--input-shape={s}" for s in m["shapes"]]], capture_output=True, text=True)
     if proc.returncode != 0:
