@@ -36,6 +36,9 @@ struct PrepareOptions {
   std::string statsOut;
   /// Statistics of an earlier calibration, instead of calibrateFiles.
   std::string statsIn;
+  /// Passes before the recipe, after calibration (a textual pipeline; the
+  /// accuracy report puts its taps here).
+  std::string beforeRecipe;
   /// Extra passes after the recipe (a textual pipeline).
   std::string pipeline;
   /// Called after each calibration sample with (done, total).
@@ -52,6 +55,14 @@ struct PrepareOptions {
 /// an unsupported ONNX construct keeps isUnsupported().
 llvm::Expected<Module> prepareModel(llvm::StringRef modelPath,
                                     const PrepareOptions &options);
+
+/// Reads the inputs of a model with inputs `specs` from `path`: an .npz
+/// with one entry per input (by name), or an .npy for a single-input model;
+/// one buffer per spec, in order, each of the spec's dtype and shape. False
+/// with `error` naming the input and the file otherwise.
+bool readInputFeeds(const std::string &path,
+                    const std::vector<TensorSpec> &specs,
+                    std::vector<std::vector<char>> &data, std::string &error);
 
 } // namespace lowbit
 

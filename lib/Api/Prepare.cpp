@@ -206,6 +206,7 @@ Expected<Module> lowbit::prepareModel(StringRef modelPath,
   }
   start = Clock::now();
   const std::pair<std::string, std::string> stages[] = {
+      {prepare.beforeRecipe, "passes " + prepare.beforeRecipe},
       {recipePipeline, "recipe " + prepare.recipe},
       {prepare.pipeline, "passes " + prepare.pipeline}};
   for (const auto &[passes, detail] : stages)
@@ -216,4 +217,43 @@ Expected<Module> lowbit::prepareModel(StringRef modelPath,
     }
   timings.quantizeMs = msSince(start);
   return module;
+}
+
+bool lowbit::readInputFeeds(const std::string &path,
+                            const std::vector<TensorSpec> &specs,
+                            std::vector<std::vector<char>> &data,
+                            std::string &error) {
+  std::vector<NpyArray> arrays;
+  if (StringRef(path).ends_with(".npy")) {
+    arrays.emplace_back();
+    if (!readNpy(path, arrays.back(), error))
+      return false;
+    if (specs.size() != 1) {
+      error = "a .npy file can feed a single-input model only; this one "
+              "takes " +
+              std::to_string(specs.size()) + " inputs";
+      return false;
+    }
+    arrays.back().name = specs[0].name;
+  } else if (!readNpz(path, arrays, error)) {
+    return false;
+  }
+  data.assign(specs.size(), {});
+  for (size_t i = 0; i < specs.size(); ++i) {
+    const TensorSpec &spec = specs[i];
+    auto it = llvm::find_if(
+        arrays, [&](const NpyArray &a) { return a.name == spec.name; });
+    if (it == arrays.end()) {
+      error = "input '" + spec.name + "' is missing from " + path;
+      return false;
+    }
+    if (it->dtype != numpyDtype(spec.type) || it->shape != spec.shape) {
+      error = "input '" + spec.name + "' expects " + numpyDtype(spec.type) +
+              " " + shapeString(spec.shape) + ", " + path + " has " +
+              it->dtype + " " + shapeString(it->shape);
+      return false;
+    }
+    data[i] = std::move(it->data);
+  }
+  return true;
 }

@@ -469,36 +469,11 @@ int main(int argc, char **argv) {
       return fail(kError, "the model takes " + Twine(inSpecs.size()) +
                               " input(s) (first: '" + inSpecs[0].name +
                               "'); give them with --inputs FILE.npz");
-    std::vector<NpyArray> arrays;
-    if (StringRef(inputsPath).ends_with(".npy")) {
-      arrays.emplace_back();
-      if (!readNpy(inputsPath, arrays.back(), error))
-        return fail(kError, error);
-      if (inSpecs.size() != 1)
-        return fail(kError, "a .npy file can feed a single-input model only; "
-                            "this one takes " +
-                                Twine(inSpecs.size()) + " inputs");
-      arrays.back().name = inSpecs[0].name;
-    } else if (!readNpz(inputsPath, arrays, error)) {
+    if (!readInputFeeds(inputsPath, inSpecs, inputData, error))
       return fail(kError, error);
-    }
-    for (size_t i = 0; i < inSpecs.size(); ++i) {
-      const TensorSpec &spec = inSpecs[i];
-      auto it = llvm::find_if(
-          arrays, [&](const NpyArray &a) { return a.name == spec.name; });
-      if (it == arrays.end())
-        return fail(kError, "input '" + spec.name + "' is missing from " +
-                                inputsPath);
-      if (it->dtype != numpyDtype(spec.type) || it->shape != spec.shape)
-        return fail(kError, "input '" + spec.name + "' expects " +
-                                numpyDtype(spec.type) + " " +
-                                shapeString(spec.shape) + ", " + inputsPath +
-                                " has " + it->dtype + " " +
-                                shapeString(it->shape));
-      if (!checkSubByteRange(spec, it->data, error))
+    for (size_t i = 0; i < inSpecs.size(); ++i)
+      if (!checkSubByteRange(inSpecs[i], inputData[i], error))
         return fail(kError, error);
-      inputData[i] = std::move(it->data);
-    }
   }
 
   // Run.
