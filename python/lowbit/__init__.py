@@ -19,6 +19,7 @@ from typing import Mapping, Sequence
 import numpy as np
 
 from ._lowbit import Executable, LowbitError, Module, UnsupportedError
+from ._lowbit import accuracy_report as _accuracy_report
 from ._lowbit import recipe_pipeline as _recipe_pipeline
 from ._lowbit import recipes as _recipes
 from ._lowbit import supported_onnx_ops as _supported_onnx_ops
@@ -38,6 +39,7 @@ __all__ = [
     "parse_mlir",
     "quantize",
     "recipes",
+    "report",
     "run",
     "Session",
     "supported_onnx_ops",
@@ -201,6 +203,40 @@ def quantize(model, recipe: str, calibration=None,
     if calibration_report is not None:
         report["calibration"] = calibration_report
     return module, report
+
+
+def report(model, recipe: str, inputs, calibration=None,
+           input_shapes: Mapping[str, Sequence[int]] | None = None) -> dict:
+    """What `recipe` costs on your data (lowbit report): `model` (an .onnx
+    path) is prepared float and with the recipe (calibrated first on
+    `calibration` when the recipe needs data), both with taps on the inputs
+    of their linear and conv layers, and run on `inputs` (an .npz path, or
+    {input name: array}). Returns {'outputs': [{'name', 'shape',
+    'max_abs_error', 'relative_error', 'cosine', 'top1_agreement' (rank >=
+    2)}], 'layers': [{'layer', 'storage', 'f32_bytes', 'stored_bytes',
+    'input_relative_error'}], 'total_f32_bytes', 'total_stored_bytes',
+    'model', 'recipe', 'inputs'}; the errors compare the quantized model
+    with lowbit's float one. `calibration`: an .npz path, a list of
+    {input: array} samples or a dict of arrays with a leading sample
+    dimension."""
+    with tempfile.TemporaryDirectory() as tmp:
+        if isinstance(inputs, Mapping):
+            path = os.path.join(tmp, "inputs.npz")
+            np.savez(path, **{k: np.asarray(v) for k, v in inputs.items()})
+            inputs = path
+        files = []
+        if calibration is not None:
+            if isinstance(calibration, (str, os.PathLike)):
+                files = [os.fspath(calibration)]
+            else:
+                samples = list(calibration) if not isinstance(calibration, Mapping) else None
+                arrays = (dict(calibration) if samples is None else
+                          {k: np.stack([np.asarray(s[k]) for s in samples]) for k in samples[0]})
+                files = [os.path.join(tmp, "calibration.npz")]
+                np.savez(files[0], **arrays)
+        shapes = {k: list(v) for k, v in (input_shapes or {}).items()}
+        return json.loads(_accuracy_report(os.fspath(model), recipe, os.fspath(inputs),
+                                           files, shapes))
 
 
 def supported_onnx_ops() -> list[str]:

@@ -9,6 +9,7 @@
 #include "lowbit/Artefact.h"
 #include "lowbit/Compiler.h"
 #include "lowbit/Recipes.h"
+#include "lowbit/Report.h"
 
 #include <nanobind/nanobind.h>
 #include <nanobind/ndarray.h>
@@ -500,6 +501,27 @@ NB_MODULE(_lowbit, m) {
     }
     return d;
   });
+  m.def(
+      "accuracy_report",
+      [](const std::string &model, const std::string &recipe,
+         const std::string &inputs,
+         const std::vector<std::string> &calibrateFiles,
+         const std::map<std::string, std::vector<int64_t>> &inputShapes) {
+        lowbit::PrepareOptions options;
+        options.import = makeOptions(inputShapes);
+        options.recipe = recipe;
+        options.calibrateFiles = calibrateFiles;
+        lowbit::AccuracyReport report =
+            unwrap(lowbit::accuracyReport(model, options, inputs));
+        std::string text;
+        llvm::raw_string_ostream os(text);
+        os << lowbit::toJson(report);
+        return text;
+      },
+      "model"_a, "recipe"_a, "inputs"_a,
+      "calibrate_files"_a = std::vector<std::string>(),
+      "input_shapes"_a = std::map<std::string, std::vector<int64_t>>(),
+      "The accuracy report (lowbit report) as JSON text.");
   m.def(
       "recipe_pipeline",
       [](const std::string &name, const std::string &statsPath) {

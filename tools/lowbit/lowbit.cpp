@@ -3,6 +3,7 @@
 //   lowbit compile MODEL.onnx [--recipe R] [--calibrate D.npz] -o OUT
 //   lowbit run OUT.so --inputs X.npz [--outputs Y.npz]
 //   lowbit quantize MODEL.onnx --recipe R [--calibrate D.npz] -o OUT.mlir
+//   lowbit report MODEL.onnx --recipe R --inputs EVAL.npz [--calibrate D.npz]
 //   lowbit inspect MODEL.onnx | OUT.so | OUT.json
 //   lowbit recipes
 //   lowbit --version
@@ -14,6 +15,7 @@
 #include "lowbit/Artefact.h"
 #include "lowbit/Prepare.h"
 #include "lowbit/Recipes.h"
+#include "lowbit/Report.h"
 #include "lowbit/Session.h"
 
 #include "lib/Support/NpyIO.h"
@@ -53,28 +55,33 @@ cl::SubCommand runCmd("run", "Run a compiled artefact on .npz inputs");
 cl::SubCommand inspectCmd("inspect", "Show the inputs, outputs, ops and "
                                      "per-layer bits of a model or artefact");
 cl::SubCommand recipesCmd("recipes", "List the quantization recipes");
+cl::SubCommand reportCmd("report",
+                         "Compare a recipe with the float model on your "
+                         "inputs: output errors, per-layer input errors and "
+                         "storage");
 
 // compile / quantize
 cl::opt<std::string> modelPath(cl::Positional, cl::desc("<model.onnx|.mlir>"),
                                cl::sub(compileCmd), cl::sub(quantizeCmd),
-                               cl::cat(modelCat));
+                               cl::sub(reportCmd), cl::cat(modelCat));
 cl::opt<std::string> outPath("o", cl::desc("Output (compile: artefact name, "
                                            "writes NAME.so/.h/.json)"),
                              cl::value_desc("path"), cl::sub(compileCmd),
                              cl::sub(quantizeCmd), cl::cat(modelCat));
 cl::opt<std::string> recipe("recipe",
                             cl::desc("Quantization recipe (see `lowbit "
-                                     "recipes`); none: float"),
+                                     "recipes`); compile without it: float"),
                             cl::sub(compileCmd), cl::sub(quantizeCmd),
-                            cl::cat(modelCat));
+                            cl::sub(reportCmd), cl::cat(modelCat));
 cl::list<std::string> calibrateFiles(
     "calibrate", cl::desc("Calibration samples (.npz, one array per input)"),
     cl::value_desc("file.npz"), cl::sub(compileCmd), cl::sub(quantizeCmd),
-    cl::cat(modelCat));
+    cl::sub(reportCmd), cl::cat(modelCat));
 cl::list<std::string> inputShapes(
     "input-shape", cl::desc("Fix an input's dynamic dims, e.g. x=1x3x64x64"),
     cl::value_desc("name=dims"), cl::sub(compileCmd),
-    cl::sub(quantizeCmd), cl::sub(inspectCmd), cl::cat(modelCat));
+    cl::sub(quantizeCmd), cl::sub(inspectCmd), cl::sub(reportCmd),
+    cl::cat(modelCat));
 cl::opt<unsigned> optLevel("O", cl::desc("Optimisation level (0-3)"),
                            cl::init(3), cl::Prefix, cl::sub(compileCmd),
                            cl::cat(codegenCat));
@@ -110,11 +117,15 @@ cl::opt<std::string> inputsPath("inputs",
                                 cl::desc("Inputs (.npz by input name, or .npy "
                                          "for one input)"),
                                 cl::value_desc("file"), cl::sub(runCmd),
-                                cl::cat(runCat));
+                                cl::sub(reportCmd), cl::cat(runCat));
 cl::opt<std::string> outputsPath("outputs",
                                  cl::desc("Write the outputs to this .npz"),
                                  cl::value_desc("file.npz"), cl::sub(runCmd),
                                  cl::cat(runCat));
+cl::opt<std::string> jsonPath("json",
+                              cl::desc("Also write the report as JSON here"),
+                              cl::value_desc("file.json"), cl::sub(reportCmd),
+                              cl::cat(runCat));
 cl::opt<unsigned> repeat("repeat", cl::desc("Run N times, report the best"),
                          cl::init(1), cl::sub(runCmd), cl::cat(runCat));
 cl::opt<bool> report("report", cl::desc("Print the time of each step"),
@@ -123,7 +134,8 @@ cl::opt<cl::boolOrDefault>
     progress("progress",
              cl::desc("Print each step and calibration progress on stderr "
                       "(default: when stderr is a terminal)"),
-             cl::sub(compileCmd), cl::sub(quantizeCmd), cl::cat(modelCat));
+             cl::sub(compileCmd), cl::sub(quantizeCmd), cl::sub(reportCmd),
+             cl::cat(modelCat));
 
 int fail(int code, const Twine &message) {
   return failWithOneLine(code, message);
@@ -166,9 +178,8 @@ void printStep(StringRef step, StringRef detail) {
   errs() << "lowbit: " << step << " " << detail << "\n";
 }
 
-Expected<Module> prepare(PrepareTimings *timings = nullptr) {
+Expected<PrepareOptions> prepareOptions() {
   PrepareOptions options;
-  options.timings = timings;
   for (const std::string &flag : inputShapes) {
     std::string err = parseInputShapeFlag(flag, options.import);
     if (!err.empty())
@@ -180,7 +191,15 @@ Expected<Module> prepare(PrepareTimings *timings = nullptr) {
     options.progress = printProgress;
     options.onStep = printStep;
   }
-  return prepareModel(modelPath, options);
+  return options;
+}
+
+Expected<Module> prepare(PrepareTimings *timings = nullptr) {
+  Expected<PrepareOptions> options = prepareOptions();
+  if (!options)
+    return options.takeError();
+  options->timings = timings;
+  return prepareModel(modelPath, *options);
 }
 
 int compileMain() {
@@ -228,6 +247,60 @@ int quantizeMain() {
   if (Error err = module->writeFile(outPath))
     return failWith(std::move(err));
   outs() << "wrote " << outPath << "\n";
+  return kOk;
+}
+
+std::string shapeText(const std::vector<int64_t> &shape) {
+  return shapeString(shape.data(), static_cast<int64_t>(shape.size()));
+}
+
+int reportMain() {
+  if (modelPath.empty())
+    return fail(kError, "report: no model given (lowbit report MODEL.onnx "
+                        "--recipe R --inputs EVAL.npz)");
+  Expected<PrepareOptions> options = prepareOptions();
+  if (!options)
+    return failWith(options.takeError());
+  auto result = accuracyReport(modelPath, *options, inputsPath);
+  if (!result)
+    return failWith(result.takeError());
+  const AccuracyReport &r = *result;
+  outs() << "model: " << r.model << "\nrecipe: " << r.recipe
+         << "\ninputs: " << r.inputs << "\n";
+  outs() << formatv("quantized layers: {2}, their weights {0:f2} MB as f32, "
+                    "{1:f2} MB stored\n\n",
+                    r.totalF32Bytes / 1e6, r.totalStoredBytes / 1e6,
+                    r.layers.size());
+  outs() << formatv("{0,-24} {1,-16} {2,12} {3,12} {4,10} {5,7}\n", "output",
+                    "shape", "max |q - f|", "rel. error", "cosine", "top-1");
+  for (const OutputAccuracy &o : r.outputs)
+    outs() << formatv("{0,-24} {1,-16} {2,12:e2} {3,12:e2} {4,10:f6} {5,7}\n",
+                      o.name, shapeText(o.shape), o.maxAbsError,
+                      o.relativeError, o.cosine,
+                      o.top1Agreement ? formatv("{0:f3}", *o.top1Agreement).str()
+                                      : std::string("-"));
+  outs() << formatv("\n{0,-40} {1,-34} {2,12} {3,12}\n", "layer", "storage",
+                    "stored B", "input error");
+  for (const LayerAccuracy &l : r.layers)
+    outs() << formatv("{0,-40} {1,-34} {2,12} {3,12}\n", l.layer, l.storage,
+                      l.storedBytes,
+                      l.inputRelativeError
+                          ? formatv("{0:e2}", *l.inputRelativeError).str()
+                          : std::string("-"));
+  if (!jsonPath.empty()) {
+    std::error_code ec;
+    std::string temp = jsonPath + ".tmp";
+    {
+      raw_fd_ostream os(temp, ec);
+      if (ec)
+        return fail(kError, "--json: cannot write '" + jsonPath +
+                                "': " + ec.message());
+      os << formatv("{0:2}", toJson(r)) << "\n";
+    }
+    if ((ec = sys::fs::rename(temp, jsonPath)))
+      return fail(kError, "--json: cannot write '" + jsonPath +
+                              "': " + ec.message());
+  }
   return kOk;
 }
 
@@ -418,7 +491,7 @@ int main(int argc, char **argv) {
   const cl::OptionCategory *mine[] = {&modelCat, &codegenCat, &runCat};
   for (cl::SubCommand *sub :
        {&cl::SubCommand::getTopLevel(), &compileCmd, &quantizeCmd, &runCmd,
-        &inspectCmd, &recipesCmd})
+        &inspectCmd, &recipesCmd, &reportCmd})
     hideForeignOptions(mine, *sub);
   cl::ParseCommandLineOptions(
       argc, argv,
@@ -435,11 +508,13 @@ int main(int argc, char **argv) {
     return runMain();
   if (inspectCmd)
     return inspectMain();
+  if (reportCmd)
+    return reportMain();
   if (recipesCmd) {
     for (const Recipe &r : getRecipes())
       outs() << r.name << "\t" << r.description << "\n";
     return kOk;
   }
-  return fail(kError, "no subcommand given (compile, quantize, run, inspect, "
-                      "recipes; see lowbit --help)");
+  return fail(kError, "no subcommand given (compile, quantize, run, report, "
+                      "inspect, recipes; see lowbit --help)");
 }
