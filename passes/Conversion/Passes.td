@@ -25,10 +25,17 @@ def ExpandStridedCopiesPass : Pass<"lowbit-expand-strided-copies", "::mlir::func
     The LLVM lowering turns a `memref.copy` between two identity-layout
     buffers into `llvm.memcpy`, but any other copy into a call to the
     `memrefCopy` runtime helper. lowbit's CPU path runs without that helper
-    library, so this pass rewrites such copies into `linalg.copy`, which
-    `convert-linalg-to-loops` then turns into plain loops.
+    library, so this pass rewrites such copies into loops: a static copy
+    whose rows (innermost dimension, at least half a 512-bit vector long)
+    are contiguous on both sides into loops over the outer dimensions with
+    vector transfers along each row (full vectors, then one masked tail);
+    any other into `linalg.copy`, which `convert-linalg-to-loops` turns
+    into element loops.
   }];
-  let dependentDialects = ["::mlir::linalg::LinalgDialect"];
+  let dependentDialects = ["::mlir::linalg::LinalgDialect",
+                           "::mlir::scf::SCFDialect",
+                           "::mlir::vector::VectorDialect",
+                           "::mlir::arith::ArithDialect"];
 }
 
 def ConvertLowBitToLinalgPass : Pass<"convert-lowbit-to-linalg", "::mlir::func::FuncOp"> {
