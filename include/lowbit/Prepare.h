@@ -43,6 +43,9 @@ struct PrepareOptions {
   std::string pipeline;
   /// Called after each calibration sample with (done, total).
   std::function<void(size_t, size_t)> progress;
+  /// Called by the recipe's long passes (quantize-weights: after each
+  /// layer) with (task, done, total), e.g. ("quantize-weights gptq", 3, 36).
+  std::function<void(const std::string &task, size_t, size_t)> passProgress;
   /// Called when a step starts ("import", "calibrate", "quantize") with a
   /// one-line detail (file, sample count, pipeline); for progress output.
   std::function<void(llvm::StringRef step, llvm::StringRef detail)> onStep;

@@ -3,6 +3,7 @@
 #include "lowbit/Recipes.h"
 
 #include "lib/Support/NpyIO.h"
+#include "lib/Support/Progress.h"
 
 #include "llvm/ADT/ScopeExit.h"
 #include "llvm/ADT/SmallString.h"
@@ -205,6 +206,9 @@ Expected<Module> lowbit::prepareModel(StringRef modelPath,
     return makeError("--stats-in applies to a calibrated --recipe only");
   }
   start = Clock::now();
+  std::optional<progress::ScopedSink> sink;
+  if (prepare.passProgress)
+    sink.emplace(prepare.passProgress);
   const std::pair<std::string, std::string> stages[] = {
       {prepare.beforeRecipe, "passes " + prepare.beforeRecipe},
       {recipePipeline, "recipe " + prepare.recipe},

@@ -9,6 +9,7 @@
 #include "lib/Numerics/Gptq.h"
 #include "lib/Numerics/Rtn.h"
 #include "lib/Support/NpyIO.h"
+#include "lib/Support/Progress.h"
 #include "lib/Support/TosaBuilders.h"
 
 #include "mlir/IR/DialectResourceBlobManager.h"
@@ -418,9 +419,15 @@ void QuantizeWeightsPass::runOnOperation() {
     else if (isa<nn::Conv2DOp>(op))
       layers.push_back({op, 1});
   });
-  for (auto [op, index] : layers)
-    if (failed(quantizeLayer(op, op->getOpOperand(index))))
+  // GPTQ and decoupleQ take seconds per large layer: one report per layer
+  // for whoever shows progress (lib/Support/Progress.h).
+  std::string task = "quantize-weights " + method;
+  for (auto [i, layer] : llvm::enumerate(layers)) {
+    if (failed(quantizeLayer(layer.first, layer.first->getOpOperand(
+                                              layer.second))))
       return signalPassFailure();
+    progress::report(task, i + 1, layers.size());
+  }
 }
 
 } // namespace

@@ -118,11 +118,15 @@ def _calibration_samples(module: Module, calibration) -> list[dict[str, np.ndarr
             for s in samples]
 
 
-def _progress_bar(done: int, total: int) -> None:
+def _progress_bar(done: int, total: int, task: str = "calibrate", unit: str = "") -> None:
     width = 30
     filled = width * done // total
-    print(f"\rcalibrate [{'#' * filled}{'.' * (width - filled)}] {done}/{total}",
+    print(f"\r{task} [{'#' * filled}{'.' * (width - filled)}] {done}/{total}{unit}",
           end="\n" if done == total else "", file=sys.stderr, flush=True)
+
+
+def _layer_progress_bar(task: str, done: int, total: int) -> None:
+    _progress_bar(done, total, task, " layers")
 
 
 def calibrate(model, calibration, *, ops: str = "linear,conv2d", hessians: bool = True,
@@ -195,7 +199,8 @@ def quantize(model, recipe: str, calibration=None,
                 if not os.path.exists(stats):
                     raise ValueError(f"stats_path '{stats}' does not exist")
                 calibration_report = {"samples": None, "stats_path": stats}
-        module.run_pipeline(_recipe_pipeline(recipe, stats))
+        module.run_pipeline(_recipe_pipeline(recipe, stats),
+                            progress=_layer_progress_bar if progress else None)
         path = os.path.join(tmp, "report.json")
         module.run_pipeline(f"weight-memory-report{{output={path} print=false}}")
         with open(path) as f:

@@ -10,6 +10,7 @@
 #include "lowbit/Compiler.h"
 #include "lowbit/Recipes.h"
 #include "lowbit/Report.h"
+#include "lib/Support/Progress.h"
 
 #include <nanobind/nanobind.h>
 #include <nanobind/ndarray.h>
@@ -407,10 +408,36 @@ NB_MODULE(_lowbit, m) {
           "JSON: {'ops': {op: count}, 'quantized_layers': [...]}.")
       .def(
           "run_pipeline",
-          [](lowbit::Module &self, const std::string &pipeline) {
-            check(self.runPipeline(pipeline));
+          [](lowbit::Module &self, const std::string &pipeline,
+             nb::object progress) {
+            if (progress.is_none()) {
+              check(self.runPipeline(pipeline));
+              return;
+            }
+            // Long passes report per layer (lib/Support/Progress.h), maybe
+            // from another thread: the callback takes the GIL, which the
+            // pipeline runs without. An exception in it is reported as
+            // unraisable (it cannot cross the compiled passes).
+            lowbit::progress::ScopedSink sink(
+                [progress](const std::string &task, size_t done,
+                           size_t total) {
+                  nb::gil_scoped_acquire gil;
+                  try {
+                    progress(task, done, total);
+                  } catch (nb::python_error &e) {
+                    e.discard_as_unraisable("lowbit progress callback");
+                  }
+                });
+            llvm::Error err = llvm::Error::success();
+            {
+              nb::gil_scoped_release release;
+              err = self.runPipeline(pipeline);
+            }
+            check(std::move(err));
           },
-          "pipeline"_a)
+          "pipeline"_a, "progress"_a = nb::none(),
+          "Runs a textual pass pipeline; `progress(task, done, total)` is "
+          "called after each layer of the long passes (GPTQ, decoupleQ).")
       .def(
           "to_mlir",
           [](const lowbit::Module &self, bool elideBlobs) {

@@ -174,6 +174,21 @@ void printProgress(size_t done, size_t total) {
     errs() << "\n";
 }
 
+/// A progress line per layer of a long pass: redrawn on a terminal, one
+/// line per tenth otherwise.
+void printPassProgress(const std::string &task, size_t done, size_t total) {
+  bool tty = sys::Process::StandardErrIsDisplayed();
+  if (!tty && done != total && done % std::max<size_t>(1, total / 10) != 0)
+    return;
+  const int width = 30;
+  int filled = total ? static_cast<int>(width * done / total) : width;
+  errs() << (tty ? "\r" : "") << task << " [" << std::string(filled, '#')
+         << std::string(width - filled, '.') << "] " << done << "/" << total
+         << " layers";
+  if (!tty || done == total)
+    errs() << "\n";
+}
+
 void printStep(StringRef step, StringRef detail) {
   errs() << "lowbit: " << step << " " << detail << "\n";
 }
@@ -189,6 +204,7 @@ Expected<PrepareOptions> prepareOptions() {
   options.calibrateFiles = calibrateFiles;
   if (showProgress()) {
     options.progress = printProgress;
+    options.passProgress = printPassProgress;
     options.onStep = printStep;
   }
   return options;
