@@ -7,6 +7,7 @@
 //===----------------------------------------------------------------------===//
 #include "lowbit/Dialects.h"
 #include "lowbit/Import.h"
+#include "tools/ToolSupport.h"
 
 #include "mlir/IR/MLIRContext.h"
 #include "mlir/IR/OperationSupport.h"
@@ -20,17 +21,22 @@
 #include "llvm/Support/ToolOutputFile.h"
 #include "llvm/Support/raw_ostream.h"
 
+static llvm::cl::OptionCategory importCategory("ONNX input options");
 static llvm::cl::list<std::string>
     inputShapes("input-shape",
                 llvm::cl::desc("Static shape for an ONNX graph input, "
                                "NAME=DIMS (for example x=1x3x64x64)"),
-                llvm::cl::value_desc("name=dims"));
+                llvm::cl::value_desc("name=dims"),
+                llvm::cl::cat(importCategory));
 
 int main(int argc, char **argv) {
   llvm::InitLLVM init(argc, argv);
   mlir::DialectRegistry registry;
   lowbit::registerAllDialects(registry);
   lowbit::registerAllPasses();
+  // The options registered so far are LLVM's own (~260 code generator
+  // flags): behind --help-hidden. MLIR's, registered next, stay listed.
+  lowbit::hideForeignOptions({&importCategory});
   auto [inputFilename, outputFilename] = mlir::registerAndParseCLIOptions(
       argc, argv, "lowbit optimizer driver (MLIR or ONNX input)", registry);
   mlir::MlirOptMainConfig config = mlir::MlirOptMainConfig::createFromCLOptions();
