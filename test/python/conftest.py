@@ -95,3 +95,12 @@ def run_single_io(lowbit_run: Tool, tmp_path: Path, model, x, *flags):
     assert proc.returncode == 0, proc.stderr
     with np.load(out) as data:
         return data["y"]
+
+
+def error_line(r) -> str:
+    """The one "error: ..." line of a tool run that failed with exit code 1
+    (the tools' error contract), asserting that there is exactly one."""
+    assert r.returncode == 1, (r.returncode, r.stdout, r.stderr)
+    lines = r.stderr.strip().splitlines()
+    assert len(lines) == 1 and lines[0].startswith("error: "), r.stderr
+    return lines[0]

@@ -16,7 +16,7 @@ import onnx
 import pytest
 from onnx import TensorProto, helper, numpy_helper
 
-from conftest import REPO_ROOT, Tool
+from conftest import REPO_ROOT, Tool, error_line
 
 RNG = np.random.default_rng(7)
 
@@ -212,13 +212,6 @@ def test_portable_target_cpu(compiled, lowbit_tool, tmp_path):
                     tmp_path / "o.npz")
     assert r.returncode == 0, r.stderr
     assert np.array_equal(np.load(tmp_path / "o.npz")["y"], out["rtn-w8a8"][1])
-
-
-def error_line(r) -> str:
-    assert r.returncode == 1, (r.returncode, r.stdout, r.stderr)
-    lines = r.stderr.strip().splitlines()
-    assert len(lines) == 1 and lines[0].startswith("error: "), r.stderr
-    return lines[0]
 
 
 def test_bad_compile_flags_write_nothing(compiled, lowbit_tool, tmp_path):

@@ -14,7 +14,7 @@ import onnx
 import pytest
 from onnx import TensorProto, helper, numpy_helper
 
-from conftest import Tool
+from conftest import Tool, error_line
 
 RNG = np.random.default_rng(5)
 
@@ -94,13 +94,6 @@ def test_python_report_with_calibration(lowbit_module, model):
     assert 0 < out["relative_error"] < 0.1 and out["cosine"] > 0.99
     with pytest.raises(lowbit_module.LowbitError, match="calibrat"):
         lowbit_module.report(d / "m.onnx", "rtn-w8a8-static", {"x": x})
-
-
-def error_line(r) -> str:
-    assert r.returncode == 1, (r.returncode, r.stdout, r.stderr)
-    lines = r.stderr.strip().splitlines()
-    assert len(lines) == 1 and lines[0].startswith("error: "), r.stderr
-    return lines[0]
 
 
 def test_report_bad_input(lowbit_tool, model, tmp_path):
