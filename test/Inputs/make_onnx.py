@@ -193,6 +193,18 @@ def global_avg_pool():
                  [value("x", [1, 3, 4, 5])], [value("y", [1, 3, 1, 1])])
 
 
+def global_max_pool():
+    """GlobalMaxPool [1,3,4,5] -> [1,3,1,1]."""
+    return model([node("GlobalMaxPool", ["x"], ["y"])],
+                 [value("x", [1, 3, 4, 5])], [value("y", [1, 3, 1, 1])])
+
+
+def global_max_pool_rank2():
+    """GlobalMaxPool on a rank-2 input: invalid (no spatial dimension)."""
+    return model([node("GlobalMaxPool", ["x"], ["y"])],
+                 [value("x", [3, 4])], [value("y", [3, 4])])
+
+
 def resize_nearest():
     """Resize nearest x2 on H and W (asymmetric, floor), given by scales."""
     return model(
@@ -383,7 +395,7 @@ def pool_pad():
 MODELS = {f.__name__: f for f in [
     matmul_const, matmul_inputs, gemm, conv, conv_transpose, elementwise,
     activations, softmax_opset11, softmax_opset13, layer_norm, shape_ops,
-    batch_norm, global_avg_pool, resize_nearest, constant_identity,
+    batch_norm, global_avg_pool, global_max_pool, global_max_pool_rank2, resize_nearest, constant_identity,
     initializers, dynamic_input, unknown_op, external_data, gather,
     shape_fold, cast_compare, slice_split, slice_dynamic, reductions,
     cumsum_trilu, gelu_softplus, pool_pad,

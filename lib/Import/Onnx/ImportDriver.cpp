@@ -239,6 +239,9 @@ void Importer::registerHandlers() {
   handlers["GlobalAveragePool"] = [this](const ox::Node &n) {
     return importGlobalAveragePool(n);
   };
+  handlers["GlobalMaxPool"] = [this](const ox::Node &n) {
+    return importGlobalMaxPool(n);
+  };
   handlers["Resize"] = [this](const ox::Node &n) { return importResize(n); };
   handlers["MatMulInteger"] = [this](const ox::Node &n) {
     return importMatMulInteger(n);

@@ -418,4 +418,29 @@ LogicalResult Importer::importArgMinMax(const ox::Node &node, bool isMax) {
   return success();
 }
 
+/// GlobalMaxPool: the maximum over every spatial dimension (2 and up), kept
+/// as dimensions of size 1.
+LogicalResult Importer::importGlobalMaxPool(const ox::Node &node) {
+  Location loc = nodeLoc(node);
+  Value x;
+  if (failed(lookup(node, 0, x)))
+    return failure();
+  auto tx = tensorType(x);
+  if (tx.getRank() < 3)
+    return invalid("GlobalMaxPool needs rank >= 3, got " +
+                   shapeString(tx.getShape()));
+  if (!isa<FloatType>(tx.getElementType()))
+    return unsupported("GlobalMaxPool of a non-float tensor");
+  SmallVector<int64_t> shape(tx.getShape());
+  Value y = x;
+  for (int64_t d = 2; d < tx.getRank(); ++d) {
+    shape[d] = 1;
+    y = tosa::ReduceMaxOp::create(
+        builder, loc, RankedTensorType::get(shape, tx.getElementType()), y,
+        builder.getI32IntegerAttr(d));
+  }
+  define(node, 0, y);
+  return success();
+}
+
 } // namespace lowbit::onnximport

@@ -204,6 +204,7 @@ private:
   LogicalResult importLayerNorm(const ox::Node &node);
   LogicalResult importRMSNorm(const ox::Node &node);
   LogicalResult importGlobalAveragePool(const ox::Node &node);
+  LogicalResult importGlobalMaxPool(const ox::Node &node);
   LogicalResult importResize(const ox::Node &node);
   LogicalResult importConstant(const ox::Node &node);
   LogicalResult importGather(const ox::Node &node);
