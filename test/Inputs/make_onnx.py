@@ -205,6 +205,14 @@ def global_max_pool_rank2():
                  [value("x", [3, 4])], [value("y", [3, 4])])
 
 
+def conv1d():
+    """Conv 1-D [1,2,10] * [3,2,3] (pads 1, stride 2) -> [1,3,5]."""
+    r = np.random.default_rng(0)
+    return model([node("Conv", ["x", "w"], ["y"], kernel_shape=[3], pads=[1, 1], strides=[2])],
+                 [value("x", [1, 2, 10])], [value("y", [1, 3, 5])],
+                 [const("w", randn(r, 3, 2, 3))])
+
+
 def resize_nearest():
     """Resize nearest x2 on H and W (asymmetric, floor), given by scales."""
     return model(
@@ -395,7 +403,7 @@ def pool_pad():
 MODELS = {f.__name__: f for f in [
     matmul_const, matmul_inputs, gemm, conv, conv_transpose, elementwise,
     activations, softmax_opset11, softmax_opset13, layer_norm, shape_ops,
-    batch_norm, global_avg_pool, global_max_pool, global_max_pool_rank2, resize_nearest, constant_identity,
+    batch_norm, global_avg_pool, global_max_pool, global_max_pool_rank2, conv1d, resize_nearest, constant_identity,
     initializers, dynamic_input, unknown_op, external_data, gather,
     shape_fold, cast_compare, slice_split, slice_dynamic, reductions,
     cumsum_trilu, gelu_softplus, pool_pad,

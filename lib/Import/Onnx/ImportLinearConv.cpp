@@ -198,6 +198,9 @@ LogicalResult Importer::computeConvPads(const ox::Node &node,
 }
 
 LogicalResult Importer::importConv(const ox::Node &node) {
+  if (std::optional<LogicalResult> r = importAs2d(
+          node, {0, 1}, [&](const ox::Node &n) { return importConv(n); }))
+    return *r;
   Location loc = nodeLoc(node);
   Value x, w, bias;
   if (failed(lookup(node, 0, x)) || failed(lookup(node, 1, w)))
@@ -206,8 +209,8 @@ LogicalResult Importer::importConv(const ox::Node &node) {
     return failure();
   auto tx = tensorType(x), tw = tensorType(w);
   if (tx.getRank() != 4 || tw.getRank() != 4)
-    return unsupported("only 2-D convolutions (rank-4 NCHW input and filter) "
-                       "are supported, got input " +
+    return unsupported("only 1-D and 2-D convolutions (rank-3 or rank-4 input "
+                       "and filter) are supported, got input " +
                        shapeString(tx.getShape()));
   if (!isa<FloatType>(tx.getElementType()))
     return unsupported("integer Conv (use ConvInteger)");

@@ -205,6 +205,11 @@ private:
   LogicalResult importRMSNorm(const ox::Node &node);
   LogicalResult importGlobalAveragePool(const ox::Node &node);
   LogicalResult importGlobalMaxPool(const ox::Node &node);
+  /// A 1-D Conv / pool `node` (rank-3 inputs) imported as its 2-D form by
+  /// `import2d`, then reshaped back; nullopt when the node is not 1-D.
+  std::optional<LogicalResult>
+  importAs2d(const ox::Node &node, ArrayRef<size_t> spatialInputs,
+             llvm::function_ref<LogicalResult(const ox::Node &)> import2d);
   LogicalResult importResize(const ox::Node &node);
   LogicalResult importConstant(const ox::Node &node);
   LogicalResult importGather(const ox::Node &node);
