@@ -122,21 +122,24 @@ def test_quantize_static_qdq(lowbit_run, lowbit_opt, tmp_path, per_channel):
         check(lowbit_run, qdq, {"img": img.astype(np.float32)}, tmp_path)
 
 
+# K a multiple of block_size; K below it (one partial block: K=64 with
+# block_size 128, as in a real model that was rejected); a partial last block.
+@pytest.mark.parametrize("k,block", [(64, 32), (64, 128), (192, 128)])
 @pytest.mark.parametrize("symmetric", [False, True])
-def test_matmul_nbits_quantizer(lowbit_run, lowbit_opt, tmp_path, symmetric):
+def test_matmul_nbits_quantizer(lowbit_run, lowbit_opt, tmp_path, symmetric, k, block):
     from onnxruntime.quantization.matmul_nbits_quantizer import \
         MatMulNBitsQuantizer
 
     r = np.random.default_rng(2)
     graph = helper.make_graph(
         [helper.make_node("MatMul", ["x", "w"], ["y"])], "g",
-        [helper.make_tensor_value_info("x", TensorProto.FLOAT, [4, 64])],
+        [helper.make_tensor_value_info("x", TensorProto.FLOAT, [4, k])],
         [helper.make_tensor_value_info("y", TensorProto.FLOAT, [4, 32])],
-        [numpy_helper.from_array(r.normal(size=(64, 32)).astype(np.float32),
+        [numpy_helper.from_array(r.normal(size=(k, 32)).astype(np.float32),
                                  "w")])
     m = helper.make_model(graph, opset_imports=[helper.make_opsetid("", 17)])
     m.ir_version = 8
-    q = MatMulNBitsQuantizer(m, block_size=32, is_symmetric=symmetric)
+    q = MatMulNBitsQuantizer(m, block_size=block, is_symmetric=symmetric)
     q.process()
     path = tmp_path / "nbits.onnx"
     q.model.save_model_to_file(str(path))
@@ -144,7 +147,7 @@ def test_matmul_nbits_quantizer(lowbit_run, lowbit_opt, tmp_path, symmetric):
     ir = lowbit_opt(path)
     assert ir.returncode == 0, ir.stderr
     assert "lowbit.dequantize_weight" in ir.stdout and "nn.linear" in ir.stdout
-    x = r.normal(size=(4, 64)).astype(np.float32)
+    x = r.normal(size=(4, k)).astype(np.float32)
     check(lowbit_run, path, {"x": x}, tmp_path)
 
 

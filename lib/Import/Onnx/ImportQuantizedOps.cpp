@@ -355,9 +355,6 @@ LogicalResult Importer::importMatMulNBits(const ox::Node &node) {
   }
   if (hasInput(node, 4))
     return unsupported("MatMulNBits with g_idx");
-  if (k % block != 0)
-    return unsupported("K=" + Twine(k) + " that is not a multiple of "
-                       "block_size=" + Twine(block));
   Value bias;
   if (hasInput(node, 5)) {
     if (failed(lookup(node, 5, bias)))
@@ -368,8 +365,12 @@ LogicalResult Importer::importMatMulNBits(const ox::Node &node) {
       return invalid("bias must be f32 [N]");
   }
 
-  // Unpack to one i8 container per value, [N, K], and the [N, n_blocks]
-  // scale and zero tables.
+  // Unpack to one i8 container per value, [N, K], and the scale and zero
+  // tables per group of g = gcd(block_size, K) values: every group lies in
+  // one block and takes its scale and zero, so K below or not a multiple of
+  // block_size (a partial last block) needs no special case; g = block_size
+  // when it divides K.
+  int64_t group = std::gcd(block, k), groups = k / group;
   const uint8_t *packed = reinterpret_cast<const uint8_t *>(bT->bytes());
   const uint8_t *zps =
       zT ? reinterpret_cast<const uint8_t *>(zT->bytes()) : nullptr;
@@ -382,15 +383,16 @@ LogicalResult Importer::importMatMulNBits(const ox::Node &node) {
       uint8_t byte = packed[(r * nBlocks + blk) * blob + j * bits / 8];
       qBuf->bytes[r * k + c] = char((byte >> (j * bits % 8)) & mask);
     }
-  std::vector<float> scaleTab(n * nBlocks), zeroTab(n * nBlocks);
+  std::vector<float> scaleTab(n * groups), zeroTab(n * groups);
   const float *scales = reinterpret_cast<const float *>(sT->bytes());
   for (int64_t r = 0; r < n; ++r)
-    for (int64_t blk = 0; blk < nBlocks; ++blk) {
-      scaleTab[r * nBlocks + blk] = scales[r * nBlocks + blk];
+    for (int64_t i = 0; i < groups; ++i) {
+      int64_t blk = i * group / block;
+      scaleTab[r * groups + i] = scales[r * nBlocks + blk];
       unsigned zp = 1u << (bits - 1);
       if (zps)
         zp = (zps[r * zpRow + blk * bits / 8] >> (blk * bits % 8)) & mask;
-      zeroTab[r * nBlocks + blk] = float(zp);
+      zeroTab[r * groups + i] = float(zp);
     }
   std::string base = bT->name;
   size_t qSize = qBuf->bytes.size();
@@ -399,12 +401,12 @@ LogicalResult Importer::importMatMulNBits(const ox::Node &node) {
       qSize, base + "_q", loc);
   Type f32 = builder.getF32Type();
   Value scale =
-      makeFloatConstant({n, nBlocks}, scaleTab, f32, loc, base + "_scale");
+      makeFloatConstant({n, groups}, scaleTab, f32, loc, base + "_scale");
   Value zero =
-      makeFloatConstant({n, nBlocks}, zeroTab, f32, loc, base + "_zero");
+      makeFloatConstant({n, groups}, zeroTab, f32, loc, base + "_zero");
   Value w = lb::DequantizeWeightOp::create(
       builder, loc, RankedTensorType::get({n, k}, f32), q, scale, zero,
-      builder.getI64IntegerAttr(bits), builder.getI64IntegerAttr(block),
+      builder.getI64IntegerAttr(bits), builder.getI64IntegerAttr(group),
       builder.getStringAttr("integer"));
   SmallVector<int64_t> outShape(aType.getShape());
   outShape.back() = n;
