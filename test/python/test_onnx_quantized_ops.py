@@ -247,3 +247,34 @@ def test_dequantize_dynamic_scale(lowbit_run, tmp_path):
     feeds = {"q": np.array([[-128, 5, 127], [0, -1, 60]], np.int8),
              "s": np.array([0.5, 0.1, 2.0], np.float32)}
     check(lowbit_run, path, feeds, tmp_path)
+
+
+@pytest.mark.parametrize("table_is_input", [False, True])
+def test_gather_uint8_table(lowbit_run, tmp_path, table_is_input):
+    """A uint8 embedding table (as onnxruntime's quantize_dynamic writes
+    embeddings: Gather on the uint8 table, then DequantizeLinear) is
+    gathered in its container and dequantized as uint8, as an initializer or
+    a graph input; onnxruntime gives the same values."""
+    r = np.random.default_rng(9)
+    table = r.integers(0, 256, size=(10, 6), dtype=np.uint8)
+    nodes = [helper.make_node("Gather", ["table", "ids"], ["g"], name="embed", axis=0),
+             helper.make_node("DequantizeLinear", ["g", "scale", "zp"], ["y"], name="dq")]
+    inputs = [helper.make_tensor_value_info("ids", TensorProto.INT64, [2, 3])]
+    inits = [numpy_helper.from_array(np.array(0.05, np.float32), "scale"),
+             numpy_helper.from_array(np.array(131, np.uint8), "zp")]
+    if table_is_input:
+        inputs.append(helper.make_tensor_value_info("table", TensorProto.UINT8, [10, 6]))
+    else:
+        inits.append(numpy_helper.from_array(table, "table"))
+    graph = helper.make_graph(nodes, "g", inputs,
+                              [helper.make_tensor_value_info("y", TensorProto.FLOAT, [2, 3, 6])], inits)
+    m = helper.make_model(graph, opset_imports=[helper.make_opsetid("", 17)])
+    m.ir_version = 8
+    path = tmp_path / "gather_u8.onnx"
+    onnx.save(m, path)
+    feeds = {"ids": np.array([[0, 9, -1], [3, 3, 5]], np.int64)}
+    if table_is_input:
+        feeds["table"] = table
+    check(lowbit_run, path, feeds, tmp_path)
+    want = (table[feeds["ids"]].astype(np.float32) - 131) * np.float32(0.05)
+    np.testing.assert_array_equal(run_lowbit(lowbit_run, path, feeds, tmp_path)[0], want)

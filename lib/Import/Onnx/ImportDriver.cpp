@@ -273,7 +273,7 @@ LogicalResult Importer::importNode(const ox::Node &node) {
   // their type up; any other op would take uint8 bits for int8.
   static const llvm::StringSet<> readsTrackedInts = {
       "QuantizeLinear", "DequantizeLinear", "MatMulInteger", "Identity",
-      "Cast", "CastLike"};
+      "Cast", "CastLike", "Gather"};
   if (!readsTrackedInts.contains(node.opType))
     for (size_t i = 0; i < node.inputs.size(); ++i) {
       auto found = hasInput(node, i) ? values.find(node.inputs[i])
@@ -285,8 +285,8 @@ LogicalResult Importer::importNode(const ox::Node &node) {
         return unsupported("input '" + node.inputs[i] + "' is " +
                            ox::dataTypeName(tracked->second) +
                            ", which lowbit reads only in QuantizeLinear, "
-                           "DequantizeLinear, MatMulInteger, Cast, CastLike "
-                           "and Identity");
+                           "DequantizeLinear, MatMulInteger, Cast, CastLike, "
+                           "Identity and Gather (its data)");
     }
   // TOSA rejects zero-element tensors; only constants (empty Resize roi,
   // folded shape values) and ops that never emit TOSA for them may see empty

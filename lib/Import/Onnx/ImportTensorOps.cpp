@@ -466,9 +466,17 @@ LogicalResult Importer::importGather(const ox::Node &node) {
   // linalg.generic over the output reads the index and extracts the element.
   Location loc = nodeLoc(node);
   Value data, indices;
-  if (failed(lookup(node, 0, data)) || failed(lookup(node, 1, indices)))
+  // The table may be a quantized integer type held in a container (a uint8
+  // embedding of onnxruntime's quantize_dynamic): gathered as it is, its
+  // ONNX type carried to the result for the DequantizeLinear after it.
+  int32_t dataType = ox::kUndefined;
+  if (failed(quantOperand(node, 0, data, dataType)) ||
+      failed(lookup(node, 1, indices)))
     return failure();
   auto td = tensorType(data), ti = tensorType(indices);
+  if (intTypes.count(indices))
+    return unsupported("Gather indices of type " +
+                       ox::dataTypeName(intTypes.lookup(indices)));
   if (!isa<IntegerType>(ti.getElementType()) ||
       ti.getElementType().isInteger(1))
     return invalid("Gather indices must be int32 or int64");
@@ -509,6 +517,8 @@ LogicalResult Importer::importGather(const ox::Node &node) {
         Value v = tensor::ExtractOp::create(b, l, data, coords);
         linalg::YieldOp::create(b, l, v);
       });
+  if (isTrackedIntType(dataType))
+    intTypes[generic.getResult(0)] = dataType;
   define(node, 0, generic.getResult(0));
   return success();
 }
