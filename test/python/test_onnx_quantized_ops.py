@@ -278,3 +278,28 @@ def test_gather_uint8_table(lowbit_run, tmp_path, table_is_input):
     check(lowbit_run, path, feeds, tmp_path)
     want = (table[feeds["ids"]].astype(np.float32) - 131) * np.float32(0.05)
     np.testing.assert_array_equal(run_lowbit(lowbit_run, path, feeds, tmp_path)[0], want)
+
+
+@pytest.mark.parametrize("kind", ["mixed", "positive", "zeros"])
+def test_dynamic_quantize_linear(lowbit_run, tmp_path, kind):
+    """DynamicQuantizeLinear (uint8: scale from min(0, min x) and max(0,
+    max x), zero point and values rounded half to even) equals
+    onnxruntime's exactly, including an all-zero input (scale 1 there)."""
+    graph = helper.make_graph(
+        [helper.make_node("DynamicQuantizeLinear", ["x"], ["y", "s", "z"], name="dql")], "g",
+        [helper.make_tensor_value_info("x", TensorProto.FLOAT, [3, 5])],
+        [helper.make_tensor_value_info("y", TensorProto.UINT8, [3, 5]),
+         helper.make_tensor_value_info("s", TensorProto.FLOAT, []),
+         helper.make_tensor_value_info("z", TensorProto.UINT8, [])])
+    m = helper.make_model(graph, opset_imports=[helper.make_opsetid("", 17)])
+    m.ir_version = 8
+    path = tmp_path / "dql.onnx"
+    onnx.save(m, path)
+    x = np.random.default_rng(6).normal(size=(3, 5)).astype(np.float32)
+    x = {"mixed": x * 3, "positive": np.abs(x) + 1, "zeros": np.zeros_like(x)}[kind]
+    got = run_lowbit(lowbit_run, path, {"x": x}, tmp_path)
+    want = ort_reference(path, {"x": x})
+    for g, w in zip(got, want):
+        assert g.dtype == w.dtype and g.shape == w.shape
+        np.testing.assert_array_equal(g, w)
+    assert kind == "zeros" or got[0].max() == 255

@@ -242,6 +242,9 @@ void Importer::registerHandlers() {
   handlers["GlobalMaxPool"] = [this](const ox::Node &n) {
     return importGlobalMaxPool(n);
   };
+  handlers["DynamicQuantizeLinear"] = [this](const ox::Node &n) {
+    return importDynamicQuantizeLinear(n);
+  };
   handlers["Resize"] = [this](const ox::Node &n) { return importResize(n); };
   handlers["MatMulInteger"] = [this](const ox::Node &n) {
     return importMatMulInteger(n);

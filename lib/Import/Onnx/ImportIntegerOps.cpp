@@ -405,4 +405,71 @@ LogicalResult Importer::quantizeArith(const ox::Node &node, Value x,
   return success();
 }
 
+/// DynamicQuantizeLinear, as ONNX defines it (uint8): with lo = min(0,
+/// min x) and hi = max(0, max x), y_scale = (hi - lo) / 255, y_zero_point =
+/// saturate(round_half_even(0 - lo / y_scale)) and y =
+/// saturate(round_half_even(x / y_scale) + y_zero_point), through
+/// quantizeArith. An all-zero x (hi = lo) takes y_scale 1, as onnxruntime
+/// does (the formula would divide by 0): y and y_zero_point are 0.
+LogicalResult Importer::importDynamicQuantizeLinear(const ox::Node &node) {
+  Location loc = nodeLoc(node);
+  Value x;
+  if (failed(lookup(node, 0, x)))
+    return failure();
+  auto tx = tensorType(x);
+  if (!tx.getElementType().isF32())
+    return unsupported("DynamicQuantizeLinear of a non-f32 input");
+  int64_t count = tx.getNumElements();
+  if (count == 0)
+    return invalid("DynamicQuantizeLinear of an empty tensor");
+  Type f32 = builder.getF32Type(), i8 = builder.getI8Type();
+  auto one = RankedTensorType::get({1}, f32);
+  Value flat = reshape(x, {count}, loc);
+  Value hi = tosa::ReduceMaxOp::create(builder, loc, one, flat,
+                                       builder.getI32IntegerAttr(0));
+  Value lo = tosa::ReduceMinOp::create(builder, loc, one, flat,
+                                       builder.getI32IntegerAttr(0));
+  // [1] tensors: the scale and the zero point (uint8 in an i8 container).
+  SmallVector<Value> inits = {
+      tensor::EmptyOp::create(builder, loc, ArrayRef<int64_t>{1}, f32),
+      tensor::EmptyOp::create(builder, loc, ArrayRef<int64_t>{1}, i8)};
+  AffineMap id = builder.getMultiDimIdentityMap(1);
+  auto params = linalg::GenericOp::create(
+      builder, loc, TypeRange{inits[0].getType(), inits[1].getType()},
+      ValueRange{hi, lo}, inits, SmallVector<AffineMap>(4, id),
+      SmallVector<utils::IteratorType>(1, utils::IteratorType::parallel),
+      [&](OpBuilder &b, Location l, ValueRange args) {
+        auto c = [&](float v) {
+          return arith::ConstantOp::create(b, l, b.getF32FloatAttr(v));
+        };
+        Value h = arith::MaximumFOp::create(b, l, args[0], c(0));
+        Value m = arith::MinimumFOp::create(b, l, args[1], c(0));
+        Value range = arith::DivFOp::create(
+            b, l, arith::SubFOp::create(b, l, h, m), c(255));
+        Value empty = arith::CmpFOp::create(
+            b, l, arith::CmpFPredicate::OEQ, range, c(0));
+        Value scale = arith::SelectOp::create(b, l, empty, c(1), range);
+        Value z = math::RoundEvenOp::create(
+            b, l,
+            arith::SubFOp::create(b, l, c(0),
+                                  arith::DivFOp::create(b, l, m, scale)));
+        z = arith::MinimumFOp::create(
+            b, l, arith::MaximumFOp::create(b, l, z, c(0)), c(255));
+        Value zi = arith::TruncIOp::create(
+            b, l, b.getI8Type(),
+            arith::FPToSIOp::create(b, l, b.getI32Type(), z));
+        linalg::YieldOp::create(b, l, ValueRange{scale, zi});
+      });
+  Value zp = params.getResult(1);
+  intTypes[zp] = ox::kUint8;
+  if (failed(quantizeArith(node, x, ox::kUint8, params.getResult(0), zp)))
+    return failure();
+  Value scale0 = reshape(params.getResult(0), {}, loc);
+  Value zp0 = reshape(zp, {}, loc);
+  intTypes[zp0] = ox::kUint8;
+  define(node, 1, scale0);
+  define(node, 2, zp0);
+  return success();
+}
+
 } // namespace lowbit::onnximport

@@ -232,6 +232,7 @@ private:
                                      Value &zp);
   LogicalResult quantizeArith(const ox::Node &node, Value x, int32_t qType,
                               Value scale, Value zp);
+  LogicalResult importDynamicQuantizeLinear(const ox::Node &node);
   LogicalResult dequantizeArith(const ox::Node &node, Value q, bool isUnsigned,
                                 Value scale, Value zp);
   LogicalResult importResizeLinear(const ox::Node &node, Value x,
