@@ -77,26 +77,16 @@ using kernels::indexConst;
 
 /// Why the kernel cannot take `op` (empty when it can); fills `plan`.
 std::string planFor(nn::Conv2DOp op, Plan &plan) {
-  auto x = dyn_cast<RankedTensorType>(op.getInput().getType());
-  auto w = dyn_cast<RankedTensorType>(op.getFilter().getType());
-  auto y = dyn_cast<RankedTensorType>(op.getType());
-  if (!x || !w || !y || !x.hasStaticShape() || !w.hasStaticShape() ||
-      !y.hasStaticShape() || x.getRank() != 4 || w.getRank() != 4 ||
-      y.getRank() != 4)
-    return "its shapes are not static NCHW";
-  if (!x.getElementType().isF32() || !w.getElementType().isF32() ||
-      !y.getElementType().isF32())
-    return "it is not f32";
-  if (op.getBias() &&
-      !cast<ShapedType>(op.getBias().getType()).getElementType().isF32())
-    return "its bias is not f32";
+  if (std::string why = kernels::whyNotStaticF32Conv(op); !why.empty())
+    return why;
+  auto x = cast<RankedTensorType>(op.getInput().getType());
+  auto w = cast<RankedTensorType>(op.getFilter().getType());
+  auto y = cast<RankedTensorType>(op.getType());
   if (op.getGroups() != 1)
     return "it is grouped";
   if (llvm::any_of(op.getStrides(), [](int64_t s) { return s != 1; }) ||
       llvm::any_of(op.getDilations(), [](int64_t d) { return d != 1; }))
     return "its strides or dilations are not 1";
-  if (llvm::any_of(op.getPads(), [](int64_t p) { return p < 0; }))
-    return "it has negative pads";
   if (auto reshape = op.getFilter().getDefiningOp<tosa::ReshapeOp>()) {
     plan.quantized = true;
     std::string why = dequantized::read(reshape.getInput1(), plan.dequantized);

@@ -131,3 +131,22 @@ LogicalResult lowbit::kernels::checkThreadOptions(Operation *op,
   return op->emitError(pass) << ": num-threads must be positive and "
                                 "min-parallel-work not negative";
 }
+
+std::string lowbit::kernels::whyNotStaticF32Conv(nn::Conv2DOp op) {
+  auto x = dyn_cast<RankedTensorType>(op.getInput().getType());
+  auto w = dyn_cast<RankedTensorType>(op.getFilter().getType());
+  auto y = dyn_cast<RankedTensorType>(op.getType());
+  if (!x || !w || !y || !x.hasStaticShape() || !w.hasStaticShape() ||
+      !y.hasStaticShape() || x.getRank() != 4 || w.getRank() != 4 ||
+      y.getRank() != 4)
+    return "its shapes are not static NCHW";
+  if (!x.getElementType().isF32() || !w.getElementType().isF32() ||
+      !y.getElementType().isF32())
+    return "it is not f32";
+  if (op.getBias() &&
+      !cast<ShapedType>(op.getBias().getType()).getElementType().isF32())
+    return "its bias is not f32";
+  if (llvm::any_of(op.getPads(), [](int64_t p) { return p < 0; }))
+    return "it has negative pads";
+  return "";
+}

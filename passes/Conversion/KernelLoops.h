@@ -5,14 +5,19 @@
 // nests on tensors from the same pieces: an scf.for carrying the output
 // tensor, an scf.forall whose iterations each write their own slice of it,
 // and (the convolutions) the register tiles of an output row. One
-// definition each, here.
+// definition each, here, with the preconditions the f32 convolution
+// kernels share.
 //
 //===----------------------------------------------------------------------===//
 #ifndef LOWBIT_PASSES_CONVERSION_KERNELLOOPS_H
 #define LOWBIT_PASSES_CONVERSION_KERNELLOOPS_H
 
+#include "dialects/NN/NNDialect.h"
+
 #include "mlir/IR/Builders.h"
 #include "mlir/Pass/Pass.h"
+
+#include <string>
 
 namespace lowbit::kernels {
 
@@ -76,6 +81,11 @@ mlir::LogicalResult checkThreadOptions(mlir::Operation *op,
                                        llvm::StringRef pass,
                                        int64_t numThreads,
                                        int64_t minParallelWork);
+
+/// Why an f32 convolution kernel cannot take `op` on its types and pads
+/// alone (empty when it can): static NCHW shapes, f32 input, filter,
+/// result and bias, no negative pads.
+std::string whyNotStaticF32Conv(nn::Conv2DOp op);
 
 } // namespace lowbit::kernels
 
