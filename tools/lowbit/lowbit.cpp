@@ -160,23 +160,9 @@ bool showProgress() {
   return progress == cl::BOU_TRUE;
 }
 
-/// A progress line per calibration sample: redrawn on a terminal, one line
-/// per tenth otherwise.
-void printProgress(size_t done, size_t total) {
-  bool tty = sys::Process::StandardErrIsDisplayed();
-  if (!tty && done != total && done % std::max<size_t>(1, total / 10) != 0)
-    return;
-  const int width = 30;
-  int filled = total ? static_cast<int>(width * done / total) : width;
-  errs() << (tty ? "\r" : "") << "calibrate [" << std::string(filled, '#')
-         << std::string(width - filled, '.') << "] " << done << "/" << total;
-  if (!tty || done == total)
-    errs() << "\n";
-}
-
-/// A progress line per layer of a long pass: redrawn on a terminal, one
-/// line per tenth otherwise.
-void printPassProgress(const std::string &task, size_t done, size_t total) {
+/// A progress bar line ("task [###...] done/total unit"): redrawn on a
+/// terminal, one line per tenth otherwise.
+void printBar(StringRef task, size_t done, size_t total, StringRef unit) {
   bool tty = sys::Process::StandardErrIsDisplayed();
   if (!tty && done != total && done % std::max<size_t>(1, total / 10) != 0)
     return;
@@ -184,9 +170,19 @@ void printPassProgress(const std::string &task, size_t done, size_t total) {
   int filled = total ? static_cast<int>(width * done / total) : width;
   errs() << (tty ? "\r" : "") << task << " [" << std::string(filled, '#')
          << std::string(width - filled, '.') << "] " << done << "/" << total
-         << " layers";
+         << unit;
   if (!tty || done == total)
     errs() << "\n";
+}
+
+/// Per calibration sample.
+void printProgress(size_t done, size_t total) {
+  printBar("calibrate", done, total, "");
+}
+
+/// Per layer of a long pass (quantize-weights).
+void printPassProgress(const std::string &task, size_t done, size_t total) {
+  printBar(task, done, total, " layers");
 }
 
 void printStep(StringRef step, StringRef detail) {
@@ -303,20 +299,13 @@ int reportMain() {
                       l.inputRelativeError
                           ? formatv("{0:e2}", *l.inputRelativeError).str()
                           : std::string("-"));
-  if (!jsonPath.empty()) {
-    std::error_code ec;
-    std::string temp = jsonPath + ".tmp";
-    {
-      raw_fd_ostream os(temp, ec);
-      if (ec)
-        return fail(kError, "--json: cannot write '" + jsonPath +
-                                "': " + ec.message());
-      os << formatv("{0:2}", toJson(r)) << "\n";
-    }
-    if ((ec = sys::fs::rename(temp, jsonPath)))
-      return fail(kError, "--json: cannot write '" + jsonPath +
-                              "': " + ec.message());
-  }
+  // Through a temporary file renamed into place: never half a report.
+  if (!jsonPath.empty())
+    if (Error err = writeToOutput(jsonPath, [&](raw_ostream &os) {
+          os << formatv("{0:2}", toJson(r)) << "\n";
+          return Error::success();
+        }))
+      return fail(kError, "--json: " + toString(std::move(err)));
   return kOk;
 }
 
