@@ -234,9 +234,14 @@ def report(model, recipe: str, inputs, calibration=None,
             if isinstance(calibration, (str, os.PathLike)):
                 files = [os.fspath(calibration)]
             else:
-                samples = list(calibration) if not isinstance(calibration, Mapping) else None
-                arrays = (dict(calibration) if samples is None else
-                          {k: np.stack([np.asarray(s[k]) for s in samples]) for k in samples[0]})
+                # Arrays with a leading sample dimension, as the .npz reader
+                # takes them; a list of feeds is stacked (the list branch of
+                # _calibration_samples reads no module).
+                if isinstance(calibration, Mapping):
+                    arrays = dict(calibration)
+                else:
+                    samples = _calibration_samples(None, calibration)
+                    arrays = {k: np.stack([s[k] for s in samples]) for k in samples[0]}
                 files = [os.path.join(tmp, "calibration.npz")]
                 np.savez(files[0], **arrays)
         shapes = {k: list(v) for k, v in (input_shapes or {}).items()}
