@@ -86,6 +86,22 @@ func.func @conv_unpadded(%x: tensor<1x3x8x8xf32>, %f: tensor<4x3x3x3xf32>) -> te
 
 // -----
 
+// f16: the convolution sums in f32 (bias extended, the named op extends its
+// f16 operands) and the result is rounded to f16 once.
+// CHECK-LABEL: func.func @conv_f16
+// CHECK-SAME: (%[[X:.*]]: tensor<1x3x8x8xf16>, %[[F:.*]]: tensor<4x3x3x3xf16>, %[[B:.*]]: tensor<4xf16>)
+// CHECK: %[[B32:.*]] = tosa.cast %[[B]] : (tensor<4xf16>) -> tensor<4xf32>
+// CHECK: %[[INIT:.*]] = linalg.broadcast ins(%[[B32]] : tensor<4xf32>) outs(%{{.*}} : tensor<1x4x6x6xf32>)
+// CHECK: %[[Y:.*]] = linalg.conv_2d_nchw_fchw {{.*}} ins(%[[X]], %[[F]] : tensor<1x3x8x8xf16>, tensor<4x3x3x3xf16>) outs(%[[INIT]] : tensor<1x4x6x6xf32>)
+// CHECK: %[[R:.*]] = tosa.cast %[[Y]] : (tensor<1x4x6x6xf32>) -> tensor<1x4x6x6xf16>
+// CHECK: return %[[R]]
+func.func @conv_f16(%x: tensor<1x3x8x8xf16>, %f: tensor<4x3x3x3xf16>, %b: tensor<4xf16>) -> tensor<1x4x6x6xf16> {
+  %0 = nn.conv2d %x, %f, %b {strides = array<i64: 1, 1>, pads = array<i64: 0, 0, 0, 0>, dilations = array<i64: 1, 1>, groups = 1 : i64} : (tensor<1x3x8x8xf16>, tensor<4x3x3x3xf16>, tensor<4xf16>) -> tensor<1x4x6x6xf16>
+  return %0 : tensor<1x4x6x6xf16>
+}
+
+// -----
+
 // groups = 2: input [N, G, C/G, H, W], filter [G, F/G, C/G, KH, KW],
 // output [N, G, F/G, OH, OW], then back to NCHW. The bias becomes [G, F/G].
 // CHECK-LABEL: func.func @conv_grouped

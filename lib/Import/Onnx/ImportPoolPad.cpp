@@ -432,16 +432,6 @@ std::optional<LogicalResult> Importer::importAs2d(
   if (!hasInput(node, 0) || failed(lookup(node, 0, first)) ||
       tensorType(first).getRank() != 3)
     return std::nullopt;
-  // f16 / bf16 convolutions accumulate in their own type (as the 2-D ones
-  // do today), which is further from the ONNX reference than a test's
-  // tolerance (CausalConvWithState fp16: 0.5%); until they accumulate in
-  // f32, 1-D ones are not taken.
-  if (!tensorType(first).getElementType().isF32() &&
-      isa<FloatType>(tensorType(first).getElementType()))
-    return LogicalResult(unsupported(
-        "1-D " + node.opType + " of " +
-        llvm::formatv("{0}", tensorType(first).getElementType()).str() +
-        " (f32 only)"));
   Location loc = nodeLoc(node);
   ox::Node lifted = node;
   const std::string tag = "#" + node.outputs[0] + ".2d";
