@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Installs everything lowbit needs on a fresh Debian 12 machine: the system
-# packages (toolchain, LLVM/MLIR 22, ONNX protobuf, GoogleTest) and the Python
+# packages (toolchain, LLVM/MLIR 22, clang 22 with its libFuzzer and sanitizer
+# runtimes for scripts/fuzz.sh, ONNX protobuf, GoogleTest) and the Python
 # packages from python/requirements.txt at the exact versions of the lock,
 # python/constraints.txt (a machine with other versions installed is brought
 # to the locked ones). Safe to run again: it installs only what is missing or
@@ -30,6 +31,7 @@ fi
 apt_packages=(
   cmake ninja-build g++
   llvm-22-dev libmlir-22-dev mlir-22-tools llvm-22-tools lld-22
+  clang-22 libclang-rt-22-dev
   libonnx-dev libprotobuf-dev protobuf-compiler
   libgtest-dev zlib1g-dev libeigen3-dev
 )

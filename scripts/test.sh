@@ -1,9 +1,9 @@
 #!/usr/bin/env bash
 # The test command: builds lowbit, then runs every suite (lit, GoogleTest,
-# ONNX conformance, pytest). All suites run even when one fails; the exit
-# status is non-zero if any failed. The set-up (scripts/setup.sh, through
-# scripts/build.sh) installs the locked versions and prints them first; the
-# summary repeats the main ones.
+# ONNX conformance, pytest, 60 s of fuzzing the ONNX importer). All suites
+# run even when one fails; the exit status is non-zero if any failed. The
+# set-up (scripts/setup.sh, through scripts/build.sh) installs the locked
+# versions and prints them first; the summary repeats the main ones.
 #
 #   bash scripts/test.sh
 #   LOWBIT_SKIP_SETUP=1 bash scripts/test.sh   # skip the package set-up
@@ -57,6 +57,9 @@ run_suite lit ninja -C build check-lowbit
 run_suite gtest ctest --test-dir build --output-on-failure --no-tests=error -L unit
 run_suite conformance python3 scripts/conformance.py --lowbit-run build/bin/lowbit-run
 run_suite pytest pytest_no_tests_fails python3 -m pytest -q test/python
+# Its own ASan+UBSan build in build-fuzz (the importer only: a few minutes on
+# 2 cores the first time, seconds after), the regression inputs, then 60 s.
+run_suite fuzz bash scripts/fuzz.sh 60
 
 echo
 echo "==== summary"
