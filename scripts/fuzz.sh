@@ -178,7 +178,6 @@ summary = {
     "libfuzzer_exit": int(rc),
     "final_status_line": last,
     "machine": {"cpu": cpu, "cores": os.cpu_count()},
-    "log": log_path,
 }
 print("fuzz.sh: " + ", ".join(f"{k} {summary[k]}" for k in
       ("executions", "exec_per_s", "cov", "ft", "corpus_units", "peak_rss_mb", "crashes")))
