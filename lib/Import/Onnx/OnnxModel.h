@@ -39,6 +39,18 @@ enum DataType : int32_t {
   kInt2 = 26,
 };
 
+/// Limits the reader enforces on every tensor and value it reads, so that no
+/// later stage meets a rank or element count its arithmetic cannot hold.
+/// Ranks beyond 32 occur in no real model (numpy allowed 32 until 2.0).
+constexpr size_t kMaxRank = 32;
+/// 2^48 elements (256 TiB of bytes): far above any machine, and small enough
+/// that a byte count (x 8) or a product of two padded sizes stays in int64.
+constexpr int64_t kMaxElements = int64_t(1) << 48;
+
+/// The element count of `dims` when every dim is >= 0 and the product is at
+/// most kMaxElements; -1 otherwise (never overflows).
+int64_t checkedElementCount(const std::vector<int64_t> &dims);
+
 /// Name of an ONNX data type ("FLOAT", "INT4", "type 17" for unknown ones).
 std::string dataTypeName(int32_t type);
 /// Bytes per element of a fixed-width type, 0 for sub-byte/unknown types.

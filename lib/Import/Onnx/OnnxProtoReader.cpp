@@ -13,7 +13,9 @@
 #include <google/protobuf/message_lite.h>
 #include <google/protobuf/io/zero_copy_stream_impl.h>
 
+#include <cstdlib>
 #include <cstring>
+#include <optional>
 #include <fcntl.h>
 #include <map>
 #include <sys/mman.h>
@@ -22,6 +24,13 @@
 
 namespace lowbit::onnx {
 namespace {
+
+std::string dimsString(const std::vector<int64_t> &dims) {
+  std::string out = "[";
+  for (size_t i = 0; i < dims.size(); ++i)
+    out += (i ? "x" : "") + std::to_string(dims[i]);
+  return out + "]";
+}
 
 struct StringBuffer final : Buffer {
   std::string bytes;
@@ -70,10 +79,17 @@ public:
   bool convertTensor(::onnx::TensorProto &proto, Tensor &tensor) {
     tensor.name = proto.name();
     tensor.dataType = proto.data_type();
+    if (static_cast<size_t>(proto.dims_size()) > kMaxRank)
+      return fail("tensor '" + tensor.name + "' has rank " +
+                  std::to_string(proto.dims_size()) + "; lowbit reads ranks " +
+                  "up to " + std::to_string(kMaxRank));
     tensor.dims.assign(proto.dims().begin(), proto.dims().end());
     for (int64_t d : tensor.dims)
       if (d < 0)
         return fail("tensor '" + tensor.name + "' has a negative dimension");
+    if (checkedElementCount(tensor.dims) < 0)
+      return fail("tensor '" + tensor.name + "' declares more than 2^48 " +
+                  "elements (dims " + dimsString(tensor.dims) + ")");
     if (proto.data_location() == ::onnx::TensorProto::EXTERNAL)
       return convertExternal(proto, tensor);
     if (proto.has_raw_data()) {
@@ -172,14 +188,18 @@ private:
 
   bool convertExternal(const ::onnx::TensorProto &proto, Tensor &tensor) {
     std::string location;
-    int64_t offset = 0, length = -1;
+    std::optional<uint64_t> offset, length;
     for (const auto &entry : proto.external_data()) {
-      if (entry.key() == "location")
+      if (entry.key() == "location") {
         location = entry.value();
-      else if (entry.key() == "offset")
-        offset = std::atoll(entry.value().c_str());
-      else if (entry.key() == "length")
-        length = std::atoll(entry.value().c_str());
+      } else if (entry.key() == "offset" || entry.key() == "length") {
+        std::optional<uint64_t> value = parseCount(entry.value());
+        if (!value)
+          return fail("tensor '" + tensor.name + "' has external data " +
+                      entry.key() + " '" + entry.value() +
+                      "', which is not a byte count");
+        (entry.key() == "offset" ? offset : length) = value;
+      }
     }
     if (location.empty())
       return fail("tensor '" + tensor.name +
@@ -192,34 +212,86 @@ private:
       return fail("tensor '" + tensor.name + "' names external data '" +
                   location + "' outside the model's directory");
     std::shared_ptr<MappedFile> file;
-    if (!mapFile(baseDir + "/" + location, file))
+    if (!mapFile(tensor.name, location, file))
       return false;
-    if (length < 0)
-      length = static_cast<int64_t>(file->length) - offset;
-    if (offset < 0 || offset + length > static_cast<int64_t>(file->length))
-      return fail("tensor '" + tensor.name + "' reads bytes [" +
-                  std::to_string(offset) + ", " +
-                  std::to_string(offset + length) + ") of '" + location +
-                  "', which has only " + std::to_string(file->length));
+    uint64_t size = file->length, begin = offset.value_or(0);
+    if (begin > size || (length && *length > size - begin))
+      return fail("tensor '" + tensor.name + "' reads " +
+                  (length ? std::to_string(*length) : std::string("the")) +
+                  " bytes from offset " + std::to_string(begin) + " of '" +
+                  location + "', which has only " + std::to_string(size));
     tensor.buffer = file;
-    tensor.offset = static_cast<size_t>(offset);
-    tensor.size = static_cast<size_t>(length);
+    tensor.offset = static_cast<size_t>(begin);
+    tensor.size = static_cast<size_t>(length.value_or(size - begin));
     return checkSize(tensor);
   }
 
-  bool mapFile(const std::string &path, std::shared_ptr<MappedFile> &out) {
+  /// A decimal byte count that fits uint64 (digits only); none otherwise.
+  static std::optional<uint64_t> parseCount(const std::string &text) {
+    if (text.empty() || text.size() > 20)
+      return std::nullopt;
+    uint64_t value = 0;
+    for (char c : text) {
+      if (c < '0' || c > '9' ||
+          __builtin_mul_overflow(value, uint64_t(10), &value) ||
+          __builtin_add_overflow(value, uint64_t(c - '0'), &value))
+        return std::nullopt;
+    }
+    return value;
+  }
+
+  /// The canonical directory of the model, resolved once.
+  bool canonicalBaseDir(std::string &out) {
+    if (canonicalBase.empty()) {
+      char *resolved = ::realpath(baseDir.c_str(), nullptr);
+      if (!resolved)
+        return fail("cannot resolve the model's directory '" + baseDir +
+                    "': " + std::strerror(errno));
+      canonicalBase = resolved;
+      std::free(resolved);
+    }
+    out = canonicalBase;
+    return true;
+  }
+
+  /// Maps the external data file `location` of tensor `name`. The file must
+  /// be a regular file that lies, after every symlink is resolved, inside
+  /// the model's directory (as onnx's checker requires): a symlink in the
+  /// model folder must not turn /etc/passwd into weights.
+  bool mapFile(const std::string &name, const std::string &location,
+               std::shared_ptr<MappedFile> &out) {
+    std::string base;
+    if (!canonicalBaseDir(base))
+      return false;
+    std::string joined = baseDir + "/" + location;
+    char *resolved = ::realpath(joined.c_str(), nullptr);
+    if (!resolved)
+      return fail("cannot open external data file '" + joined +
+                  "' of tensor '" + name + "': " + std::strerror(errno));
+    std::string path = resolved;
+    std::free(resolved);
+    if (path.compare(0, base.size() + 1, base + "/") != 0)
+      return fail("tensor '" + name + "' names external data '" + location +
+                  "', which resolves (through a symlink) to '" + path +
+                  "', outside the model's directory '" + base + "'");
     auto it = mapped.find(path);
     if (it != mapped.end()) {
       out = it->second;
       return true;
     }
-    int fd = ::open(path.c_str(), O_RDONLY);
+    // O_NONBLOCK: a FIFO must not block the open; it is refused below.
+    int fd = ::open(path.c_str(), O_RDONLY | O_NONBLOCK | O_CLOEXEC);
     if (fd < 0)
       return fail("cannot open external data file '" + path +
                   "': " + std::strerror(errno));
     struct stat st;
+    if (::fstat(fd, &st) != 0 || !S_ISREG(st.st_mode)) {
+      ::close(fd);
+      return fail("external data '" + location + "' of tensor '" + name +
+                  "' is not a regular file");
+    }
     auto file = std::make_shared<MappedFile>();
-    if (::fstat(fd, &st) == 0 && st.st_size > 0) {
+    if (st.st_size > 0) {
       file->length = static_cast<size_t>(st.st_size);
       file->base = ::mmap(nullptr, file->length, PROT_READ, MAP_PRIVATE, fd, 0);
       if (file->base == MAP_FAILED) {
@@ -234,17 +306,24 @@ private:
     return true;
   }
 
-  void convertValueInfo(const ::onnx::ValueInfoProto &proto, ValueInfo &info) {
+  bool convertValueInfo(const ::onnx::ValueInfoProto &proto, ValueInfo &info) {
     info.name = proto.name();
     if (!proto.type().has_tensor_type())
-      return;
+      return true;
     const auto &tt = proto.type().tensor_type();
     info.isTensor = true;
     info.elemType = tt.elem_type();
     if (!tt.has_shape())
-      return;
+      return true;
     info.hasShape = true;
+    if (static_cast<size_t>(tt.shape().dim_size()) > kMaxRank)
+      return fail("value '" + info.name + "' is declared with rank " +
+                  std::to_string(tt.shape().dim_size()) +
+                  "; lowbit reads ranks up to " + std::to_string(kMaxRank));
     for (const auto &dim : tt.shape().dim()) {
+      if (dim.has_dim_value() && dim.dim_value() > kMaxElements)
+        return fail("value '" + info.name + "' is declared with dimension " +
+                    std::to_string(dim.dim_value()) + ", above 2^48");
       if (dim.has_dim_value() && dim.dim_value() >= 0) {
         info.dims.push_back(dim.dim_value());
         info.dimParams.emplace_back();
@@ -253,6 +332,7 @@ private:
         info.dimParams.push_back(dim.dim_param());
       }
     }
+    return true;
   }
 
   bool convertAttribute(::onnx::AttributeProto &proto, Attribute &attr) {
@@ -309,11 +389,14 @@ private:
     auto convertInfos = [&](const auto &protos, std::vector<ValueInfo> &out) {
       out.resize(protos.size());
       for (int i = 0; i < protos.size(); ++i)
-        convertValueInfo(protos[i], out[i]);
+        if (!convertValueInfo(protos[i], out[i]))
+          return false;
+      return true;
     };
-    convertInfos(proto.input(), graph.inputs);
-    convertInfos(proto.output(), graph.outputs);
-    convertInfos(proto.value_info(), graph.valueInfos);
+    if (!convertInfos(proto.input(), graph.inputs) ||
+        !convertInfos(proto.output(), graph.outputs) ||
+        !convertInfos(proto.value_info(), graph.valueInfos))
+      return false;
     graph.nodes.resize(proto.node_size());
     for (int i = 0; i < proto.node_size(); ++i) {
       ::onnx::NodeProto &np = *proto.mutable_node(i);
@@ -332,6 +415,7 @@ private:
   }
 
   std::string baseDir;
+  std::string canonicalBase;
   std::map<std::string, std::shared_ptr<MappedFile>> mapped;
 };
 
@@ -342,17 +426,20 @@ std::string directoryOf(const std::string &path) {
 
 bool parseFromFile(const std::string &path, google::protobuf::MessageLite &msg,
                    std::string &error) {
-  int fd = ::open(path.c_str(), O_RDONLY);
+  // O_NONBLOCK: opening a FIFO must not wait for a writer; it is refused
+  // below with everything else that is not a regular file.
+  int fd = ::open(path.c_str(), O_RDONLY | O_NONBLOCK | O_CLOEXEC);
   if (fd < 0) {
     error = "cannot open '" + path + "': " + std::strerror(errno);
     return false;
   }
   struct stat st;
-  if (::fstat(fd, &st) != 0 || S_ISDIR(st.st_mode)) {
+  if (::fstat(fd, &st) != 0 || !S_ISREG(st.st_mode)) {
     ::close(fd);
     error = "'" + path + "' is not a regular file";
     return false;
   }
+  ::fcntl(fd, F_SETFL, ::fcntl(fd, F_GETFL) & ~O_NONBLOCK);
   bool ok;
   {
     // Streaming keeps peak memory near the size of the parsed message.
@@ -369,6 +456,17 @@ bool parseFromFile(const std::string &path, google::protobuf::MessageLite &msg,
 }
 
 } // namespace
+
+int64_t checkedElementCount(const std::vector<int64_t> &dims) {
+  int64_t n = 1;
+  for (int64_t d : dims)
+    if (d < 0 || d > kMaxElements)
+      return -1;
+  for (int64_t d : dims)
+    if (__builtin_mul_overflow(n, d, &n) || n > kMaxElements)
+      return -1;
+  return n;
+}
 
 std::string dataTypeName(int32_t type) {
   static const char *names[] = {
