@@ -19,6 +19,10 @@ struct ImportOptions {
   std::map<std::string, std::vector<int64_t>> inputShapes;
   /// Name of the function that holds the graph.
   std::string functionName = "main";
+  /// A model with a tensor (weight, input or intermediate) larger than this
+  /// many bytes is refused at import, naming the node and the size, instead
+  /// of being killed for memory later. 0: the machine's physical memory.
+  uint64_t maxMemoryBytes = 0;
 };
 
 enum class ImportStatus {
@@ -48,7 +52,12 @@ importOnnxBytes(llvm::StringRef bytes, mlir::MLIRContext *context,
 std::vector<std::string> getSupportedOnnxOps();
 
 /// Parses "name=1x3x64x64" into `options`; returns an error message or "".
+/// Giving one input two different shapes is an error.
 std::string parseInputShapeFlag(llvm::StringRef flag, ImportOptions &options);
+
+/// Parses "8G" / "512M" / "64K" / a byte count into options.maxMemoryBytes;
+/// returns an error message or "".
+std::string parseMaxMemoryFlag(llvm::StringRef flag, ImportOptions &options);
 
 } // namespace lowbit
 

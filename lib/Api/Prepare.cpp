@@ -138,6 +138,13 @@ Expected<Module> lowbit::prepareModel(StringRef modelPath,
         .count();
   };
 
+  // A FIFO, device or folder would block or fail deep in a reader: refuse
+  // anything but a regular file here, with its name.
+  llvm::sys::fs::file_status st;
+  if (std::error_code ec = llvm::sys::fs::status(modelPath, st))
+    return makeError("cannot open '" + modelPath + "': " + ec.message());
+  if (st.type() != llvm::sys::fs::file_type::regular_file)
+    return makeError("'" + modelPath + "' is not a regular file");
   // Import or parse.
   step("import", modelPath);
   auto start = Clock::now();

@@ -29,6 +29,12 @@ static llvm::cl::list<std::string>
                 llvm::cl::value_desc("name=dims"),
                 llvm::cl::cat(importCategory));
 
+static llvm::cl::opt<std::string>
+    maxMemory("max-memory",
+              llvm::cl::desc("Refuse a model with a tensor larger than this "
+                             "(8G, 512M; default: this machine's memory)"),
+              llvm::cl::value_desc("size"), llvm::cl::cat(importCategory));
+
 int main(int argc, char **argv) {
   llvm::InitLLVM init(argc, argv);
   mlir::DialectRegistry registry;
@@ -47,6 +53,13 @@ int main(int argc, char **argv) {
     lowbit::ImportOptions options;
     for (const std::string &flag : inputShapes) {
       std::string err = lowbit::parseInputShapeFlag(flag, options);
+      if (!err.empty()) {
+        llvm::errs() << "error: " << err << "\n";
+        return 1;
+      }
+    }
+    if (maxMemory.getNumOccurrences()) {
+      std::string err = lowbit::parseMaxMemoryFlag(maxMemory, options);
       if (!err.empty()) {
         llvm::errs() << "error: " << err << "\n";
         return 1;

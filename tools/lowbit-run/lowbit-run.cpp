@@ -42,6 +42,11 @@ cl::list<std::string>
                 cl::desc("Static shape for an ONNX graph input, NAME=DIMS "
                          "(for example x=1x3x64x64); repeatable"),
                 cl::value_desc("name=dims"));
+cl::opt<std::string> maxMemory(
+    "max-memory",
+    cl::desc("Refuse a model with a tensor larger than this (8G, 512M, "
+             "bytes; default: this machine's memory)"),
+    cl::value_desc("size"));
 cl::opt<std::string> inputsPath(
     "inputs", cl::desc("Input values: .npz with one entry per graph input "
                        "(by name), or .npy for a single-input model"),
@@ -350,7 +355,7 @@ int main(int argc, char **argv) {
       &repeat,       &report,       &recipe,     std::addressof(calibrateFiles),
       &statsOut,     &statsIn,      &calibrateOps, &listRecipes,
       &importOnly,   &listOps,      &pipeline,   &optLevel,
-      &int8Kernel,   &threads};
+      &int8Kernel,   &threads,    &maxMemory};
   for (cl::Option *option : ownOptions)
     option->addCategory(toolCategory);
   hideForeignOptions({&toolCategory});
@@ -383,6 +388,11 @@ int main(int argc, char **argv) {
   PrepareOptions prepare;
   for (const std::string &flag : inputShapes) {
     std::string err = parseInputShapeFlag(flag, prepare.import);
+    if (!err.empty())
+      return fail(kError, err);
+  }
+  if (maxMemory.getNumOccurrences()) {
+    std::string err = parseMaxMemoryFlag(maxMemory, prepare.import);
     if (!err.empty())
       return fail(kError, err);
   }

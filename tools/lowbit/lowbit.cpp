@@ -82,6 +82,12 @@ cl::list<std::string> inputShapes(
     cl::value_desc("name=dims"), cl::sub(compileCmd),
     cl::sub(quantizeCmd), cl::sub(inspectCmd), cl::sub(reportCmd),
     cl::cat(modelCat));
+cl::opt<std::string> maxMemory(
+    "max-memory",
+    cl::desc("Refuse a model with a tensor larger than this (8G, 512M; "
+             "default: this machine's memory)"),
+    cl::value_desc("size"), cl::sub(compileCmd), cl::sub(quantizeCmd),
+    cl::sub(inspectCmd), cl::sub(reportCmd), cl::cat(modelCat));
 cl::opt<unsigned> optLevel("O", cl::desc("Optimisation level (0-3)"),
                            cl::init(3), cl::Prefix, cl::sub(compileCmd),
                            cl::cat(codegenCat));
@@ -193,6 +199,11 @@ Expected<PrepareOptions> prepareOptions() {
   PrepareOptions options;
   for (const std::string &flag : inputShapes) {
     std::string err = parseInputShapeFlag(flag, options.import);
+    if (!err.empty())
+      return createStringError(inconvertibleErrorCode(), err);
+  }
+  if (maxMemory.getNumOccurrences()) {
+    std::string err = parseMaxMemoryFlag(maxMemory, options.import);
     if (!err.empty())
       return createStringError(inconvertibleErrorCode(), err);
   }

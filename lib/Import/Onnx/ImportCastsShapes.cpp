@@ -258,6 +258,23 @@ LogicalResult Importer::importLogical(const ox::Node &node, StringRef kind) {
   return success();
 }
 
+/// Range's element count max(0, ceil((limit - start) / delta)), computed
+/// in double so that no int64 difference overflows, and refused when the
+/// result would not fit the memory limit (or is not a number).
+FailureOr<int64_t> Importer::rangeCount(double start, double limit,
+                                        double delta, Type elem) {
+  double n = std::ceil((limit - start) / delta);
+  if (std::isnan(n))
+    return invalid("Range start, limit and delta must be finite");
+  if (n > static_cast<double>(ox::kMaxElements))
+    return invalid("Range would produce " + llvm::formatv("{0:e}", n).str() +
+                   " elements");
+  int64_t count = std::max<int64_t>(0, static_cast<int64_t>(n));
+  if (failed(checkTensorSize({count}, elem, "its result")))
+    return failure();
+  return count;
+}
+
 LogicalResult Importer::importRange(const ox::Node &node) {
   Location loc = nodeLoc(node);
   const ox::Tensor *t0 = constantOf(node, 0);
@@ -274,11 +291,15 @@ LogicalResult Importer::importRange(const ox::Node &node) {
       return failure();
     if (s.size() != 1 || l.size() != 1 || d.size() != 1 || d[0] == 0)
       return invalid("Range needs scalar start, limit and a non-zero delta");
-    int64_t n = static_cast<int64_t>(
-        std::ceil(static_cast<double>(l[0] - s[0]) / d[0]));
+    FailureOr<int64_t> n = rangeCount(static_cast<double>(s[0]),
+                                      static_cast<double>(l[0]),
+                                      static_cast<double>(d[0]),
+                                      builder.getIntegerType(64));
+    if (failed(n))
+      return failure();
     IntTensor t;
     t.dtype = dtype;
-    for (int64_t i = 0; i < n; ++i)
+    for (int64_t i = 0; i < *n; ++i)
       t.vals.push_back(s[0] + i * d[0]);
     t.dims = {static_cast<int64_t>(t.vals.size())};
     return defineKnown(node, 0, t);
@@ -317,8 +338,10 @@ LogicalResult Importer::importRange(const ox::Node &node) {
     return failure();
   if (s.size() != 1 || l.size() != 1 || d.size() != 1 || d[0] == 0)
     return invalid("Range needs scalar start, limit and a non-zero delta");
-  int64_t n = std::max<int64_t>(
-      0, static_cast<int64_t>(std::ceil((l[0] - s[0]) / d[0])));
+  FailureOr<int64_t> count = rangeCount(s[0], l[0], d[0], *elem);
+  if (failed(count))
+    return failure();
+  int64_t n = *count;
   std::vector<float> vals;
   for (int64_t i = 0; i < n; ++i)
     vals.push_back(stash == ox::kFloat

@@ -274,6 +274,7 @@ LogicalResult Importer::importNode(const ox::Node &node) {
   // Integers whose container does not tell their ONNX type (uint8 in i8,
   // int4 in i8, int16/uint16 in i16) are read only by the ops that look
   // their type up; any other op would take uint8 bits for int8.
+  // So are QuantizeLinear's results (a quant type over i8).
   static const llvm::StringSet<> readsTrackedInts = {
       "QuantizeLinear", "DequantizeLinear", "MatMulInteger", "Identity",
       "Cast", "CastLike", "Gather"};
@@ -284,9 +285,15 @@ LogicalResult Importer::importNode(const ox::Node &node) {
       if (found == values.end() || !found->second)
         continue;
       auto tracked = intTypes.find(found->second);
-      if (tracked != intTypes.end())
+      int32_t type = tracked != intTypes.end()
+                         ? tracked->second
+                         : isa<quant::QuantizedType>(
+                               tensorType(found->second).getElementType())
+                             ? onnxIntType(found->second)
+                             : int32_t(ox::kUndefined);
+      if (type != ox::kUndefined)
         return unsupported("input '" + node.inputs[i] + "' is " +
-                           ox::dataTypeName(tracked->second) +
+                           ox::dataTypeName(type) +
                            ", which lowbit reads only in QuantizeLinear, "
                            "DequantizeLinear, MatMulInteger, Cast, CastLike, "
                            "Identity and Gather (its data)");
@@ -317,7 +324,9 @@ LogicalResult Importer::importNode(const ox::Node &node) {
     return failure();
   if (*folded)
     return success();
-  if (failed(it->second(node)))
+  Block *block = builder.getInsertionBlock();
+  Operation *lastBefore = block->empty() ? nullptr : &block->back();
+  if (failed(it->second(node)) || failed(checkNewTensors(block, lastBefore)))
     return failure();
   // Ops that only rearrange a known tensor keep it known.
   static const char *const shapeOnly[] = {"Reshape", "Squeeze", "Unsqueeze",
@@ -373,6 +382,11 @@ OwningOpRef<ModuleOp> Importer::run(ImportStatus &status) {
   const ox::Graph &graph = model.graph;
   if (graph.outputs.empty()) {
     emitError(fileLoc) << "the graph has no outputs (is the file truncated?)";
+    return nullptr;
+  }
+  std::string malformed = checkGraphStructure(graph);
+  if (!malformed.empty()) {
+    emitError(fileLoc) << malformed;
     return nullptr;
   }
   registerHandlers();
@@ -435,6 +449,11 @@ OwningOpRef<ModuleOp> Importer::run(ImportStatus &status) {
             ? FailureOr<Type>(builder.getIntegerType(containerWidth(in.elemType)))
             : elementType(in.elemType, "input '" + in.name + "'");
     if (failed(elem)) {
+      status = failure_.status;
+      emitError(fileLoc) << failure_.message;
+      return nullptr;
+    }
+    if (failed(checkTensorSize(dims, *elem, "input '" + in.name + "'"))) {
       status = failure_.status;
       emitError(fileLoc) << failure_.message;
       return nullptr;

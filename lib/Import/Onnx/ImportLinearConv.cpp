@@ -170,8 +170,22 @@ LogicalResult Importer::computeConvPads(const ox::Node &node,
                                         ArrayRef<int64_t> strides,
                                         ArrayRef<int64_t> dilations,
                                         SmallVector<int64_t> &pads) {
+  // Bounds that keep every size below in int64 (dims are at most 2^48).
+  constexpr int64_t kMaxWindow = int64_t(1) << 31;
+  for (size_t i = 0; i < 2; ++i)
+    if (i >= strides.size() || i >= dilations.size() || i >= kernel.size() ||
+        strides[i] < 1 || strides[i] > kMaxWindow || dilations[i] < 1 ||
+        dilations[i] > kMaxWindow || kernel[i] < 1 || kernel[i] > kMaxWindow)
+      return invalid("kernel_shape, strides and dilations must be 2 values "
+                     "in [1, 2^31], got kernel " + shapeString(kernel) +
+                     ", strides " + shapeString(strides) + ", dilations " +
+                     shapeString(dilations));
   std::string autoPad = attrString(node, "auto_pad", "NOTSET");
   std::vector<int64_t> explicitPads = attrInts(node, "pads");
+  for (int64_t p : explicitPads)
+    if (p < -kMaxWindow || p > kMaxWindow)
+      return invalid("pads " + shapeString(explicitPads) +
+                     " are outside [-2^31, 2^31]");
   pads.assign(4, 0);
   if (autoPad == "NOTSET") {
     if (!explicitPads.empty()) {
@@ -238,6 +252,15 @@ LogicalResult Importer::importConv(const ox::Node &node) {
   if (groups < 1 || c % groups || f % groups || tw.getDimSize(1) * groups != c)
     return invalid("group = " + Twine(groups) + " does not fit input channels " +
                    Twine(c) + " and filter " + shapeString(tw.getShape()));
+  // The lowering materialises the padded input, which a large stride can
+  // hide behind a small output.
+  if (failed(checkTensorSize({tx.getDimSize(0), c,
+                              tx.getDimSize(2) + std::max<int64_t>(0, pads[0]) +
+                                  std::max<int64_t>(0, pads[2]),
+                              tx.getDimSize(3) + std::max<int64_t>(0, pads[1]) +
+                                  std::max<int64_t>(0, pads[3])},
+                             tx.getElementType(), "its padded input")))
+    return failure();
   SmallVector<int64_t> outShape = {tx.getDimSize(0), f};
   for (int i = 0; i < 2; ++i) {
     int64_t in = tx.getDimSize(2 + i) + pads[i] + pads[2 + i];
@@ -297,6 +320,17 @@ LogicalResult Importer::importConvTranspose(const ox::Node &node) {
       outPad.size() != 2)
     return invalid("strides, dilations, output_padding need 2 values and "
                    "pads 4");
+  constexpr int64_t kMaxWindow = int64_t(1) << 31;
+  auto inRange = [&](ArrayRef<int64_t> vals, int64_t lo) {
+    return llvm::all_of(vals, [&](int64_t v) {
+      return v >= lo && v <= kMaxWindow;
+    });
+  };
+  if (!inRange(strides, 1) || !inRange(dilations, 1) || !inRange(pads, 0) ||
+      !inRange(outPad, 0) ||
+      !inRange(twIn.getShape().drop_front(2), 1))
+    return invalid("strides, dilations and the kernel must be in [1, 2^31], "
+                   "pads and output_padding in [0, 2^31]");
   int64_t cin = twIn.getDimSize(0), coutPerGroup = twIn.getDimSize(1);
   int64_t kh = twIn.getDimSize(2), kw = twIn.getDimSize(3);
   if (tx.getDimSize(1) != cin || groups < 1 || cin % groups)

@@ -48,6 +48,13 @@ LogicalResult Importer::importPool(const ox::Node &node, bool isMax) {
                              strides, dilations, pads)))
     return failure();
   int64_t in[2] = {tx.getDimSize(2), tx.getDimSize(3)};
+  if (failed(checkTensorSize({tx.getDimSize(0), tx.getDimSize(1),
+                              in[0] + std::max<int64_t>(0, pads[0]) +
+                                  std::max<int64_t>(0, pads[2]),
+                              in[1] + std::max<int64_t>(0, pads[1]) +
+                                  std::max<int64_t>(0, pads[3])},
+                             elem, "its padded input")))
+    return failure();
   int64_t out[2], extra[2], span[2];
   for (int i = 0; i < 2; ++i) {
     if (kernel[i] < 1 || strides[i] < 1 || dilations[i] < 1)

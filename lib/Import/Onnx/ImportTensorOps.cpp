@@ -483,6 +483,16 @@ LogicalResult Importer::importGather(const ox::Node &node) {
   int64_t axis = attrInt(node, "axis", 0);
   if (td.getRank() < 1 || failed(normalizeAxis(axis, td.getRank(), "axis")))
     return failure();
+  int64_t axisSize = td.getDimSize(axis);
+  // Indices known now must lie in [-size, size); indices known only at run
+  // time are clamped into range below, so that a bad one never reads outside
+  // the table.
+  std::vector<int64_t> known;
+  if (constantOf(node, 1) && succeeded(constantInts(node, 1, known)))
+    for (int64_t i : known)
+      if (i < -axisSize || i >= axisSize)
+        return invalid("index " + Twine(i) + " is out of range for axis " +
+                       Twine(axis) + " of size " + Twine(axisSize));
   SmallVector<int64_t> outShape(td.getShape().take_front(axis));
   llvm::append_range(outShape, ti.getShape());
   llvm::append_range(outShape, td.getShape().drop_front(axis + 1));
@@ -494,7 +504,6 @@ LogicalResult Importer::importGather(const ox::Node &node) {
                                  builder.getMultiDimIdentityMap(rank)};
   Value init = tensor::EmptyOp::create(builder, loc, outShape,
                                        td.getElementType());
-  int64_t axisSize = td.getDimSize(axis);
   auto generic = linalg::GenericOp::create(
       builder, loc, TypeRange{init.getType()}, ValueRange{indices},
       ValueRange{init}, maps,
@@ -508,6 +517,9 @@ LogicalResult Importer::importGather(const ox::Node &node) {
             arith::CmpIOp::create(b, l, arith::CmpIPredicate::slt, idx, zero);
         Value wrapped = arith::AddIOp::create(b, l, idx, size);
         idx = arith::SelectOp::create(b, l, negative, wrapped, idx);
+        Value last = arith::ConstantIndexOp::create(b, l, axisSize - 1);
+        idx = arith::MaxSIOp::create(
+            b, l, zero, arith::MinSIOp::create(b, l, idx, last));
         SmallVector<Value> coords;
         for (int64_t d = 0; d < axis; ++d)
           coords.push_back(linalg::IndexOp::create(b, l, d));

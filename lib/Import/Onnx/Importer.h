@@ -74,12 +74,21 @@ struct VectorBuffer final : ox::Buffer {
   size_t size() const override { return bytes.size(); }
 };
 
+/// "" when the graph's structure is what the converters assume (unique
+/// input, output and initializer names; every node with a first output; no
+/// value defined twice), else the one-line reason (ImportChecks.cpp).
+std::string checkGraphStructure(const ox::Graph &graph);
+/// The machine's physical memory, the default ImportOptions::maxMemoryBytes.
+uint64_t defaultMaxMemoryBytes();
+
 class Importer {
 public:
   Importer(MLIRContext *ctx, const ox::Model &model,
            const ImportOptions &options, std::string sourceName)
       : ctx(ctx), model(model), options(options), builder(ctx),
-        sourceName(std::move(sourceName)) {}
+        sourceName(std::move(sourceName)),
+        maxMemoryBytes(options.maxMemoryBytes ? options.maxMemoryBytes
+                                              : defaultMaxMemoryBytes()) {}
 
   OwningOpRef<ModuleOp> run(ImportStatus &status);
 
@@ -188,6 +197,16 @@ private:
   // Op handlers ------------------------------------------------------------
   void registerHandlers();
   LogicalResult importNode(const ox::Node &node);
+  /// Fails (naming `what`, the size and the limit) when a tensor of this
+  /// shape and element type would not fit the memory limit or has a
+  /// negative or overflowing size (ImportChecks.cpp).
+  LogicalResult checkTensorSize(ArrayRef<int64_t> shape, Type elem,
+                                StringRef what);
+  /// checkTensorSize on every tensor result of the ops after `lastBefore`
+  /// (null: from the start) in `block`: what one node's converter built.
+  LogicalResult checkNewTensors(Block *block, Operation *lastBefore);
+  FailureOr<int64_t> rangeCount(double start, double limit, double delta,
+                                Type elem);
   LogicalResult importElementwiseBinary(const ox::Node &node, StringRef kind);
   LogicalResult importMatMul(const ox::Node &node);
   LogicalResult importGemm(const ox::Node &node);
@@ -288,6 +307,8 @@ private:
   const ImportOptions &options;
   OpBuilder builder;
   std::string sourceName;
+  /// No tensor of the graph may need more bytes than this.
+  uint64_t maxMemoryBytes;
   int64_t opset = 0;
   llvm::StringMap<Value> values;
   llvm::StringMap<const ox::Tensor *> constants;

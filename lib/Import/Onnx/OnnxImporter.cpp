@@ -405,17 +405,54 @@ std::string lowbit::parseInputShapeFlag(StringRef flag,
     return "--input-shape expects NAME=DIMS (for example x=1x3x64x64), got '" +
            flag.str() + "'";
   std::vector<int64_t> dims;
-  SmallVector<StringRef> parts;
-  dimsText.split(parts, 'x');
-  for (StringRef p : parts) {
-    int64_t d;
-    if (p.getAsInteger(10, d) || d < 0)
-      return "--input-shape '" + flag.str() + "': '" + p.str() +
-             "' is not a non-negative dimension";
-    dims.push_back(d);
+  if (dimsText != "scalar") {
+    SmallVector<StringRef> parts;
+    dimsText.split(parts, 'x');
+    if (parts.size() > ox::kMaxRank)
+      return "--input-shape '" + flag.str() + "' has rank " +
+             std::to_string(parts.size()) + "; lowbit reads ranks up to " +
+             std::to_string(ox::kMaxRank);
+    for (StringRef p : parts) {
+      int64_t d;
+      if (p.getAsInteger(10, d) || d < 0 || d > ox::kMaxElements)
+        return "--input-shape '" + flag.str() + "': '" + p.str() +
+               "' is not a non-negative dimension";
+      dims.push_back(d);
+    }
   }
-  if (dimsText == "scalar")
-    dims.clear();
-  options.inputShapes[name.str()] = dims;
+  auto [it, inserted] = options.inputShapes.try_emplace(name.str(), dims);
+  if (!inserted && it->second != dims)
+    return "--input-shape gives input '" + name.str() +
+           "' two different shapes";
+  return "";
+}
+
+std::string lowbit::parseMaxMemoryFlag(StringRef flag, ImportOptions &options) {
+  StringRef text = flag.trim();
+  uint64_t scale = 1;
+  if (!text.empty()) {
+    switch (llvm::toUpper(text.back())) {
+    case 'K':
+      scale = uint64_t(1) << 10;
+      break;
+    case 'M':
+      scale = uint64_t(1) << 20;
+      break;
+    case 'G':
+      scale = uint64_t(1) << 30;
+      break;
+    case 'T':
+      scale = uint64_t(1) << 40;
+      break;
+    }
+    if (scale != 1)
+      text = text.drop_back();
+  }
+  uint64_t value;
+  if (text.empty() || text.getAsInteger(10, value) || value == 0 ||
+      value > (uint64_t(1) << 62) / scale)
+    return "--max-memory expects a positive size such as 8G, 512M or a "
+           "byte count, got '" + flag.str() + "'";
+  options.maxMemoryBytes = value * scale;
   return "";
 }

@@ -1,0 +1,130 @@
+//===- ImportChecks.cpp - what the converters may assume about a graph ----===//
+//
+// Structural checks that run before any node is converted (names unique,
+// every node with an output, no value defined twice) and the size check that
+// runs after each one (no tensor the machine could not hold), so that the
+// converters never meet a graph or a shape their arithmetic was not written
+// for. Each check names the value, node or limit it is about.
+//
+//===----------------------------------------------------------------------===//
+#include "lib/Import/Onnx/Importer.h"
+
+#include "llvm/ADT/StringSet.h"
+
+#include <unistd.h>
+
+namespace lowbit::onnximport {
+
+namespace {
+
+std::string nodeName(const ox::Node &node) {
+  return "node '" + (node.name.empty() ? std::string("<unnamed>") : node.name) +
+         "' (" + node.opType + ")";
+}
+
+} // namespace
+
+std::string checkGraphStructure(const ox::Graph &graph) {
+  llvm::StringSet<> initializers, inputs, outputs;
+  for (const ox::Tensor &t : graph.initializers)
+    if (!initializers.insert(t.name).second)
+      return "initializer '" + t.name + "' is defined twice";
+  for (const ox::ValueInfo &in : graph.inputs) {
+    if (in.name.empty())
+      return "a graph input has an empty name";
+    if (!inputs.insert(in.name).second)
+      return "graph input '" + in.name + "' is listed twice";
+  }
+  for (const ox::ValueInfo &out : graph.outputs) {
+    if (out.name.empty())
+      return "a graph output has an empty name";
+    if (!outputs.insert(out.name).second)
+      return "graph output '" + out.name + "' is listed twice";
+  }
+  // Every value has one definition: a graph input, an initializer or one
+  // node output (ONNX graphs are in SSA form).
+  llvm::StringMap<const ox::Node *> producers;
+  for (const ox::Node &node : graph.nodes) {
+    if (node.outputs.empty() || node.outputs[0].empty())
+      return nodeName(node) + " has no output";
+    for (const std::string &name : node.outputs) {
+      if (name.empty())
+        continue; // an omitted optional output
+      if (inputs.contains(name) || initializers.contains(name))
+        return nodeName(node) + " defines '" + name +
+               "', which is already a graph " +
+               (inputs.contains(name) ? "input" : "initializer");
+      auto [it, inserted] = producers.try_emplace(name, &node);
+      if (!inserted)
+        return nodeName(node) + " defines '" + name +
+               "', which " + nodeName(*it->second) + " defines too";
+    }
+  }
+  return "";
+}
+
+uint64_t defaultMaxMemoryBytes() {
+  long pages = ::sysconf(_SC_PHYS_PAGES), page = ::sysconf(_SC_PAGESIZE);
+  if (pages <= 0 || page <= 0)
+    return uint64_t(1) << 40;
+  return static_cast<uint64_t>(pages) * static_cast<uint64_t>(page);
+}
+
+/// Bytes of a static tensor type, or nullopt when it has a dynamic or
+/// negative dimension or its size does not fit 64 bits.
+static std::optional<uint64_t> tensorBytes(RankedTensorType type) {
+  uint64_t n = 1;
+  for (int64_t d : type.getShape()) {
+    if (d < 0 || __builtin_mul_overflow(n, static_cast<uint64_t>(d), &n))
+      return std::nullopt;
+  }
+  Type elem = type.getElementType();
+  uint64_t bits = 32;
+  if (elem.isIntOrFloat())
+    bits = elem.getIntOrFloatBitWidth();
+  else if (auto q = dyn_cast<quant::QuantizedType>(elem))
+    bits = q.getStorageTypeIntegralWidth();
+  uint64_t bytes;
+  if (__builtin_mul_overflow(n, (bits + 7) / 8, &bytes))
+    return std::nullopt;
+  return bytes;
+}
+
+LogicalResult Importer::checkTensorSize(ArrayRef<int64_t> shape, Type elem,
+                                        StringRef what) {
+  SmallVector<int64_t> dims(shape);
+  for (int64_t &d : dims)
+    if (d == ShapedType::kDynamic)
+      d = -1;
+  std::optional<uint64_t> bytes;
+  for (int64_t d : dims)
+    if (d < 0)
+      return invalid(what + " has shape " + shapeString(dims) +
+                     ", with a negative dimension");
+  if (llvm::all_of(dims, [](int64_t d) { return d <= ox::kMaxElements; }))
+    bytes = tensorBytes(RankedTensorType::get(shape, elem));
+  if (!bytes || *bytes > maxMemoryBytes)
+    return invalid(what + " " + shapeString(dims) + " needs " +
+                   (bytes ? llvm::formatv("{0:F1} GiB", *bytes / 1073741824.0)
+                                .str()
+                          : std::string("more than 2^64 bytes")) +
+                   ", more than the memory limit of " +
+                   llvm::formatv("{0:F1} GiB", maxMemoryBytes / 1073741824.0)
+                       .str() +
+                   " (--max-memory)");
+  return success();
+}
+
+LogicalResult Importer::checkNewTensors(Block *block, Operation *lastBefore) {
+  auto begin = lastBefore ? std::next(Block::iterator(lastBefore))
+                          : block->begin();
+  for (Operation &op : llvm::make_range(begin, block->end()))
+    for (Value result : op.getResults())
+      if (auto type = dyn_cast<RankedTensorType>(result.getType()))
+        if (failed(checkTensorSize(type.getShape(), type.getElementType(),
+                                   "a tensor it computes")))
+          return failure();
+  return success();
+}
+
+} // namespace lowbit::onnximport
