@@ -126,7 +126,8 @@ nb::dict specToDict(const lowbit::TensorSpec &spec) {
 }
 
 using Array = nb::ndarray<nb::numpy, nb::c_contig, nb::device::cpu>;
-using InputArray = nb::ndarray<nb::c_contig, nb::device::cpu>;
+/// Inputs are only read: read-only arrays are accepted as they are.
+using InputArray = nb::ndarray<nb::ro, nb::c_contig, nb::device::cpu>;
 
 /// `value` as a C-contiguous CPU array of exactly `spec`'s dtype and shape.
 InputArray toInputArray(nb::handle value, const lowbit::TensorSpec &spec) {
@@ -222,7 +223,9 @@ nb::dict calibrateModule(lowbit::Module &self, nb::sequence samples,
   return result;
 }
 
-/// A compiled model. Inputs are read in place (no copy); each output is a
+/// A compiled model. C-contiguous inputs of the right dtype are read in
+/// place (no copy; lowbit.Executable.run converts anything else once, as
+/// numpy.asarray(order="C") does); each output is a
 /// fresh numpy array that the compiled code writes into directly.
 class Executable {
 public:
@@ -330,6 +333,13 @@ lowbit::ImportOptions makeOptions(
 }
 
 } // namespace
+
+/// opt_level must be 0..3, as the command-line tools' -O.
+static void checkOptLevel(unsigned optLevel) {
+  if (optLevel > 3)
+    throw nb::value_error(
+        ("opt_level must be 0..3, got " + std::to_string(optLevel)).c_str());
+}
 
 /// int8_kernel's Python spelling, or ValueError.
 static lowbit::Int8Kernel parseInt8Kernel(const std::string &name) {
@@ -476,6 +486,7 @@ NB_MODULE(_lowbit, m) {
                    "got " +
                    std::to_string(threads))
                       .c_str());
+            checkOptLevel(optLevel);
             lowbit::CpuCompileOptions options;
             options.int8Kernel = parseInt8Kernel(int8Kernel);
             options.optLevel = optLevel;
@@ -496,6 +507,7 @@ NB_MODULE(_lowbit, m) {
              unsigned optLevel, const std::string &int8Kernel,
              const std::string &targetCpu, const std::string &cc,
              const std::map<std::string, std::string> &metadata) {
+            checkOptLevel(optLevel);
             lowbit::ArtefactOptions options;
             options.compile.optLevel = optLevel;
             options.compile.int8Kernel = parseInt8Kernel(int8Kernel);
