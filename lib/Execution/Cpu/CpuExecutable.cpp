@@ -3,6 +3,8 @@
 #include "CpuLowering.h"
 #include "lowbit/Dialects.h"
 
+#include <cstdlib>
+
 #include "mlir/Dialect/Arith/IR/Arith.h"
 #include "mlir/Dialect/Bufferization/IR/Bufferization.h"
 #include "mlir/Dialect/Func/IR/FuncOps.h"
@@ -23,6 +25,7 @@
 #include "llvm/Support/TargetSelect.h"
 #include "llvm/TargetParser/Host.h"
 
+#include <cstdlib>
 #include <mutex>
 #include <thread>
 
@@ -136,6 +139,14 @@ CpuExecutable::compile(ModuleOp module, const CpuCompileOptions &options) {
   engineOptions.transformer = transformer;
   engineOptions.jitCodeGenOptLevel =
       static_cast<llvm::CodeGenOptLevel>(std::min(options.optLevel, 3u));
+  // MLIR turns both JIT listeners on by default: the perf one writes a
+  // jit-*.dump folder per compile under ~/.debug/jit (thousands of them after
+  // a test run) and warns when it cannot create it; the GDB one registers
+  // every object with the debugger interface. Neither is wanted outside a
+  // profiling or debugging session, which opts in with LOWBIT_JIT_PROFILE=1.
+  bool profiling = std::getenv("LOWBIT_JIT_PROFILE") != nullptr;
+  engineOptions.enablePerfNotificationListener = profiling;
+  engineOptions.enableGDBNotificationListener = profiling;
   auto engine = ExecutionEngine::create(*lowered->module, engineOptions);
   if (!engine)
     return makeError("JIT compilation failed: " +
