@@ -20,6 +20,7 @@
 #include <chrono>
 #include <climits>
 #include <cstdio>
+#include <cstdlib>
 #include <cstring>
 #include <limits>
 
@@ -501,6 +502,40 @@ public:
   AtomicFile &operator=(const AtomicFile &) = delete;
 
   bool open(std::string &error) {
+    // What is at `path` already decides how it is replaced.
+    struct stat st;
+    if (::lstat(path.c_str(), &st) == 0) {
+      if (S_ISLNK(st.st_mode)) {
+        // A symlink stays a symlink: the file it points to is replaced.
+        char *resolved = ::realpath(path.c_str(), nullptr);
+        if (!resolved)
+          return fail(error, "the symlink points to a missing file", path);
+        path = resolved;
+        std::free(resolved);
+        if (::lstat(path.c_str(), &st) != 0)
+          return fail(error, "cannot inspect: " + errnoMessage(), path);
+      }
+      if (S_ISDIR(st.st_mode))
+        return fail(error, "cannot write a file: it is a folder", path);
+      if (!S_ISREG(st.st_mode)) {
+        // A device or FIFO (/dev/null, a pipe to another process) is written
+        // in place; renaming a regular file over it would destroy it.
+        // O_NONBLOCK: a FIFO nobody reads is an error, not a hang.
+        fd = ::open(path.c_str(), O_WRONLY | O_NONBLOCK | O_CLOEXEC);
+        if (fd < 0)
+          return fail(error, "cannot open for writing: " + errnoMessage(),
+                      path);
+        ::fcntl(fd, F_SETFL, ::fcntl(fd, F_GETFL) & ~O_NONBLOCK);
+        inPlace = true;
+        return true;
+      }
+      // Renaming over a file needs no write permission on it, so a mode
+      // without write bits must be checked here (root included).
+      if ((st.st_mode & (S_IWUSR | S_IWGRP | S_IWOTH)) == 0 ||
+          ::access(path.c_str(), W_OK) != 0)
+        return fail(error, "the file is read-only; lowbit does not replace it",
+                    path);
+    }
     static std::atomic<unsigned> counter{0};
     for (int attempt = 0; attempt < 100; ++attempt) {
       auto ticks = std::chrono::steady_clock::now().time_since_epoch().count();
@@ -542,6 +577,11 @@ public:
   uint64_t offset() const { return written; }
 
   bool commit(std::string &error) {
+    if (inPlace) {
+      int rc = ::close(fd);
+      fd = -1;
+      return rc == 0 || fail(error, "cannot close: " + errnoMessage(), path);
+    }
     if (::fsync(fd) != 0)
       return fail(error, "cannot sync file: " + errnoMessage(), path);
     int rc = ::close(fd);
@@ -560,6 +600,7 @@ private:
   std::string tmpPath;
   int fd = -1;
   uint64_t written = 0;
+  bool inPlace = false; ///< a device or FIFO, written directly
 };
 
 //===----------------------------------------------------------------------===//
