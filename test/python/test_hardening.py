@@ -263,3 +263,62 @@ def test_python_run_reads_read_only_arrays(lowbit_module):
     # Strided views are converted once (numpy.asarray(order="C")), not refused.
     wide = np.arange(12, dtype=np.float32).reshape(2, 6) - 6
     np.testing.assert_array_equal(exe.run({"x": wide[:, ::2]})["y"], np.maximum(wide[:, ::2], 0))
+
+
+def _relu_files(tmp_path: Path):
+    x = helper.make_tensor_value_info("x", TensorProto.FLOAT, [2, 3])
+    y = helper.make_tensor_value_info("y", TensorProto.FLOAT, [2, 3])
+    model = _save(tmp_path, "relu", [helper.make_node("Relu", ["x"], ["y"])], [x], [y])
+    inputs = tmp_path / "x.npz"
+    np.savez(inputs, x=np.array([[-1, 2, -3], [4, -5, 6]], np.float32))
+    return model, inputs
+
+
+def test_outputs_to_a_device_is_written_in_place(tmp_path, lowbit_run):
+    model, inputs = _relu_files(tmp_path)
+    proc = lowbit_run(model, f"--inputs={inputs}", "--outputs=/dev/null", timeout=QUICK_S)
+    assert proc.returncode == 0, proc.stderr
+    assert Path("/dev/null").is_char_device(), "/dev/null was replaced by a regular file"
+
+
+def test_outputs_through_a_symlink_replaces_its_target(tmp_path, lowbit_run):
+    model, inputs = _relu_files(tmp_path)
+    (tmp_path / "real.npz").write_bytes(b"old")
+    link = tmp_path / "link.npz"
+    os.symlink("real.npz", link)
+    proc = lowbit_run(model, f"--inputs={inputs}", f"--outputs={link}", timeout=QUICK_S)
+    assert proc.returncode == 0, proc.stderr
+    assert link.is_symlink()
+    np.testing.assert_array_equal(np.load(tmp_path / "real.npz")["y"], [[0, 2, 0], [4, 0, 6]])
+
+
+def test_outputs_read_only_file_is_left_alone(tmp_path, lowbit_run):
+    model, inputs = _relu_files(tmp_path)
+    target = tmp_path / "ro.npz"
+    target.write_bytes(b"keep")
+    target.chmod(0o444)
+    _assert_one_clear_error(lowbit_run(model, f"--inputs={inputs}", f"--outputs={target}",
+                                       timeout=QUICK_S), "read-only")
+    assert target.read_bytes() == b"keep"
+
+
+@pytest.mark.parametrize("where", ["missing/out.npz", "folder"])
+def test_outputs_into_a_missing_folder_or_onto_a_folder(where, tmp_path, lowbit_run):
+    model, inputs = _relu_files(tmp_path)
+    (tmp_path / "folder").mkdir()
+    before = sorted(p.name for p in tmp_path.rglob("*"))
+    proc = lowbit_run(model, f"--inputs={inputs}", f"--outputs={tmp_path / where}", timeout=QUICK_S)
+    _assert_one_clear_error(proc, where.split("/")[0])
+    assert sorted(p.name for p in tmp_path.rglob("*")) == before, "a partial file was left"
+
+
+@pytest.mark.parametrize("flag", ["--recipe=", "--inputs=", "--outputs=", "--pipeline="])
+def test_empty_flag_is_an_error(flag, tmp_path, lowbit_run):
+    model, _ = _relu_files(tmp_path)
+    _assert_one_clear_error(lowbit_run(model, flag, timeout=QUICK_S), f"{flag[:-1]} is empty")
+
+
+def test_lowbit_driver_empty_flag_is_an_error(tmp_path, lowbit_cli):
+    model, _ = _relu_files(tmp_path)
+    proc = lowbit_cli("compile", model, "--recipe=", "-o", tmp_path / "m", timeout=QUICK_S)
+    assert proc.returncode == 1 and "--recipe is empty" in proc.stderr, proc.stderr

@@ -373,6 +373,12 @@ int main(int argc, char **argv) {
       outs() << r.name << "\t" << r.description << "\n";
     return kOk;
   }
+  // An option given with an empty value is a mistake, not "use the default".
+  for (cl::opt<std::string> *option :
+       {&maxMemory, &inputsPath, &outputsPath, &testDataDir, &recipe,
+        &statsOut, &statsIn, &calibrateOps, &pipeline})
+    if (option->getNumOccurrences() && option->getValue().empty())
+      return fail(kError, "--" + option->ArgStr + " is empty");
   if (repeat < 1)
     return fail(kError, "--repeat must be at least 1");
   if (optLevel > 3)

@@ -516,6 +516,12 @@ int main(int argc, char **argv) {
       "  lowbit run out/model.so --inputs x.npz --outputs y.npz\n\n"
       "`lowbit SUBCOMMAND --help` lists a subcommand's options;\n"
       "--help-hidden adds LLVM's own.\n");
+  // An option given with an empty value is a mistake, not "use the default".
+  for (cl::opt<std::string> *option :
+       {&outPath, &recipe, &maxMemory, &targetCpu, &ccPath, &inputsPath,
+        &outputsPath, &jsonPath})
+    if (option->getNumOccurrences() && option->getValue().empty())
+      return fail(kError, "--" + option->ArgStr + " is empty");
   if (compileCmd)
     return compileMain();
   if (quantizeCmd)
