@@ -129,6 +129,11 @@ struct QuantizeActivationsPass
             << entry << "' is not GLOB:BITS with BITS 0 or 2..8";
         return signalPassFailure();
       }
+      if (std::string why = globError(glob); !why.empty()) {
+        func.emitError("quantize-activations: override '")
+            << entry << "': " << why;
+        return signalPassFailure();
+      }
       rules.emplace_back(glob.str(), b);
     }
     if (bits < 2 || bits > 8) {

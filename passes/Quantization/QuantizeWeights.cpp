@@ -60,6 +60,10 @@ LogicalResult parseOverrides(StringRef text, std::vector<Override> &out,
       error = "override '" + entry.str() + "' is not GLOB:key=value,...";
       return failure();
     }
+    if (std::string why = globError(glob); !why.empty()) {
+      error = "override '" + entry.str() + "': " + why;
+      return failure();
+    }
     Override o;
     o.glob = glob.str();
     SmallVector<StringRef> items;

@@ -68,6 +68,14 @@ Value lowbit::createResourceConstant(OpBuilder &builder, Location loc,
   return arith::ConstantOp::create(builder, loc, attr);
 }
 
+std::string lowbit::globError(StringRef pattern) {
+  auto glob = llvm::GlobPattern::create(pattern);
+  if (glob)
+    return "";
+  return "'" + pattern.str() + "' is not a valid glob (" +
+         llvm::toString(glob.takeError()) + ")";
+}
+
 bool lowbit::matchesGlob(StringRef pattern, StringRef name) {
   auto glob = llvm::GlobPattern::create(pattern);
   if (!glob) {

@@ -38,6 +38,9 @@ mlir::Value createResourceConstant(mlir::OpBuilder &builder, mlir::Location loc,
 
 /// Matches `name` against a glob (`*`, `?`, `[...]`).
 bool matchesGlob(llvm::StringRef pattern, llvm::StringRef name);
+/// "" when `pattern` is a valid glob, else why not (for the overrides
+/// options, which refuse a malformed glob instead of matching it literally).
+std::string globError(llvm::StringRef pattern);
 
 } // namespace lowbit
 

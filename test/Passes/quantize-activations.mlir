@@ -16,6 +16,7 @@
 // RUN: lowbit-opt %t/override-one.mlir "--quantize-activations=overrides=fc1:1" -verify-diagnostics
 // RUN: lowbit-opt %t/override-syntax.mlir --quantize-activations=overrides=fc1 -verify-diagnostics
 // RUN: lowbit-opt %t/override-int.mlir "--quantize-activations=overrides=fc1:eight" -verify-diagnostics
+// RUN: lowbit-opt %t/override-glob.mlir "--quantize-activations=overrides=fc[1:8" -verify-diagnostics
 // RUN: lowbit-opt %t/bits.mlir --quantize-activations=bits=1 -verify-diagnostics
 
 //--- default.mlir
@@ -116,6 +117,13 @@ func.func @override_syntax(%x: tensor<5x8xf32>, %w: tensor<4x8xf32>) -> tensor<5
 //--- override-int.mlir
 // expected-error @+1 {{quantize-activations: override 'fc1:eight' is not GLOB:BITS with BITS 0 or 2..8}}
 func.func @override_int(%x: tensor<5x8xf32>, %w: tensor<4x8xf32>) -> tensor<5x4xf32> {
+  %y = nn.linear %x, %w : (tensor<5x8xf32>, tensor<4x8xf32>) -> tensor<5x4xf32> loc("fc1")
+  return %y : tensor<5x4xf32>
+}
+
+//--- override-glob.mlir
+// expected-error @+1 {{quantize-activations: override 'fc[1:8': 'fc[1' is not a valid glob}}
+func.func @override_glob(%x: tensor<5x8xf32>, %w: tensor<4x8xf32>) -> tensor<5x4xf32> {
   %y = nn.linear %x, %w : (tensor<5x8xf32>, tensor<4x8xf32>) -> tensor<5x4xf32> loc("fc1")
   return %y : tensor<5x4xf32>
 }

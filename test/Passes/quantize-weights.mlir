@@ -29,6 +29,8 @@
 // RUN: lowbit-opt %t/override-syntax.mlir --quantize-weights=overrides=fc1 -verify-diagnostics
 // RUN: lowbit-opt %t/override-key.mlir "--quantize-weights=overrides=fc1:bits" -verify-diagnostics
 // RUN: lowbit-opt %t/override-bits.mlir "--quantize-weights=group-size=0 overrides=fc*:bits=9" -verify-diagnostics
+// A malformed glob is an error, not a literal name that matches nothing.
+// RUN: lowbit-opt %t/override-glob.mlir "--quantize-weights=overrides=fc[1:bits=8" -verify-diagnostics
 // RUN: lowbit-opt %t/gptq.mlir "--quantize-weights=group-size=0 method=gptq" -verify-diagnostics
 // RUN: lowbit-opt %t/elided.mlir --quantize-weights=group-size=0 -verify-diagnostics
 // RUN: lowbit-opt %t/bits.mlir --quantize-weights=bits=9 -verify-diagnostics
@@ -262,6 +264,14 @@ func.func @override_syntax(%x: tensor<3x4xf32>) -> tensor<3x2xf32> {
 //--- override-key.mlir
 // expected-error @+1 {{quantize-weights: override 'fc1:bits': unknown setting 'bits' (expected skip, bits=, group-size=, method=, symmetric=)}}
 func.func @override_key(%x: tensor<3x4xf32>) -> tensor<3x2xf32> {
+  %w = arith.constant dense<1.0> : tensor<2x4xf32>
+  %y = nn.linear %x, %w : (tensor<3x4xf32>, tensor<2x4xf32>) -> tensor<3x2xf32> loc("fc1")
+  return %y : tensor<3x2xf32>
+}
+
+//--- override-glob.mlir
+// expected-error @+1 {{quantize-weights: override 'fc[1:bits=8': 'fc[1' is not a valid glob}}
+func.func @override_glob(%x: tensor<3x4xf32>) -> tensor<3x2xf32> {
   %w = arith.constant dense<1.0> : tensor<2x4xf32>
   %y = nn.linear %x, %w : (tensor<3x4xf32>, tensor<2x4xf32>) -> tensor<3x2xf32> loc("fc1")
   return %y : tensor<3x2xf32>
