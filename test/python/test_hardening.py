@@ -322,3 +322,41 @@ def test_lowbit_driver_empty_flag_is_an_error(tmp_path, lowbit_cli):
     model, _ = _relu_files(tmp_path)
     proc = lowbit_cli("compile", model, "--recipe=", "-o", tmp_path / "m", timeout=QUICK_S)
     assert proc.returncode == 1 and "--recipe is empty" in proc.stderr, proc.stderr
+
+
+@pytest.mark.parametrize("recipe", [None, "rtn-w8a8"])
+@pytest.mark.parametrize("threads", [1, 2])
+def test_concurrent_runs_of_one_executable_match_serial_runs(recipe, threads, lowbit_module):
+    # One compiled model run from 4 Python threads at once (run releases the
+    # GIL): every result bit-identical to the serial run of the same feed.
+    import threading
+
+    from test_cli import conv_model, mlp_model
+
+    lowbit = lowbit_module
+    rng = np.random.default_rng(7)
+    for model in (mlp_model(rng), conv_model(rng, [1, 1, 1, 1], [1, 1])):
+        module = lowbit.import_onnx(model)
+        if recipe:
+            module = lowbit.quantize(module, recipe)[0]
+        exe = module.compile(threads=threads)
+        feeds = [{s["name"]: rng.standard_normal(s["shape"]).astype(s["dtype"]) for s in exe.inputs}
+                 for _ in range(6)]
+        expected = [exe.run(f) for f in feeds]
+        mismatches, errors = [], []
+
+        def work(t):
+            try:
+                for k in range(25):
+                    i = (t + k) % len(feeds)
+                    out = exe.run(feeds[i])
+                    mismatches.extend(name for name in out if not np.array_equal(out[name], expected[i][name]))
+            except Exception as e:  # noqa: BLE001 - reported below
+                errors.append(e)
+
+        workers = [threading.Thread(target=work, args=(t,)) for t in range(4)]
+        for w in workers:
+            w.start()
+        for w in workers:
+            w.join()
+        assert not errors and not mismatches, (errors, mismatches[:5])
