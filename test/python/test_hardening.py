@@ -360,3 +360,14 @@ def test_concurrent_runs_of_one_executable_match_serial_runs(recipe, threads, lo
         for w in workers:
             w.join()
         assert not errors and not mismatches, (errors, mismatches[:5])
+
+
+def test_allocation_failure_in_compiled_code_is_an_error_not_a_signal(tmp_path, lowbit_run):
+    # --max-memory raised far past the machine: the import lets a 16 TiB
+    # padded conv through, the compiled code's allocation fails, and the
+    # process ends with one error line and exit status 1 (it faulted before).
+    model = hm._conv_graph("conv_pad_2_20", tmp_path, pads=[2**20] * 4)
+    inputs = tmp_path / "x.npz"
+    np.savez(inputs, x=np.ones((1, 1, 8, 8), np.float32))
+    proc = lowbit_run(model, f"--inputs={inputs}", "--max-memory=100T", timeout=QUICK_S)
+    _assert_one_clear_error(proc, "out of memory")

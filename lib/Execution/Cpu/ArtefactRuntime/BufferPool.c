@@ -17,6 +17,7 @@
  *===----------------------------------------------------------------------===*/
 #include <pthread.h>
 #include <stdint.h>
+#include <stdio.h>
 #include <stdlib.h>
 
 #define LOWBIT_POOL_MIN_BYTES ((size_t)64 << 10)
@@ -61,8 +62,19 @@ static void *lowbit_pool_allocate_(size_t size, size_t alignment) {
     pthread_mutex_unlock(&lowbit_pool_mutex_);
   }
   void *raw = NULL;
-  if (size > SIZE_MAX - offset || posix_memalign(&raw, offset, offset + size))
-    return NULL;
+  if (size > SIZE_MAX - offset || posix_memalign(&raw, offset, offset + size)) {
+    /* The generated code cannot take a null buffer back (it would fault on
+     * the first store): say what happened and end the process with exit
+     * status 1, as the tools do for any error, not with a signal. Import
+     * refuses single tensors above --max-memory; this is the sum of live
+     * ones, or a limit raised past the machine's memory. */
+    fprintf(stderr,
+            "error: out of memory: the compiled model could not allocate "
+            "%zu bytes\n",
+            size);
+    fflush(stderr);
+    _Exit(1);
+  }
   char *user = (char *)raw + offset;
   lowbit_pool_header_ *h = (lowbit_pool_header_ *)user - 1;
   h->raw = raw;
