@@ -111,60 +111,102 @@ LogicalResult Importer::importResizeLinear(const ox::Node &node, Value x,
 /// computed at run time) -> int32, exact: both operands are widened to i32
 /// minus their zero point (one linalg.generic each), then an i32
 /// linalg.matmul.
+/// Input `idx` of an integer product (MatMulInteger, ConvInteger, the
+/// QLinear ops) as i8 bits, and whether those bits are unsigned.
+LogicalResult Importer::int8Operand(const ox::Node &node, size_t idx, Value &v,
+                                    bool &isUnsigned) {
+  int32_t type;
+  if (failed(quantOperand(node, idx, v, type)))
+    return failure();
+  if (type != ox::kInt8 && type != ox::kUint8)
+    return invalid(node.opType + " input " + Twine(idx) +
+                   " must be int8 or uint8, got " +
+                   (type != ox::kUndefined
+                        ? ox::dataTypeName(type)
+                        : llvm::formatv("{0}", tensorType(v).getElementType())
+                              .str()));
+  isUnsigned = type == ox::kUint8;
+  if (isa<quant::QuantizedType>(tensorType(v).getElementType()))
+    v = quant::StorageCastOp::create(
+        builder, nodeLoc(node),
+        RankedTensorType::get(tensorType(v).getShape(), builder.getI8Type()),
+        v);
+  return success();
+}
+
+/// The zero point input `idx` as i8 bits of its operand's type (null when
+/// absent); at most 1-D.
+LogicalResult Importer::int8ZeroPoint(const ox::Node &node, size_t idx,
+                                      bool isUnsigned, Value &zp) {
+  zp = {};
+  if (!hasInput(node, idx))
+    return success();
+  int32_t type;
+  if (failed(quantOperand(node, idx, zp, type)))
+    return failure();
+  if (type != (isUnsigned ? ox::kUint8 : ox::kInt8))
+    return invalid("zero point '" + node.inputs[idx] + "' is " +
+                   (type != ox::kUndefined
+                        ? ox::dataTypeName(type)
+                        : llvm::formatv("{0}", tensorType(zp).getElementType())
+                              .str()) +
+                   ", its operand is " + (isUnsigned ? "UINT8" : "INT8"));
+  if (isa<quant::QuantizedType>(tensorType(zp).getElementType()))
+    zp = quant::StorageCastOp::create(
+        builder, nodeLoc(node),
+        RankedTensorType::get(tensorType(zp).getShape(), builder.getI8Type()),
+        zp);
+  if (tensorType(zp).getRank() > 1)
+    return unsupported("zero point '" + node.inputs[idx] + "' of rank " +
+                       Twine(tensorType(zp).getRank()));
+  return success();
+}
+
+/// v -> ext(v) - ext(zp[index along `zpDim`]) as i32 (zp null: ext(v); zp
+/// with one element: the same for every index).
+Value Importer::widenInt8(Value v, bool isUnsigned, Value zp, int64_t zpDim,
+                          Location loc) {
+  Type i32 = builder.getI32Type();
+  auto t = tensorType(v);
+  int64_t rank = t.getRank();
+  SmallVector<Value> ins = {v};
+  SmallVector<AffineMap> maps = {builder.getMultiDimIdentityMap(rank)};
+  if (zp && tensorType(zp).getNumElements() == 1) {
+    ins.push_back(reshape(zp, {}, loc));
+    maps.push_back(AffineMap::get(rank, 0, {}, ctx));
+  } else if (zp) {
+    ins.push_back(zp);
+    maps.push_back(AffineMap::get(rank, 0, builder.getAffineDimExpr(zpDim)));
+  }
+  maps.push_back(builder.getMultiDimIdentityMap(rank));
+  Value init = tensor::EmptyOp::create(builder, loc, t.getShape(), i32);
+  auto ext = [&](OpBuilder &bb, Location l, Value x) -> Value {
+    return isUnsigned ? arith::ExtUIOp::create(bb, l, i32, x).getResult()
+                      : arith::ExtSIOp::create(bb, l, i32, x).getResult();
+  };
+  return linalg::GenericOp::create(
+             builder, loc, TypeRange{init.getType()}, ins, ValueRange{init},
+             maps,
+             SmallVector<utils::IteratorType>(rank,
+                                              utils::IteratorType::parallel),
+             [&](OpBuilder &bb, Location l, ValueRange args) {
+               Value x = ext(bb, l, args[0]);
+               if (args.size() > 2)
+                 x = arith::SubIOp::create(bb, l, x, ext(bb, l, args[1]));
+               linalg::YieldOp::create(bb, l, x);
+             })
+      .getResult(0);
+}
+
 LogicalResult Importer::importMatMulInteger(const ox::Node &node) {
   Location loc = nodeLoc(node);
   Type i32 = builder.getI32Type();
-  // The operand as i8 bits and whether those bits are unsigned.
-  auto operand = [&](size_t idx, Value &v, bool &isUnsigned) -> LogicalResult {
-    int32_t type;
-    if (failed(quantOperand(node, idx, v, type)))
-      return failure();
-    if (type != ox::kInt8 && type != ox::kUint8)
-      return invalid("MatMulInteger input " + Twine(idx) +
-                     " must be int8 or uint8, got " +
-                     (type != ox::kUndefined
-                          ? ox::dataTypeName(type)
-                          : llvm::formatv("{0}", tensorType(v).getElementType())
-                                .str()));
-    isUnsigned = type == ox::kUint8;
-    if (isa<quant::QuantizedType>(tensorType(v).getElementType()))
-      v = quant::StorageCastOp::create(
-          builder, loc,
-          RankedTensorType::get(tensorType(v).getShape(), builder.getI8Type()),
-          v);
-    return success();
-  };
-  // The zero point as i8 bits of the operand's type (null: none).
-  auto zeroPoint = [&](size_t idx, bool isUnsigned, Value &zp) -> LogicalResult {
-    zp = {};
-    if (!hasInput(node, idx))
-      return success();
-    int32_t type;
-    if (failed(quantOperand(node, idx, zp, type)))
-      return failure();
-    if (type != (isUnsigned ? ox::kUint8 : ox::kInt8))
-      return invalid("zero point '" + node.inputs[idx] + "' is " +
-                     (type != ox::kUndefined
-                          ? ox::dataTypeName(type)
-                          : llvm::formatv("{0}", tensorType(zp).getElementType())
-                                .str()) +
-                     ", its operand is " + (isUnsigned ? "UINT8" : "INT8"));
-    if (isa<quant::QuantizedType>(tensorType(zp).getElementType()))
-      zp = quant::StorageCastOp::create(
-          builder, loc,
-          RankedTensorType::get(tensorType(zp).getShape(),
-                                builder.getI8Type()),
-          zp);
-    if (tensorType(zp).getRank() > 1)
-      return unsupported("zero point '" + node.inputs[idx] + "' of rank " +
-                         Twine(tensorType(zp).getRank()));
-    return success();
-  };
   Value a, b, aZp, bZp;
   bool aUnsigned = false, bUnsigned = false;
-  if (failed(operand(0, a, aUnsigned)) || failed(operand(1, b, bUnsigned)) ||
-      failed(zeroPoint(2, aUnsigned, aZp)) ||
-      failed(zeroPoint(3, bUnsigned, bZp)))
+  if (failed(int8Operand(node, 0, a, aUnsigned)) ||
+      failed(int8Operand(node, 1, b, bUnsigned)) ||
+      failed(int8ZeroPoint(node, 2, aUnsigned, aZp)) ||
+      failed(int8ZeroPoint(node, 3, bUnsigned, bZp)))
     return failure();
   auto ta = tensorType(a), tb = tensorType(b);
   if (ta.getRank() < 2 || tb.getRank() != 2)
@@ -186,40 +228,8 @@ LogicalResult Importer::importMatMulInteger(const ox::Node &node) {
   if (bZpSize > 1 && bZpSize != n)
     return invalid("b_zero_point has " + Twine(bZpSize) +
                    " elements; expected 1 or N=" + Twine(n));
-  // x -> ext(x) - ext(zp[index along `zpDim`]) as i32.
-  auto widen = [&](Value v, bool isUnsigned, Value zp, int64_t zpDim) -> Value {
-    auto t = tensorType(v);
-    int64_t rank = t.getRank();
-    SmallVector<Value> ins = {v};
-    SmallVector<AffineMap> maps = {builder.getMultiDimIdentityMap(rank)};
-    if (zp && tensorType(zp).getNumElements() == 1) {
-      ins.push_back(reshape(zp, {}, loc));
-      maps.push_back(AffineMap::get(rank, 0, {}, ctx));
-    } else if (zp) {
-      ins.push_back(zp);
-      maps.push_back(AffineMap::get(rank, 0, builder.getAffineDimExpr(zpDim)));
-    }
-    maps.push_back(builder.getMultiDimIdentityMap(rank));
-    Value init = tensor::EmptyOp::create(builder, loc, t.getShape(), i32);
-    auto ext = [&](OpBuilder &bb, Location l, Value x) -> Value {
-      return isUnsigned ? arith::ExtUIOp::create(bb, l, i32, x).getResult()
-                        : arith::ExtSIOp::create(bb, l, i32, x).getResult();
-    };
-    return linalg::GenericOp::create(
-               builder, loc, TypeRange{init.getType()}, ins, ValueRange{init},
-               maps,
-               SmallVector<utils::IteratorType>(rank,
-                                                utils::IteratorType::parallel),
-               [&](OpBuilder &bb, Location l, ValueRange args) {
-                 Value x = ext(bb, l, args[0]);
-                 if (args.size() > 2)
-                   x = arith::SubIOp::create(bb, l, x, ext(bb, l, args[1]));
-                 linalg::YieldOp::create(bb, l, x);
-               })
-        .getResult(0);
-  };
-  Value aw = widen(a, aUnsigned, aZp, ta.getRank() - 2);
-  Value bw = widen(b, bUnsigned, bZp, 1);
+  Value aw = widenInt8(a, aUnsigned, aZp, ta.getRank() - 2, loc);
+  Value bw = widenInt8(b, bUnsigned, bZp, 1, loc);
   int64_t rows = ta.getNumElements() / k;
   aw = reshape(aw, {rows, k}, loc);
   Value init = tensor::EmptyOp::create(builder, loc,

@@ -246,6 +246,12 @@ private:
   LogicalResult importDequantizeLinear(const ox::Node &node);
   LogicalResult importMatMulNBits(const ox::Node &node);
   LogicalResult importMatMulInteger(const ox::Node &node);
+  LogicalResult int8Operand(const ox::Node &node, size_t idx, Value &v,
+                            bool &isUnsigned);
+  LogicalResult int8ZeroPoint(const ox::Node &node, size_t idx,
+                              bool isUnsigned, Value &zp);
+  Value widenInt8(Value v, bool isUnsigned, Value zp, int64_t zpDim,
+                  Location loc);
   FailureOr<AffineMap> quantParamMap(const ox::Node &node,
                                      ArrayRef<int64_t> shape, Value &scale,
                                      Value &zp);
