@@ -38,7 +38,7 @@ F = TensorProto.FLOAT
 # A regression larger than this stays out of fuzz/regressions/: it would be
 # most of the checked-in bytes, and a libFuzzer -max_len that admits it would
 # let every mutation grow that large. This skips initializer_rank_1m (~2 MB)
-# and input_rank_100k (~400 KB); the pytest hardening tests still run them. The
+# and input_rank_100k (~400 KB); test_hardening.py still runs them. The
 # external-data reproducers (external_offset_overflow, external_symlink,
 # external_symlinked_folder) are skipped too: they are more than one file
 # (two create symlinks into /etc), and importOnnxBytes reads no external data.
