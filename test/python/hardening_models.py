@@ -192,3 +192,24 @@ REPRODUCERS = {
     external_symlink: "data.bin",
     external_symlinked_folder: "hostname",
 }
+
+
+def resize_huge_sizes(folder: Path) -> Path:
+    """Resize whose `sizes` input asks for 2^59 rows (found by the fuzzer:
+    the linear converter allocated its tables before any size check)."""
+    sizes = numpy_helper.from_array(np.array([1, 1, 2**59, 4], np.int64), "sizes")
+    g = helper.make_graph([helper.make_node("Resize", ["x", "", "", "sizes"], ["y"], mode="linear")],
+                          "g", [_x((1, 1, 4, 4))], [_y()], [sizes])
+    return _save(folder, "resize_huge_sizes", g)
+
+
+def reshape_product_overflows(folder: Path) -> Path:
+    """Reshape whose shape's product overflows int64 (found by the fuzzer:
+    signed overflow in the element count)."""
+    s = numpy_helper.from_array(np.array([2**31, 1097229926400], np.int64), "s")
+    g = helper.make_graph([helper.make_node("Reshape", ["x", "s"], ["y"])], "g", [_x()], [_y()], [s])
+    return _save(folder, "reshape_product_overflows", g)
+
+
+REPRODUCERS[resize_huge_sizes] = "Resize"
+REPRODUCERS[reshape_product_overflows] = "Reshape"

@@ -97,7 +97,9 @@ LogicalResult Importer::importReshape(const ox::Node &node) {
     }
     if (d < 0)
       return invalid("shape has a negative dimension " + Twine(d));
-    known *= d;
+    if (__builtin_mul_overflow(known, d, &known) || known > ox::kMaxElements)
+      return invalid("cannot reshape " + shapeString(tx.getShape()) + " to " +
+                     shapeString(shape) + " (more than 2^48 elements)");
     out.push_back(d);
   }
   int64_t total = tx.getNumElements();
@@ -422,6 +424,22 @@ LogicalResult Importer::importResize(const ox::Node &node) {
   if (static_cast<int64_t>(scales.size()) != tx.getRank())
     return invalid("scales has " + Twine(scales.size()) + " entries for rank " +
                    Twine(tx.getRank()));
+  // The output's size bounds every table the converters below build.
+  SmallVector<int64_t> resizedShape;
+  for (int64_t d = 0; d < tx.getRank(); ++d) {
+    double size = sizes.empty() ? std::floor(tx.getDimSize(d) * scales[d])
+                                : static_cast<double>(sizes[d]);
+    if (!(scales[d] > 0) || !std::isfinite(size) || size < 0 ||
+        size > static_cast<double>(ox::kMaxElements))
+      return invalid("Resize to " +
+                     (sizes.empty() ? "scale " + llvm::formatv("{0}", scales[d]).str()
+                                    : "size " + std::to_string(sizes[d])) +
+                     " on axis " + Twine(d) + " is out of range");
+    resizedShape.push_back(static_cast<int64_t>(size));
+  }
+  if (failed(checkTensorSize(resizedShape, tx.getElementType(),
+                             "its output")))
+    return failure();
   if (mode == "linear") {
     SmallVector<int64_t> outShape;
     for (int64_t d = 0; d < tx.getRank(); ++d)
