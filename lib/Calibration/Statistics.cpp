@@ -46,7 +46,8 @@ NpyArray makeArray(const std::string &name, const char *dtype,
   a.dtype = dtype;
   a.shape = std::move(shape);
   a.data.resize(n * sizeof(T));
-  std::memcpy(a.data.data(), values, a.data.size());
+  if (n) // memcpy from or to a null pointer is undefined even for 0 bytes
+    std::memcpy(a.data.data(), values, a.data.size());
   return a;
 }
 
