@@ -127,4 +127,73 @@ LogicalResult Importer::checkNewTensors(Block *block, Operation *lastBefore) {
   return success();
 }
 
+/// The input types and sizes an op's converter may meet (see importNode);
+/// `movedType` is the tracked integer type an element-moving op carries
+/// from its input to its result (kUndefined: none).
+LogicalResult Importer::checkNodeInputs(const ox::Node &node,
+                                        int32_t &movedType) {
+  movedType = ox::kUndefined;
+  // Integers whose container does not tell their ONNX type (uint8 in i8,
+  // int4 in i8, int16/uint16 in i16) are read only by the ops that look
+  // their type up; any other op would take uint8 bits for int8.
+  // So are QuantizeLinear's results (a quant type over i8).
+  static const llvm::StringSet<> readsTrackedInts = {
+      "QuantizeLinear", "DequantizeLinear", "MatMulInteger", "ConvInteger",
+      "QLinearConv", "QLinearMatMul", "Identity", "Cast", "CastLike",
+      "Gather"};
+  // Ops that only move elements carry a tracked integer type (the uint8
+  // output of a QLinearConv reshaped before a QLinearMatMul) to their
+  // result; quant-typed values still go through DequantizeLinear first.
+  static const llvm::StringSet<> movesTrackedInts = {
+      "Reshape", "Flatten", "Squeeze", "Unsqueeze", "Transpose"};
+  if (movesTrackedInts.contains(node.opType) && hasInput(node, 0)) {
+    auto found = values.find(node.inputs[0]);
+    if (found != values.end() && found->second &&
+        !isa<quant::QuantizedType>(tensorType(found->second).getElementType()))
+      movedType = intTypes.lookup(found->second);
+  }
+  if (!readsTrackedInts.contains(node.opType))
+    for (size_t i = movedType != ox::kUndefined ? 1 : 0;
+         i < node.inputs.size(); ++i) {
+      auto found = hasInput(node, i) ? values.find(node.inputs[i])
+                                     : values.end();
+      if (found == values.end() || !found->second)
+        continue;
+      auto tracked = intTypes.find(found->second);
+      int32_t type = tracked != intTypes.end()
+                         ? tracked->second
+                         : isa<quant::QuantizedType>(
+                               tensorType(found->second).getElementType())
+                             ? onnxIntType(found->second)
+                             : int32_t(ox::kUndefined);
+      if (type != ox::kUndefined)
+        return unsupported("input '" + node.inputs[i] + "' is " +
+                           ox::dataTypeName(type) +
+                           ", which lowbit reads only in QuantizeLinear, "
+                           "DequantizeLinear, MatMulInteger, ConvInteger, "
+                           "QLinearConv, QLinearMatMul, Cast, CastLike, "
+                           "Identity and Gather (its data)");
+    }
+  // TOSA rejects zero-element tensors; only constants (empty Resize roi,
+  // folded shape values) and ops that never emit TOSA for them may see empty
+  // inputs.
+  static const llvm::StringSet<> emptyOk = {"Shape", "Size", "Trilu",
+                                            "Concat"};
+  for (size_t i = 0; i < node.inputs.size(); ++i) {
+    if (!hasInput(node, i))
+      continue;
+    auto found = values.find(node.inputs[i]);
+    if (found != values.end() && found->second &&
+        tensorType(found->second).getNumElements() == 0 &&
+        !constantOf(node, i) && !emptyOk.contains(node.opType) &&
+        !(node.opType == "CastLike" && i == 1) &&
+        !StringRef(node.opType).starts_with("Reduce"))
+      return unsupported("zero-element tensors (input '" + node.inputs[i] +
+                         "' is " +
+                         shapeString(tensorType(found->second).getShape()) +
+                         ")");
+  }
+  return success();
+}
+
 } // namespace lowbit::onnximport

@@ -249,6 +249,15 @@ void Importer::registerHandlers() {
   handlers["MatMulInteger"] = [this](const ox::Node &n) {
     return importMatMulInteger(n);
   };
+  handlers["ConvInteger"] = [this](const ox::Node &n) {
+    return importConvInteger(n);
+  };
+  handlers["QLinearConv"] = [this](const ox::Node &n) {
+    return importQLinearConv(n);
+  };
+  handlers["QLinearMatMul"] = [this](const ox::Node &n) {
+    return importQLinearMatMul(n);
+  };
   handlers["QuantizeLinear"] = [this](const ox::Node &n) {
     return importQuantizeLinear(n);
   };
@@ -271,52 +280,9 @@ LogicalResult Importer::importNode(const ox::Node &node) {
   auto it = handlers.find(node.opType);
   if (it == handlers.end())
     return unsupported("unsupported op");
-  // Integers whose container does not tell their ONNX type (uint8 in i8,
-  // int4 in i8, int16/uint16 in i16) are read only by the ops that look
-  // their type up; any other op would take uint8 bits for int8.
-  // So are QuantizeLinear's results (a quant type over i8).
-  static const llvm::StringSet<> readsTrackedInts = {
-      "QuantizeLinear", "DequantizeLinear", "MatMulInteger", "Identity",
-      "Cast", "CastLike", "Gather"};
-  if (!readsTrackedInts.contains(node.opType))
-    for (size_t i = 0; i < node.inputs.size(); ++i) {
-      auto found = hasInput(node, i) ? values.find(node.inputs[i])
-                                     : values.end();
-      if (found == values.end() || !found->second)
-        continue;
-      auto tracked = intTypes.find(found->second);
-      int32_t type = tracked != intTypes.end()
-                         ? tracked->second
-                         : isa<quant::QuantizedType>(
-                               tensorType(found->second).getElementType())
-                             ? onnxIntType(found->second)
-                             : int32_t(ox::kUndefined);
-      if (type != ox::kUndefined)
-        return unsupported("input '" + node.inputs[i] + "' is " +
-                           ox::dataTypeName(type) +
-                           ", which lowbit reads only in QuantizeLinear, "
-                           "DequantizeLinear, MatMulInteger, Cast, CastLike, "
-                           "Identity and Gather (its data)");
-    }
-  // TOSA rejects zero-element tensors; only constants (empty Resize roi,
-  // folded shape values) and ops that never emit TOSA for them may see empty
-  // inputs.
-  static const llvm::StringSet<> emptyOk = {"Shape", "Size", "Trilu",
-                                            "Concat"};
-  for (size_t i = 0; i < node.inputs.size(); ++i) {
-    if (!hasInput(node, i))
-      continue;
-    auto found = values.find(node.inputs[i]);
-    if (found != values.end() && found->second &&
-        tensorType(found->second).getNumElements() == 0 &&
-        !constantOf(node, i) && !emptyOk.contains(node.opType) &&
-        !(node.opType == "CastLike" && i == 1) &&
-        !StringRef(node.opType).starts_with("Reduce"))
-      return unsupported("zero-element tensors (input '" + node.inputs[i] +
-                         "' is " +
-                         shapeString(tensorType(found->second).getShape()) +
-                         ")");
-  }
+  int32_t movedType = ox::kUndefined;
+  if (failed(checkNodeInputs(node, movedType)))
+    return failure();
   // Integer shape arithmetic on values known at import time folds to
   // constants, so that Reshape/Expand/Slice/... downstream can read them.
   FailureOr<bool> folded = foldKnownInts(node);
@@ -328,6 +294,9 @@ LogicalResult Importer::importNode(const ox::Node &node) {
   Operation *lastBefore = block->empty() ? nullptr : &block->back();
   if (failed(it->second(node)) || failed(checkNewTensors(block, lastBefore)))
     return failure();
+  if (movedType != ox::kUndefined)
+    if (Value moved = values.lookup(node.outputs[0]))
+      intTypes[moved] = movedType;
   // Ops that only rearrange a known tensor keep it known.
   static const char *const shapeOnly[] = {"Reshape", "Squeeze", "Unsqueeze",
                                           "Flatten"};

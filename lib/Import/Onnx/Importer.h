@@ -205,6 +205,7 @@ private:
   /// checkTensorSize on every tensor result of the ops after `lastBefore`
   /// (null: from the start) in `block`: what one node's converter built.
   LogicalResult checkNewTensors(Block *block, Operation *lastBefore);
+  LogicalResult checkNodeInputs(const ox::Node &node, int32_t &movedType);
   FailureOr<int64_t> rangeCount(double start, double limit, double delta,
                                 Type elem);
   LogicalResult importElementwiseBinary(const ox::Node &node, StringRef kind);
@@ -252,6 +253,15 @@ private:
                               bool isUnsigned, Value &zp);
   Value widenInt8(Value v, bool isUnsigned, Value zp, int64_t zpDim,
                   Location loc);
+  // ImportQLinearOps.cpp
+  FailureOr<Value> convInt32(const ox::Node &node, size_t xIdx, size_t xZpIdx,
+                             size_t wIdx, size_t wZpIdx);
+  LogicalResult importConvInteger(const ox::Node &node);
+  LogicalResult importQLinearConv(const ox::Node &node);
+  LogicalResult importQLinearMatMul(const ox::Node &node);
+  LogicalResult requantize(const ox::Node &node, Value acc, int64_t channelDim,
+                           size_t xScaleIdx, size_t wScaleIdx,
+                           size_t yScaleIdx, size_t yZpIdx, bool xUnsigned);
   FailureOr<AffineMap> quantParamMap(const ox::Node &node,
                                      ArrayRef<int64_t> shape, Value &scale,
                                      Value &zp);
