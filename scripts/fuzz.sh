@@ -12,6 +12,7 @@
 #   bash scripts/fuzz.sh --campaign 8     # 8 h, summary in bench/results/fuzz_campaign.json
 #
 # Environment: LOWBIT_FUZZ_JOBS (compile jobs, default nproc),
+# LOWBIT_FUZZ_FORK (campaign fuzzing processes, default nproc),
 # LOWBIT_FUZZ_BUILD_DIR (default build-fuzz).
 set -euo pipefail
 
@@ -135,7 +136,7 @@ if [[ -n "$campaign_hours" ]]; then
   # A campaign goes on after a crash, a timeout or an OOM (each is saved
   # under artifacts/) and fuzzes in one process per core, so that a night
   # reports every bug it finds instead of the first one.
-  mode_flags=(-fork="$(nproc)" -ignore_crashes=1 -ignore_timeouts=1 -ignore_ooms=1)
+  mode_flags=(-fork="${LOWBIT_FUZZ_FORK:-$(nproc)}" -ignore_crashes=1 -ignore_timeouts=1 -ignore_ooms=1)
 fi
 rc=0
 "$fuzzer" "${libfuzzer_limits[@]}" "${mode_flags[@]}" -max_total_time="$seconds" -print_final_stats=1 \
