@@ -228,12 +228,8 @@ LogicalResult Importer::importConv(const ox::Node &node) {
                        shapeString(tx.getShape()));
   if (!isa<FloatType>(tx.getElementType()))
     return unsupported("integer Conv (use ConvInteger)");
-  std::vector<int64_t> strides = attrInts(node, "strides");
-  std::vector<int64_t> dilations = attrInts(node, "dilations");
-  if (strides.empty())
-    strides = {1, 1};
-  if (dilations.empty())
-    dilations = {1, 1};
+  std::vector<int64_t> strides = windowAttr(node, "strides");
+  std::vector<int64_t> dilations = windowAttr(node, "dilations");
   if (strides.size() != 2 || dilations.size() != 2)
     return invalid("strides and dilations must have 2 values");
   int64_t groups = attrInt(node, "group", 1);

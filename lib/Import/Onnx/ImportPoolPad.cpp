@@ -33,12 +33,8 @@ LogicalResult Importer::importPool(const ox::Node &node, bool isMax) {
     return unsupported("pooling of " + llvm::formatv("{0}", elem).str() +
                        " tensors");
   std::vector<int64_t> kernel = attrInts(node, "kernel_shape");
-  std::vector<int64_t> strides = attrInts(node, "strides");
-  std::vector<int64_t> dilations = attrInts(node, "dilations");
-  if (strides.empty())
-    strides = {1, 1};
-  if (dilations.empty())
-    dilations = {1, 1};
+  std::vector<int64_t> strides = windowAttr(node, "strides");
+  std::vector<int64_t> dilations = windowAttr(node, "dilations");
   if (kernel.size() != 2 || strides.size() != 2 || dilations.size() != 2)
     return invalid("kernel_shape, strides and dilations need 2 values");
   bool ceilMode = attrInt(node, "ceil_mode", 0) != 0;

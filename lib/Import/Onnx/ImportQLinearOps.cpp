@@ -42,12 +42,8 @@ FailureOr<Value> Importer::convInt32(const ox::Node &node, size_t xIdx,
     return invalid("w_zero_point has " +
                    Twine(tensorType(wZp).getNumElements()) +
                    " elements; expected 1 or " + Twine(f));
-  std::vector<int64_t> strides = attrInts(node, "strides");
-  std::vector<int64_t> dilations = attrInts(node, "dilations");
-  if (strides.empty())
-    strides = {1, 1};
-  if (dilations.empty())
-    dilations = {1, 1};
+  std::vector<int64_t> strides = windowAttr(node, "strides");
+  std::vector<int64_t> dilations = windowAttr(node, "dilations");
   SmallVector<int64_t> pads;
   if (failed(computeConvPads(node, tx.getShape().drop_front(2),
                              tw.getShape().drop_front(2), strides, dilations,

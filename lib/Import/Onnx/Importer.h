@@ -160,6 +160,11 @@ private:
     const ox::Attribute *a = node.findAttribute(name.str());
     return a && a->kind == ox::Attribute::kString ? a->s : dflt.str();
   }
+  /// A 2-D window attribute (strides, dilations) with ONNX's default of 1s.
+  std::vector<int64_t> windowAttr(const ox::Node &node, StringRef name) {
+    std::vector<int64_t> v = attrInts(node, name);
+    return v.empty() ? std::vector<int64_t>{1, 1} : v;
+  }
   std::vector<int64_t> attrInts(const ox::Node &node, StringRef name) {
     const ox::Attribute *a = node.findAttribute(name.str());
     return a && a->kind == ox::Attribute::kInts ? a->ints
