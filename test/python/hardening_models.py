@@ -213,3 +213,15 @@ def reshape_product_overflows(folder: Path) -> Path:
 
 REPRODUCERS[resize_huge_sizes] = "Resize"
 REPRODUCERS[reshape_product_overflows] = "Reshape"
+
+
+def split_scalar(folder: Path) -> Path:
+    """Split of a rank-0 input (found by the fuzzer campaign: axis 0 was
+    accepted for rank 0 and the converter read past the empty shape)."""
+    split = numpy_helper.from_array(np.array([1, 1], np.int64), "split")
+    g = helper.make_graph([helper.make_node("Split", ["x", "split"], ["a", "b"], name="split")],
+                          "g", [_x(())], [_y(name="a"), _y(name="b")], [split])
+    return _save(folder, "split_scalar", g)
+
+
+REPRODUCERS[split_scalar] = "Split"

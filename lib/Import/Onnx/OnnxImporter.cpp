@@ -343,7 +343,9 @@ Value Importer::clamp(Value v, double lo, double hi, Location loc) {
 
 LogicalResult Importer::normalizeAxis(int64_t &axis, int64_t rank,
                                       StringRef what) {
-  if (axis < -rank || axis >= std::max<int64_t>(rank, 1))
+  // [-rank, rank): a rank-0 tensor has no axis, and the callers index the
+  // shape with the result (Split on a scalar read past its shape).
+  if (axis < -rank || axis >= rank)
     return invalid(Twine(what) + " " + Twine(axis) +
                    " is out of range for rank " + Twine(rank));
   if (axis < 0)
