@@ -46,19 +46,23 @@ __all__ = [
 ]
 
 
-def import_onnx(model, input_shapes: Mapping[str, Sequence[int]] | None = None) -> Module:
+def import_onnx(model, input_shapes: Mapping[str, Sequence[int]] | None = None,
+                max_memory: int | str | None = None) -> Module:
     """Imports an ONNX model from a path, bytes, or an onnx.ModelProto.
 
     `input_shapes` makes dynamic input dimensions static, e.g. {"x": [1, 3, 64, 64]}.
+    `max_memory` (bytes, or a size such as "8G"; default: the machine's
+    memory) refuses a model with a larger tensor, as --max-memory does.
     """
     shapes = {name: [int(d) for d in dims] for name, dims in (input_shapes or {}).items()}
+    limit = "" if max_memory is None else str(max_memory)
     if isinstance(model, (str, os.PathLike)):
-        return Module.import_onnx(os.fspath(model), shapes)
+        return Module.import_onnx(os.fspath(model), shapes, limit)
     if isinstance(model, (bytes, bytearray, memoryview)):
-        return Module.import_onnx_bytes(bytes(model), shapes)
+        return Module.import_onnx_bytes(bytes(model), shapes, limit)
     serialize = getattr(model, "SerializeToString", None)
     if serialize is not None:
-        return Module.import_onnx_bytes(serialize(), shapes)
+        return Module.import_onnx_bytes(serialize(), shapes, limit)
     raise TypeError(f"import_onnx expects a path, bytes or onnx.ModelProto, got {type(model).__name__}")
 
 

@@ -319,8 +319,14 @@ private:
 };
 
 lowbit::ImportOptions makeOptions(
-    const std::map<std::string, std::vector<int64_t>> &inputShapes) {
+    const std::map<std::string, std::vector<int64_t>> &inputShapes,
+    const std::string &maxMemory = "") {
   lowbit::ImportOptions options;
+  if (!maxMemory.empty()) {
+    std::string err = lowbit::parseMaxMemoryFlag(maxMemory, options);
+    if (!err.empty())
+      throw nb::value_error(err.c_str());
+  }
   for (const auto &[name, dims] : inputShapes) {
     for (int64_t d : dims)
       if (d < 0)
@@ -374,19 +380,24 @@ NB_MODULE(_lowbit, m) {
       .def_static(
           "import_onnx",
           [](const std::string &path,
-             const std::map<std::string, std::vector<int64_t>> &shapes) {
-            return unwrap(lowbit::Module::importOnnx(path, makeOptions(shapes)));
+             const std::map<std::string, std::vector<int64_t>> &shapes,
+             const std::string &maxMemory) {
+            return unwrap(lowbit::Module::importOnnx(
+                path, makeOptions(shapes, maxMemory)));
           },
-          "path"_a, "input_shapes"_a = std::map<std::string, std::vector<int64_t>>())
+          "path"_a, "input_shapes"_a = std::map<std::string, std::vector<int64_t>>(),
+          "max_memory"_a = "")
       .def_static(
           "import_onnx_bytes",
           [](nb::bytes data,
-             const std::map<std::string, std::vector<int64_t>> &shapes) {
+             const std::map<std::string, std::vector<int64_t>> &shapes,
+             const std::string &maxMemory) {
             return unwrap(lowbit::Module::importOnnxBytes(
                 llvm::StringRef(data.c_str(), data.size()),
-                makeOptions(shapes)));
+                makeOptions(shapes, maxMemory)));
           },
-          "data"_a, "input_shapes"_a = std::map<std::string, std::vector<int64_t>>())
+          "data"_a, "input_shapes"_a = std::map<std::string, std::vector<int64_t>>(),
+          "max_memory"_a = "")
       .def_static(
           "parse_mlir",
           [](const std::string &text) {

@@ -371,3 +371,17 @@ def test_allocation_failure_in_compiled_code_is_an_error_not_a_signal(tmp_path, 
     np.savez(inputs, x=np.ones((1, 1, 8, 8), np.float32))
     proc = lowbit_run(model, f"--inputs={inputs}", "--max-memory=100T", timeout=QUICK_S)
     _assert_one_clear_error(proc, "out of memory")
+
+
+def test_python_import_max_memory(lowbit_module):
+    lowbit = lowbit_module
+    x = helper.make_tensor_value_info("x", TensorProto.FLOAT, [1, 3])
+    y = helper.make_tensor_value_info("y", TensorProto.FLOAT, [1000, 1000, 3])
+    graph = helper.make_graph([helper.make_node("Expand", ["x", "s"], ["y"], name="big")], "g", [x], [y],
+                              [_i64("s", [1000, 1000, 3])])
+    model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", 17)])
+    with pytest.raises(Exception, match=r"node 'big' \(Expand.*--max-memory"):
+        lowbit.import_onnx(model, max_memory="1M")
+    assert lowbit.import_onnx(model, max_memory=64 << 20) is not None
+    with pytest.raises(ValueError, match="--max-memory expects"):
+        lowbit.import_onnx(model, max_memory="lots")
