@@ -490,6 +490,34 @@ std::optional<LogicalResult> Importer::importAs2d(
   return success();
 }
 
+LogicalResult Importer::importGlobalAveragePool(const ox::Node &node) {
+  Location loc = nodeLoc(node);
+  Value x;
+  if (failed(lookup(node, 0, x)))
+    return failure();
+  auto tx = tensorType(x);
+  if (tx.getRank() < 3)
+    return invalid("GlobalAveragePool needs rank >= 3");
+  SmallVector<int64_t> shape(tx.getShape());
+  int64_t count = 1;
+  Value y = x;
+  for (int64_t d = 2; d < tx.getRank(); ++d) {
+    count *= shape[d];
+    shape[d] = 1;
+    y = tosa::ReduceSumOp::create(
+        builder, loc, RankedTensorType::get(shape, tx.getElementType()), y,
+        builder.getI32IntegerAttr(d));
+  }
+  auto outType = RankedTensorType::get(shape, tx.getElementType());
+  y = tosa::MulOp::create(
+      builder, loc, outType, y,
+      splat(tx.getElementType(), SmallVector<int64_t>(shape.size(), 1),
+            1.0 / count, loc),
+      shift(loc));
+  define(node, 0, y);
+  return success();
+}
+
 /// GlobalMaxPool: the maximum over every spatial dimension (2 and up), kept
 /// as dimensions of size 1.
 LogicalResult Importer::importGlobalMaxPool(const ox::Node &node) {
